@@ -1,0 +1,263 @@
+/* config.c - parse the run configuration with libconfig and check every key before anything runs. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "log.h"
+#include "settings.h"
+
+static const double default_levels[] = { 0.2, 0.4, 0.6, 0.8 };
+
+/* The top level; plugin groups are checked against each plugin's own table later. */
+static const struct tb_setting_spec top_keys[] = {
+	{ "application", TB_SETTING_STRING, 0, "a name for the application, used in reports" },
+	{ "output_dir", TB_SETTING_STRING, 0, "where reports are written" },
+	{ "plugin_dir", TB_SETTING_STRING, 0, "a directory searched for plugins" },
+	{ "orchestrator", TB_SETTING_GROUP, 1, "how services are found" },
+	{ "throttlers", TB_SETTING_ANY, 1, "list of throttler groups" },
+	{ "metrics", TB_SETTING_ANY, 1, "list of metric groups; the first is primary" },
+	{ "strategy", TB_SETTING_GROUP, 0, "the search strategy" },
+	{ "stress_levels", TB_SETTING_NUMBERS, 0, "fractions of capacity taken away" },
+	{ "trials", TB_SETTING_INT, 0, "trials per (service, throttler, level)" },
+	{ "baseline_trials", TB_SETTING_INT, 0, "untouched trials before the search" },
+	{ "significance", TB_SETTING_NUMBER, 0, "the test's significance level" },
+	{ "trial_seconds", TB_SETTING_NUMBER, 0, "estimated duration of one trial, for plan" },
+	{ "exclude", TB_SETTING_GROUP, 0, "services, resources, nodes, pairs left alone" },
+	{ NULL, 0, 0, NULL },
+};
+
+static const struct tb_setting_spec exclude_keys[] = {
+	{ "services", TB_SETTING_STRINGS, 0, "service names or glob patterns" },
+	{ "resources", TB_SETTING_STRINGS, 0, "resources: cpu, disk, net, ..." },
+	{ "throttlers", TB_SETTING_STRINGS, 0, "throttler instance names" },
+	{ "nodes", TB_SETTING_STRINGS, 0, "machines whose targets are left alone" },
+	{ "pairs", TB_SETTING_STRINGS, 0, "\"service:resource\" pairs" },
+	{ NULL, 0, 0, NULL },
+};
+
+int tb_conf_error(const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	const char *file = s ? config_setting_source_file(s) : NULL;
+
+	fprintf(stderr, "%s:%u: ", file ? file : "(config)",
+		s ? config_setting_source_line(s) : 0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -EINVAL;
+}
+
+static int get_plugin_ref(config_setting_t *group, struct tb_plugin_ref *ref)
+{
+	config_setting_t *p;
+
+	if (!config_setting_is_group(group))
+		return tb_conf_error(group, "expected a group { plugin = \"...\"; ... }");
+	p = config_setting_get_member(group, "plugin");
+	if (!p)
+		return tb_conf_error(group, "missing key 'plugin'");
+	if (config_setting_type(p) != CONFIG_TYPE_STRING)
+		return tb_conf_error(p, "'plugin' must be a string");
+	ref->plugin = config_setting_get_string(p);
+	ref->name = ref->plugin;
+	p = config_setting_get_member(group, "name");
+	if (p) {
+		if (config_setting_type(p) != CONFIG_TYPE_STRING)
+			return tb_conf_error(p, "'name' must be a string");
+		ref->name = config_setting_get_string(p);
+	}
+	ref->group = group;
+	return 0;
+}
+
+static int get_plugin_list(config_setting_t *root, const char *key,
+			   struct tb_plugin_ref *refs, size_t *n)
+{
+	config_setting_t *list = config_setting_get_member(root, key);
+	int count, i, r;
+
+	if (config_setting_is_group(list)) {      /* one plugin given bare */
+		*n = 1;
+		return get_plugin_ref(list, &refs[0]);
+	}
+	if (!config_setting_is_list(list))
+		return tb_conf_error(list, "'%s' must be a list of groups ( { plugin = \"...\"; } )", key);
+	count = config_setting_length(list);
+	if (count == 0)
+		return tb_conf_error(list, "'%s' is empty", key);
+	if (count > TB_MAX_PLUGINS)
+		return tb_conf_error(list, "'%s' has more than %d entries", key, TB_MAX_PLUGINS);
+	for (i = 0; i < count; i++) {
+		r = get_plugin_ref(config_setting_get_elem(list, i), &refs[i]);
+		if (r < 0)
+			return r;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(refs[j].name, refs[i].name))
+				return tb_conf_error(refs[i].group,
+					"two %s are named '%s': give one a distinct 'name'", key, refs[i].name);
+	}
+	*n = (size_t)count;
+	return 0;
+}
+
+static int get_levels(struct tb_conf *c, config_setting_t *root)
+{
+	config_setting_t *s = config_setting_get_member(root, "stress_levels");
+	int i, n;
+
+	if (!s) {
+		memcpy(c->levels, default_levels, sizeof(default_levels));
+		c->nlevels = sizeof(default_levels) / sizeof(*default_levels);
+		return 0;
+	}
+	n = config_setting_length(s);
+	if (n == 0 || n > TB_MAX_LEVELS)
+		return tb_conf_error(s, "stress_levels needs 1 to %d levels", TB_MAX_LEVELS);
+	for (i = 0; i < n; i++) {
+		double v = config_setting_get_float_elem(s, i);
+
+		if (config_setting_type(config_setting_get_elem(s, i)) == CONFIG_TYPE_INT)
+			v = config_setting_get_int_elem(s, i);
+		if (!(v > 0.0 && v < 1.0))
+			return tb_conf_error(s, "stress level %g is out of range: each must be > 0 and < 1 "
+					     "(0.2 leaves 80%% of the capacity)", v);
+		if (i > 0 && v <= c->levels[i - 1])
+			return tb_conf_error(s, "stress_levels must be strictly ascending (%g after %g)",
+					     v, c->levels[i - 1]);
+		c->levels[i] = v;
+	}
+	c->nlevels = (size_t)n;
+	return 0;
+}
+
+static int get_uint(config_setting_t *root, const char *key, unsigned lo, unsigned hi,
+		    unsigned *out)
+{
+	config_setting_t *s = config_setting_get_member(root, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	v = config_setting_get_int64(s);
+	if (v < lo || v > hi)
+		return tb_conf_error(s, "'%s' = %lld is out of range (%u to %u)", key, v, lo, hi);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static double get_double(config_setting_t *root, const char *key, double dflt)
+{
+	config_setting_t *s = config_setting_get_member(root, key);
+
+	if (!s)
+		return dflt;
+	return config_setting_type(s) == CONFIG_TYPE_INT ? config_setting_get_int64(s)
+							  : config_setting_get_float(s);
+}
+
+static const char *get_string(config_setting_t *root, const char *key, const char *dflt)
+{
+	config_setting_t *s = config_setting_get_member(root, key);
+
+	return s ? config_setting_get_string(s) : dflt;
+}
+
+static int check_structure(struct tb_conf *c, config_setting_t *root)
+{
+	int r;
+
+	r = tb_settings_check(root, top_keys, NULL);
+	if (r < 0)
+		return r;
+	c->exclude = config_setting_get_member(root, "exclude");
+	if (c->exclude && (r = tb_settings_check(c->exclude, exclude_keys, NULL)) < 0)
+		return r;
+	r = get_plugin_ref(config_setting_get_member(root, "orchestrator"), &c->orchestrator);
+	if (r < 0)
+		return r;
+	r = get_plugin_list(root, "throttlers", c->throttlers, &c->nthrottlers);
+	if (r < 0)
+		return r;
+	r = get_plugin_list(root, "metrics", c->metrics, &c->nmetrics);
+	if (r < 0)
+		return r;
+	if (config_setting_get_member(root, "strategy")) {
+		r = get_plugin_ref(config_setting_get_member(root, "strategy"), &c->strategy);
+		if (r < 0)
+			return r;
+	} else {
+		c->strategy.plugin = c->strategy.name = "exhaustive";
+	}
+	r = get_levels(c, root);
+	if (r < 0)
+		return r;
+	c->trials = 3;
+	c->baseline_trials = 5;
+	if ((r = get_uint(root, "trials", 1, 1000, &c->trials)) < 0 ||
+	    (r = get_uint(root, "baseline_trials", 2, 1000, &c->baseline_trials)) < 0)
+		return r;
+	c->alpha = get_double(root, "significance", 0.05);
+	if (!(c->alpha > 0 && c->alpha < 0.5))
+		return tb_conf_error(config_setting_get_member(root, "significance"),
+				     "significance %g is out of range (0 < a < 0.5)", c->alpha);
+	c->trial_seconds = get_double(root, "trial_seconds", 10.0);
+	if (!(c->trial_seconds > 0))
+		return tb_conf_error(config_setting_get_member(root, "trial_seconds"),
+				     "trial_seconds must be positive");
+	c->application = get_string(root, "application", "application");
+	c->output_dir = get_string(root, "output_dir", "throttlebot-out");
+	c->plugin_dir = get_string(root, "plugin_dir", NULL);
+	return 0;
+}
+
+int tb_conf_load(struct tb_conf *c, const char *path)
+{
+	FILE *f;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	config_init(&c->cfg);
+	c->path = strdup(path);
+	if (!c->path)
+		return -ENOMEM;
+	f = fopen(path, "r");
+	if (!f) {
+		r = -errno;
+		fprintf(stderr, "%s: cannot read the configuration: %s\n", path, strerror(errno));
+		return r;
+	}
+	fclose(f);
+	if (!config_read_file(&c->cfg, path)) {
+		fprintf(stderr, "%s:%d: %s\n",
+			config_error_file(&c->cfg) ? config_error_file(&c->cfg) : path,
+			config_error_line(&c->cfg), config_error_text(&c->cfg));
+		return -EINVAL;
+	}
+	return check_structure(c, config_root_setting(&c->cfg));
+}
+
+void tb_conf_free(struct tb_conf *c)
+{
+	config_destroy(&c->cfg);
+	free(c->path);
+	c->path = NULL;
+}
+
+int tb_conf_excluded(const struct tb_conf *c, const char *key, const char *value)
+{
+	config_setting_t *list = c->exclude ? config_setting_get_member(c->exclude, key) : NULL;
+	int i, n = list ? config_setting_length(list) : 0;
+
+	for (i = 0; i < n; i++) {
+		const char *pattern = config_setting_get_string_elem(list, i);
+
+		if (pattern && fnmatch(pattern, value, 0) == 0)
+			return 1;
+	}
+	return 0;
+}

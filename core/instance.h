@@ -1,0 +1,33 @@
+/* instance.h - a loaded plugin with its host services and per-instance state. */
+#ifndef TB_INSTANCE_H
+#define TB_INSTANCE_H
+
+#include <libconfig.h>
+#include "plugin.h"
+
+struct tb_journal;
+struct tb_inventory;
+
+struct tb_instance {
+	struct tb_loaded lib;
+	struct tb_host host;
+	void *state;
+	char *name;                   /* instance name, the log prefix */
+	config_setting_t *group;      /* its configuration, NULL in restore mode */
+	struct tb_journal *journal;   /* for remember()/forget() */
+	int initialised;
+};
+
+/* Load plugin (kind) named in ref-like terms; errors name file:line of group. */
+int tb_instance_load(struct tb_instance *in, const char *plugin, const char *name,
+		     unsigned kind, config_setting_t *group, const char *plugin_dir);
+/* Check the group against the plugin's settings table (unknown keys, types). */
+int tb_instance_check_settings(struct tb_instance *in);
+/* Fill the host services; journal may be NULL. */
+void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal);
+void tb_instance_unload(struct tb_instance *in);
+
+/* Set by SIGINT/SIGTERM; plugins see it through h->cancelled(). */
+extern volatile int tb_cancelled;
+
+#endif

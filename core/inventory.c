@@ -1,0 +1,118 @@
+/* inventory.c - the services an orchestrator discovered, with deep copies of their targets. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "inventory.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void target_free(struct tb_target *t)
+{
+	free((char *)t->id);
+	for (int i = 0; i < TB_CG_SLOTS; i++)
+		free((char *)t->cgroup[i]);
+	free((char *)t->netns);
+	free((char *)t->ifname);
+	free((char *)t->node);
+}
+
+static int target_copy(struct tb_target *dst, const struct tb_target *src)
+{
+	int ok = 1;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->pid = src->pid;
+	dst->id = dup_or_null(src->id);
+	ok &= !src->id || dst->id;
+	for (int i = 0; i < TB_CG_SLOTS; i++) {
+		dst->cgroup[i] = dup_or_null(src->cgroup[i]);
+		ok &= !src->cgroup[i] || dst->cgroup[i];
+	}
+	dst->netns = dup_or_null(src->netns);
+	dst->ifname = dup_or_null(src->ifname);
+	dst->node = dup_or_null(src->node);
+	ok &= (!src->netns || dst->netns) && (!src->ifname || dst->ifname) &&
+	      (!src->node || dst->node);
+	if (!ok) {
+		target_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct tb_service *find_or_add(struct tb_inventory *inv, const char *name)
+{
+	struct tb_service *grown;
+
+	for (size_t i = 0; i < inv->nservices; i++)
+		if (!strcmp(inv->services[i].name, name))
+			return &inv->services[i];
+	grown = realloc(inv->services, sizeof(*grown) * (inv->nservices + 1));
+	if (!grown)
+		return NULL;
+	inv->services = grown;
+	grown += inv->nservices;
+	memset(grown, 0, sizeof(*grown));
+	grown->name = strdup(name);
+	if (!grown->name)
+		return NULL;
+	inv->nservices++;
+	return grown;
+}
+
+int tb_inventory_add(const struct tb_host *h, struct tb_inventory *inv, const char *service,
+		     const struct tb_target *t)
+{
+	struct tb_service *s;
+	struct tb_target *targets;
+	int r;
+
+	if (!service || !*service)
+		return -EINVAL;
+	s = find_or_add(inv, service);
+	if (!s)
+		return -ENOMEM;
+	if (!t)
+		return 0;
+	targets = realloc((void *)s->targets, sizeof(*targets) * (s->ntargets + 1));
+	if (!targets)
+		return -ENOMEM;
+	s->targets = targets;
+	r = target_copy(&targets[s->ntargets], t);
+	if (r == 0)
+		s->ntargets++;
+	return r;
+}
+
+static void service_free(struct tb_service *s)
+{
+	for (size_t j = 0; j < s->ntargets; j++)
+		target_free((struct tb_target *)&s->targets[j]);
+	free((void *)s->targets);
+	free((char *)s->name);
+}
+
+void tb_inventory_filter(struct tb_inventory *inv, int (*keep)(const struct tb_service *, void *),
+			 void *arg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < inv->nservices; i++) {
+		if (keep(&inv->services[i], arg))
+			inv->services[kept++] = inv->services[i];
+		else
+			service_free(&inv->services[i]);
+	}
+	inv->nservices = kept;
+}
+
+void tb_inventory_free(struct tb_inventory *inv)
+{
+	for (size_t i = 0; i < inv->nservices; i++)
+		service_free(&inv->services[i]);
+	free(inv->services);
+	memset(inv, 0, sizeof(*inv));
+}

@@ -1,0 +1,20 @@
+/* inventory.h - the services an orchestrator discovered, with deep copies of their targets. */
+#ifndef TB_INVENTORY_H
+#define TB_INVENTORY_H
+
+#include <throttlebot/plugin.h>
+
+struct tb_inventory {
+	size_t nservices;
+	struct tb_service *services;   /* targets owned here */
+};
+
+/* h->add_service: declare service, with one more target unless t is NULL. */
+int tb_inventory_add(const struct tb_host *h, struct tb_inventory *inv, const char *service,
+		     const struct tb_target *t);
+void tb_inventory_free(struct tb_inventory *inv);
+/* Drop the services for which keep() says 0. */
+void tb_inventory_filter(struct tb_inventory *inv, int (*keep)(const struct tb_service *, void *),
+			 void *arg);
+
+#endif

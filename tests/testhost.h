@@ -1,0 +1,26 @@
+/* testhost.h - run a plugin descriptor in-process, with real host services, for unit tests. */
+#ifndef TB_TESTHOST_H
+#define TB_TESTHOST_H
+
+#include <libconfig.h>
+#include "instance.h"
+
+struct tb_test_plugin {
+	config_t cfg;
+	struct tb_instance in;
+};
+
+/* Bind header (a plugin's descriptor, linked into the test) to host services
+ * and parse config_text ("key = value; ...", may be NULL) as its settings
+ * group, checked against its settings table.  0 or -errno. */
+int tb_test_plugin_open(struct tb_test_plugin *t, const void *descriptor, const char *config_text);
+/* The settings group to hand to init(): NULL when config_text was NULL. */
+const struct tb_config *tb_test_plugin_config(struct tb_test_plugin *t);
+void tb_test_plugin_close(struct tb_test_plugin *t);
+
+/* Run a shell command (tests only), return its exit status. */
+int tb_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 when running as root with real cgroups; tests that need it skip otherwise. */
+int tb_test_is_root(void);
+
+#endif
