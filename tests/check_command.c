@@ -8,20 +8,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "testhost.h"
 
 extern const struct tb_metric throttlebot_plugin;
 
-static char workdir[] = "/tmp/throttlebot-command-XXXXXX";
+/* All tests work under base, made and removed by the parent process so that
+ * a failed test (its child exits early) leaves nothing behind. */
+static char base[] = "/tmp/throttlebot-command-XXXXXX";
+static char workdir[64];
 static struct tb_test_plugin t;
 static void *st;
 
+static void make_base(void)
+{
+	if (!mkdtemp(base)) {
+		perror(base);
+		exit(1);
+	}
+}
+
+static void remove_base(void)
+{
+	tb_test_sh("rm -rf '%s'", base);
+}
+
 static void setup(void)
 {
-	strcpy(workdir, "/tmp/throttlebot-command-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(workdir));
+	static int n;
+
+	snprintf(workdir, sizeof(workdir), "%s/%d-%d", base, (int)getpid(), ++n);
+	ck_assert_int_eq(mkdir(workdir, 0755), 0);
 	st = NULL;
 	tb_cancelled = 0;
 }
@@ -314,6 +333,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	make_base();
+	tcase_add_unchecked_fixture(tc, NULL, remove_base);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, wall_time_of_sleep);

@@ -13,26 +13,30 @@
 #define TB_FIXTURES "tests/fixtures"
 #endif
 
-static char tmpdir[64];
+/* Files are written under tmpdir, made and removed by the parent process so
+ * that a failed test (its child exits early) leaves nothing behind. */
+static char tmpdir[] = "/tmp/throttlebot-jtl-XXXXXX";
 static struct jtl_stats st;
 static char err[1024];
 
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/throttlebot-jtl-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	memset(&st, 0, sizeof(st));
 	err[0] = '\0';
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	jtl_stats_free(&st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 static const char *fixture(const char *name)
@@ -310,6 +314,11 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	if (!mkdtemp(tmpdir)) {
+		perror(tmpdir);
+		return 1;
+	}
+	tcase_add_unchecked_fixture(tc, NULL, remove_tmpdir);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, csv_quoted_fields_and_non_http_codes);
