@@ -261,10 +261,14 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	if (r < 0)
 		return r;
 	r = jtl_read(jtl, j->has_label ? &j->label : NULL, &st, err, sizeof(err));
+	if (r == -ENOENT) {
+		TB_LOG(h, TB_LOG_ERROR, "%s: %s wrote no results there (is it given @JTL@?)", jtl,
+		       j->argv[0]);
+		tb_run_log_tail(h, TB_LOG_ERROR, out, 5);
+		return r;
+	}
 	if (r < 0) {
 		TB_LOG(h, TB_LOG_ERROR, "%s", err);
-		if (r == -ENOENT)
-			tb_run_log_tail(h, TB_LOG_ERROR, out, 5);
 		return r;
 	}
 	for (size_t i = 0; i < j->nvalues; i++) {
