@@ -266,6 +266,22 @@ START_TEST(timeout_kills_group)
 }
 END_TEST
 
+START_TEST(leftovers_stopped_after_exit)
+{
+	struct tb_trial trial;
+	char config[512], pidfile[128];
+	double v[2];
+
+	/* The shell exits at once, leaving a background sleep in its group. */
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", workdir);
+	snprintf(config, sizeof(config),
+		 "command = [\"sh\", \"-c\", \"echo $$ > %s; sleep 30 &\"];", pidfile);
+	ck_assert_int_eq(run(config, v, &trial), 0);
+	ck_assert_double_lt(v[0], 1.0);
+	assert_group_gone(pidfile);
+}
+END_TEST
+
 static void *cancel_soon(void *arg)
 {
 	usleep(300000);
@@ -348,6 +364,7 @@ int main(void)
 	tcase_add_test(tc, unconvertible_unit_fails);
 	tcase_add_test(tc, timeout_kills_group);
 	tcase_add_test(tc, cancel_kills_group);
+	tcase_add_test(tc, leftovers_stopped_after_exit);
 	tcase_add_test(tc, restore_only_init);
 	tcase_add_test(tc, bad_settings_rejected);
 	suite_add_tcase(s, tc);

@@ -89,10 +89,13 @@ static double realtime(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Wait up to ms for pid to exit; 1 when it has (and is reaped into *status). */
-static int wait_exit(pid_t pid, int pidfd, int ms, int *status)
+/*
+ * Wait up to ms for pid to exit; 1 once it has.  It is left a zombie (not
+ * reaped) so that its process group id cannot be reused before reap().
+ */
+static int wait_exit(pid_t pid, int pidfd, int ms)
 {
-	pid_t w;
+	siginfo_t info;
 
 	if (pidfd >= 0) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -100,31 +103,37 @@ static int wait_exit(pid_t pid, int pidfd, int ms, int *status)
 		if (poll(&p, 1, ms) == 0)
 			return 0;
 	}
-	do
-		w = waitpid(pid, status, WNOHANG);
-	while (w < 0 && errno == EINTR);
-	if (w == pid)
+	memset(&info, 0, sizeof(info));
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (info.si_pid == pid)
 		return 1;
-	if (w < 0)
-		return -errno;
 	if (pidfd < 0)
 		poll(NULL, 0, ms < 20 ? ms : 20);
 	return 0;
 }
 
-/* SIGTERM the group, give it TERM_GRACE, then SIGKILL; always reaps pid. */
+static int reap(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* SIGTERM the group, give it TERM_GRACE, then SIGKILL; reaps pid. */
 static void kill_group(const struct tb_host *h, pid_t pid, int pidfd)
 {
 	double until = h->now(h) + TERM_GRACE;
-	int status;
 
 	kill(-pid, SIGTERM);
 	while (h->now(h) < until)
-		if (wait_exit(pid, pidfd, 50, &status) != 0)
+		if (wait_exit(pid, pidfd, 50) != 0)
 			break;
 	kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(pid);
 }
 
 void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
@@ -169,7 +178,8 @@ void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const cha
 
 int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial)
 {
-	int outfd, errpipe[2], pidfd, status = 0, e = 0, done = 0, rc = 0;
+	int outfd, errpipe[2], pidfd, status = 0, e = 0, done, rc = 0;
+	ssize_t n;
 	char **envp;
 	double deadline;
 	pid_t pid;
@@ -203,10 +213,11 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 	}
 	setpgid(pid, pid);  /* also in the child: whichever runs first */
 	/* The exec error pipe closes on a successful exec. */
-	if (read(errpipe[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+	while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(e)) {
 		close(errpipe[0]);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		reap(pid);
 		trial->end = h->now(h);
 		TB_LOG(h, TB_LOG_ERROR, "cannot run %s%s%s: %s", r->argv[0],
 		       r->cwd ? " in " : "", r->cwd ? r->cwd : "", strerror(e));
@@ -216,14 +227,17 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	deadline = r->timeout > 0 ? trial->start + r->timeout : 0;
-	while (!done) {
-		done = wait_exit(pid, pidfd, POLL_MS, &status);
-		if (done < 0) {
-			rc = done;
+	for (;;) {
+		done = wait_exit(pid, pidfd, POLL_MS);
+		if (done) {
+			trial->end = h->now(h);
+			/* What it left running in its group would skew the next trial. */
+			kill(-pid, SIGTERM);
+			status = reap(pid);
+			if (done < 0)
+				rc = done;
 			break;
 		}
-		if (done)
-			break;
 		if (h->cancelled(h)) {
 			TB_LOG(h, TB_LOG_WARNING, "cancelled: stopping %s (process group %d)",
 			       r->argv[0], (int)pid);
@@ -240,7 +254,8 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 			break;
 		}
 	}
-	trial->end = h->now(h);
+	if (rc < 0)
+		trial->end = h->now(h);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rc < 0)
