@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "config.h"
+#include "conf.h"
 #include "instance.h"
 #include "inventory.h"
 #include "journal.h"

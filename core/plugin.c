@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config.h"
+#include "conf.h"
 #include "plugin.h"
 
 #ifndef PLUGINDIR

@@ -1,6 +1,6 @@
 /* settings.c - check a configuration group against a table of known keys and types. */
 #include <string.h>
-#include "config.h"
+#include "conf.h"
 #include "settings.h"
 
 static const char *type_name(enum tb_setting_type t)

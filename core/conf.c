@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 #include "settings.h"
 
