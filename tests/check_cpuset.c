@@ -78,6 +78,26 @@ static struct tb_target target(const char *dir)
 
 /* --- cgroupfs-shaped trees ------------------------------------------------ */
 
+/*
+ * cgroupfs replaces a file's value on every write; a regular file keeps the
+ * old tail past a shorter write.  So the fake trees empty cpuset.cpus before
+ * each call that writes it (neither apply nor restore reads it back).
+ */
+static int fake_apply(struct inst *in, const struct tb_target *t, const char *saved, double stress)
+{
+	ck_assert_int_eq(cgt_put(t->cgroup[TB_CG_CPUSET], "cpuset.cpus", ""), 0);
+	return P->apply(in->st, t, saved, stress);
+}
+
+static int fake_restore(struct inst *in, const struct tb_target *t, const char *saved)
+{
+	const char *dir = t->cgroup[TB_CG_CPUSET];
+
+	if (access(dir, F_OK) == 0)
+		ck_assert_int_eq(cgt_put(dir, "cpuset.cpus", ""), 0);
+	return P->restore(in->st, saved);
+}
+
 START_TEST(v1_lists)
 {
 	struct inst a, b;
@@ -93,28 +113,28 @@ START_TEST(v1_lists)
 	ck_assert_double_eq(cap, 7);
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), 0);      /* ceil(3.5) = 4 */
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);      /* ceil(3.5) = 4 */
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0-3");
-	ck_assert_int_eq(P->apply(b.st, &t, saved, 0.5), 0);
+	ck_assert_int_eq(fake_apply(&b, &t, saved, 0.5), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "3,6,8-9");
 	/* Successive applies start from the saved list, not the shrunk one. */
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.3), 0);      /* ceil(4.9) = 5 */
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.3), 0);      /* ceil(4.9) = 5 */
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0-3,6");
-	ck_assert_int_eq(P->apply(b.st, &t, saved, 0.3), 0);
+	ck_assert_int_eq(fake_apply(&b, &t, saved, 0.3), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "2-3,6,8-9");
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.99), 0);     /* at least one */
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.99), 0);     /* at least one */
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0");
-	ck_assert_int_eq(P->apply(b.st, &t, saved, 0.99), 0);
+	ck_assert_int_eq(fake_apply(&b, &t, saved, 0.99), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "9");
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0), 0);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0-3,6,8-9");
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 1.0), -EINVAL);
-	ck_assert_int_eq(P->apply(a.st, &t, saved, -0.1), -EINVAL);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 1.0), -EINVAL);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, -0.1), -EINVAL);
 
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), 0);
-	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0-3,6,8-9");
-	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_str_eq(content(fake, "cpuset.cpus"), "0-3,6,8-9");
 	inst_close(&a);
 	inst_close(&b);
@@ -139,12 +159,12 @@ START_TEST(v1_rounding)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ck_assert_int_eq(cgt_put(fake, "cpuset.cpus", cases[i].list), 0);
 		ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
-		ck_assert_int_eq(P->apply(a.st, &t, saved, cases[i].stress), 0);
+		ck_assert_int_eq(fake_apply(&a, &t, saved, cases[i].stress), 0);
 		ck_assert_str_eq(content(fake, "cpuset.cpus"), cases[i].first);
 	}
 	ck_assert_int_eq(cgt_put(fake, "cpuset.cpus", "0-2:1/2"), 0);
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), -EINVAL);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), -EINVAL);
 	inst_close(&a);
 }
 END_TEST
@@ -173,15 +193,15 @@ START_TEST(v2_inherit)
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 	snprintf(line, sizeof(line), "%s/cpuset.cpus\t\n", dir);
 	ck_assert_ptr_nonnull(strstr(saved, line));
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), 0);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-1");
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.3), 0);      /* ceil(2.8) = 3 */
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.3), 0);      /* ceil(2.8) = 3 */
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-1,4");
-	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	/* Empty again, exactly as cgroupfs shows it; effective untouched. */
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "\n");
 	ck_assert_str_eq(content(dir, "cpuset.cpus.effective"), "0-1,4-5\n");
-	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "\n");
 
 	/* An explicit v2 list, with keep = "last". */
@@ -192,9 +212,9 @@ START_TEST(v2_inherit)
 	ck_assert_double_eq(cap, 2);
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 	ck_assert_ptr_null(strstr(saved, "effective"));
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), 0);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "3");
-	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2-3");
 	inst_close(&a);
 }
@@ -212,18 +232,18 @@ START_TEST(restore_only_and_gone)
 	t = target(dir);
 	inst_open(&a, NULL);
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
-	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.75), 0);
+	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.75), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-1");
 	inst_close(&a);
 
 	/* After a crash: a fresh instance, no settings, only the saved text. */
 	ck_assert_int_eq(tb_test_plugin_open(&fresh.t, P, NULL), 0);
 	ck_assert_int_eq(P->init(&fresh.t.in.host, NULL, &fresh.st), 0);
-	ck_assert_int_eq(P->restore(fresh.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&fresh, &t, saved), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-7");
 	/* The target went away: nothing to put back, and no error. */
 	ck_assert_int_eq(tb_test_sh("rm -rf '%s'", dir), 0);
-	ck_assert_int_eq(P->restore(fresh.st, saved), 0);
+	ck_assert_int_eq(fake_restore(&fresh, &t, saved), 0);
 	inst_close(&fresh);
 
 	/* A target without a cpuset cgroup. */
@@ -302,13 +322,58 @@ static double cpu_seconds(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Cores pid used over about seconds, measured from outside. */
-static double cores_used(pid_t pid, double seconds)
+/* Is cpu in the list ("0-3,6")? */
+static int in_list(const char *list, int cpu)
 {
-	double c0 = cpu_seconds(pid), t0 = cgt_now();
+	const char *p = list;
+
+	while (*p) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			return 0;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		if (cpu >= a && cpu <= b)
+			return 1;
+		p = end + (*end == ',');
+	}
+	return 0;
+}
+
+/* Idle (idle + iowait) seconds so far of the CPUs in list, from /proc/stat. */
+static double idle_seconds(const char *list)
+{
+	static char buf[65536];
+	unsigned long long idle, iowait;
+	double total = 0;
+	int cpu;
+
+	ck_assert_int_gt(cgt_slurp("/proc/stat", buf, sizeof(buf)), 0);
+	for (char *line = strstr(buf, "\ncpu"); line; line = strstr(line + 1, "\ncpu"))
+		if (sscanf(line, "\ncpu%d %*s %*s %*s %llu %llu", &cpu, &idle, &iowait) == 3 &&
+		    in_list(list, cpu))
+			total += (double)(idle + iowait);
+	return total / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct usage {
+	double cores;      /* what pid used */
+	double idle;       /* how much of the CPUs in list stayed idle, in cores */
+};
+
+/* What pid used, and what the CPUs in list left idle, over about seconds. */
+static struct usage usage(pid_t pid, const char *list, double seconds)
+{
+	double c0 = cpu_seconds(pid), i0 = idle_seconds(list), t0 = cgt_now(), dt;
+	struct usage u;
 
 	usleep((useconds_t)(seconds * 1e6));
-	return (cpu_seconds(pid) - c0) / (cgt_now() - t0);
+	dt = cgt_now() - t0;
+	u.cores = (cpu_seconds(pid) - c0) / dt;
+	u.idle = (idle_seconds(list) - i0) / dt;
+	return u;
 }
 
 START_TEST(real_v1_spinner)
@@ -316,7 +381,9 @@ START_TEST(real_v1_spinner)
 	char before[256], after[256], path[512], mems[256], cpus[256], saved[TB_SAVED_MAX];
 	struct inst a;
 	struct tb_target t = target(real_cg);
-	double cap = 0, free_cores, held;
+	struct usage free_use, held = { 0, 0 };
+	char kept[256];
+	double cap = 0;
 	int n, keep;
 	pid_t pid;
 
@@ -339,15 +406,28 @@ START_TEST(real_v1_spinner)
 	inst_open(&a, NULL);
 	ck_assert_int_eq(P->probe(a.st, &t, &cap), 0);
 	ck_assert_double_eq(cap, n);
-	free_cores = cores_used(pid, 1.0);
+	free_use = usage(pid, cpus, 1.0);
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 	ck_assert_int_eq(P->apply(a.st, &t, saved, 0.5), 0);
 	usleep(100000);   /* let the threads migrate */
-	held = cores_used(pid, 2.0);
-	fprintf(stderr, "cpuset: spinner used %.2f cores free, %.2f at stress 0.5 (cpus %s -> %s)\n",
-		free_cores, held, cpus, content(real_cg, "cpuset.cpus"));
-	ck_assert_double_le(held, keep * 1.1);
-	ck_assert_double_ge(held, keep * 0.9);
+	ck_assert_int_eq(tb_cg_read(real_cg, "cpuset.cpus", kept, sizeof(kept)), 0);
+	ck_assert_int_eq(tb_cpulist_count(kept), keep);
+	/*
+	 * Other work on this machine may take the kept CPUs from the spinner,
+	 * so a short fall is retried (bounded) and accepted only when those
+	 * CPUs were busy all along; the cap itself must always hold.
+	 */
+	for (int i = 0; i < 3; i++) {
+		held = usage(pid, kept, 2.0);
+		fprintf(stderr, "cpuset: spinner used %.2f cores on CPUs %s (%.2f idle), "
+			"%.2f at stress 0.5 on CPUs %s (%.2f idle)\n", free_use.cores, cpus,
+			free_use.idle, held.cores, kept, held.idle);
+		ck_assert_double_le(held.cores, keep * 1.1);
+		if (held.cores >= keep * 0.9)
+			break;
+	}
+	ck_assert_msg(held.cores >= keep * 0.9 || held.idle < keep * 0.1,
+		      "%.2f cores used of %d kept, %.2f idle", held.cores, keep, held.idle);
 
 	ck_assert_int_eq(P->restore(a.st, saved), 0);
 	ck_assert_int_gt(cgt_slurp(path, after, sizeof(after)), 0);
