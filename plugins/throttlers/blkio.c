@@ -263,10 +263,14 @@ static int capacity(struct blkio_state *s, double *out)
 	 * writes; otherwise reading the disk itself disturbs nothing. */
 	if (s->write && !s->read && s->probe_dir)
 		r = probe_write(s, &rate);
-	if (r < 0)
+	if (r < 0) {
 		r = probe_read(s, &rate);
-	if (r < 0 && s->probe_dir)
-		r = probe_write(s, &rate);
+		if (r < 0 && s->probe_dir) {
+			TB_LOG(s->h, TB_LOG_INFO, "cannot read %s directly (%s): timing writes instead",
+			       s->devname, strerror(-r));
+			r = probe_write(s, &rate);
+		}
+	}
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "cannot measure the capacity of %s (%s): set capacity",
 		       s->devname, strerror(-r));
