@@ -117,7 +117,7 @@ static void some_disk(char *out, size_t size)
 
 		snprintf(path, sizeof(path), "/sys/dev/block/%s/partition", e->d_name);
 		if (e->d_name[0] != '.' && access(path, F_OK) < 0)
-			snprintf(out, size, "%s", e->d_name);
+			snprintf(out, size, "%.20s", e->d_name);
 	}
 	closedir(d);
 	ck_assert_msg(out[0], "no block device on this machine");

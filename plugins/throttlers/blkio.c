@@ -1,5 +1,7 @@
 /* blkio.c - throttle a target's disk bandwidth or IOPS with blk-throttle (v1 blkio, v2 io.max). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE         /* O_DIRECT, mkostemp, memrchr */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
