@@ -286,6 +286,11 @@ START_TEST(v2_io_max)
 	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	snprintf(expect, sizeof(expect), "%s riops=max", dev);
 	ck_assert_str_eq(content(dir, "io.max"), expect);
+
+	/* A v2 cgroup whose parent did not enable the io controller. */
+	snprintf(expect, sizeof(expect), "%s/io.max", dir);
+	ck_assert_int_eq(unlink(expect), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), -ENOENT);
 	inst_close(&a);
 }
 END_TEST

@@ -68,6 +68,14 @@ static const char *content(const char *dir, const char *file)
 	return buf;
 }
 
+static const char *content_path(const char *dir, const char *file)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return path;
+}
+
 static struct tb_target target(const char *dir)
 {
 	struct tb_target t = { .id = "test" };
@@ -216,6 +224,10 @@ START_TEST(v2_inherit)
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "3");
 	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2-3");
+
+	/* A v2 cgroup whose parent did not enable the cpuset controller. */
+	ck_assert_int_eq(unlink(content_path(dir, "cpuset.cpus")), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), -EOPNOTSUPP);
 	inst_close(&a);
 }
 END_TEST

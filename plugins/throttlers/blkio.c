@@ -36,7 +36,8 @@ struct blkio_state {
 
 static const struct tb_setting_spec settings[] = {
 	{ "direction", TB_SETTING_STRING, 0, "\"read\", \"write\" or \"both\" (default)" },
-	{ "limit", TB_SETTING_STRING, 0, "\"bps\" (bytes/s, default) or \"iops\" (IO/s)" },
+	{ "limit", TB_SETTING_STRING, 0,
+	  "\"bps\" (bytes/s, default) or \"iops\" (IO/s; capacity is then in IO/s too)" },
 	{ "device", TB_SETTING_STRING, 0, "the disk, as \"MAJ:MIN\" or a device path" },
 	{ "path", TB_SETTING_STRING, 0,
 	  "a file or directory the service writes to; its disk is throttled" },
@@ -367,6 +368,9 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 		size_t used;
 
 		r = tb_cg_read(dir, "io.max", buf, FILE_MAX);
+		if (r == -ENOENT)
+			TB_LOG(s->h, TB_LOG_ERROR, "%s: %s has no io.max: is \"io\" in its parent's "
+			       "cgroup.subtree_control?", t->id, dir);
 		if (r < 0)
 			goto out;
 		if (device_line(buf, s->devname, line, sizeof(line)) < 0)

@@ -150,6 +150,8 @@ static int current_cpus(const char *dir, char *cpus, size_t size, char *effectiv
 	int r = tb_cg_read(dir, "cpuset.cpus", cpus, size);
 
 	effective[0] = '\0';
+	if (r == -ENOENT && tb_cg_is_v2(dir))
+		return -EOPNOTSUPP;   /* the cpuset controller is not enabled there */
 	if (r < 0 || cpus[0])
 		return r;
 	r = tb_cg_read(dir, "cpuset.cpus.effective", effective, esize);
@@ -198,7 +200,8 @@ static int cpuset_save(void *state, const struct tb_target *t, char *saved, size
 	r = current_cpus(dir, cpus, sizeof(cpus), effective, sizeof(effective));
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "%s: cannot read the CPUs of %s: %s", t->id, dir,
-		       strerror(-r));
+		       r == -EOPNOTSUPP ? "no cpuset.cpus: is \"cpuset\" in its parent's "
+		       "cgroup.subtree_control?" : strerror(-r));
 		return r;
 	}
 	r = tb_saved_add(saved, size, dir, "cpuset.cpus", cpus);
