@@ -18,6 +18,16 @@
 #define PACKAGE_VERSION "0.1"
 #endif
 
+/*
+ * blk-throttle acts where bios are issued.  Under cgroup v1 that catches
+ * reads, direct writes and what a writer flushes itself (fsync), but not
+ * buffered writes that the kernel's flusher threads write back on nobody's
+ * behalf; under v2 (io + memory controllers) writeback is charged to the
+ * cgroup that dirtied the pages.  A service whose disk work is unsynced
+ * buffered writes shows no sensitivity to this throttler on a v1 host:
+ * that is the kernel's limit, not the service's.
+ */
+
 #define PROBE_MAX_BYTES (256ull << 20)
 #define PROBE_BPS_BLOCK (1u << 20)
 #define PROBE_IOPS_BLOCK 4096u
