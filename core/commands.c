@@ -1,4 +1,5 @@
 /* commands.c - the subcommands: run, plan, probe, hold, restore, plugins. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,5 @@
 /* config.c - parse the run configuration with libconfig and check every key before anything runs. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>

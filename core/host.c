@@ -1,4 +1,5 @@
 /* host.c - the services ThrottleBot hands each plugin instance: log, clock, configuration, journal. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

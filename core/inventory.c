@@ -1,4 +1,5 @@
 /* inventory.c - the services an orchestrator discovered, with deep copies of their targets. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* main.c - the throttlebot command line: parse options, dispatch to a subcommand. */
+#define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* progress.c - the "trial i/N, ETA" line: redrawn in place on a terminal, one line per trial otherwise. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>

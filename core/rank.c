@@ -1,4 +1,5 @@
 /* rank.c - turn trials into IMRs and a MIMR, per metric, with significance against the baseline. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

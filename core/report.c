@@ -1,4 +1,5 @@
 /* report.c - build report.json from the ranked trials, and print the services x resources table. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* restore.c - undo what a killed run left applied: replay the journal's pending entries, newest first. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* run.c - the experiment loop: discover, then per strategy step journal, apply, measure, restore. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* settings.c - check a configuration group against a table of known keys and types. */
+#define _GNU_SOURCE
 #include <string.h>
 #include "conf.h"
 #include "settings.h"

@@ -1,4 +1,5 @@
 /* cpu_quota.c - throttle CPU time with the CFS bandwidth controller (v1 cpu.cfs_quota_us, v2 cpu.max). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
