@@ -249,8 +249,9 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 		return r;
 	r = tb_cg_write(dir, "cpuset.cpus", list);
 	if (r < 0) {
-		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/cpuset.cpus: %s", t->id, list,
-		       dir, strerror(-r));
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/cpuset.cpus: %s%s", t->id, list,
+		       dir, strerror(-r), r == -EBUSY ?
+		       " (a child cgroup holds CPUs outside that list)" : "");
 		return r;
 	}
 	TB_LOG(s->h, TB_LOG_INFO, "%s: %d of %d CPUs (%s of %s)", t->id, keep, n, list, base);
