@@ -269,6 +269,7 @@ static int cpuset_restore(void *state, const char *saved)
 		const char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
 		char path[4096], value[LIST_MAX];
 		size_t plen;
+		int r;
 
 		if (!end)
 			end = line + strlen(line);
@@ -285,22 +286,17 @@ static int cpuset_restore(void *state, const char *saved)
 		memcpy(value, tab + 1, (size_t)(end - tab - 1));
 		value[end - tab - 1] = '\0';
 		path[plen - (sizeof(suffix) - 1)] = '\0';
-		{
-			/* A zero-length write may never reach the kernel's
-			 * parser; "\n" is an empty list to cgroupfs. */
-			int r = tb_cg_write(path, "cpuset.cpus", value[0] ? value : "\n");
-
-			if (r == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT) {
-				TB_LOG(s->h, TB_LOG_WARNING, "%s is gone: nothing to restore",
-				       path);
-				r = 0;
-			}
-			if (r < 0) {
-				TB_LOG(s->h, TB_LOG_ERROR, "restoring %s/cpuset.cpus: %s", path,
-				       strerror(-r));
-				if (!first)
-					first = r;
-			}
+		/* A zero-length write may never reach the kernel's parser; "\n"
+		 * is an empty list to cgroupfs. */
+		r = tb_cg_write(path, "cpuset.cpus", value[0] ? value : "\n");
+		if (r == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT) {
+			TB_LOG(s->h, TB_LOG_WARNING, "%s is gone: nothing to restore", path);
+			r = 0;
+		}
+		if (r < 0) {
+			TB_LOG(s->h, TB_LOG_ERROR, "restoring %s/cpuset.cpus: %s", path, strerror(-r));
+			if (!first)
+				first = r;
 		}
 next:
 		line = *end ? end + 1 : NULL;
