@@ -263,6 +263,7 @@ static int parse_pids(struct local *l, struct svc *s)
 			return -ENOMEM;
 		s->pids[0] = (pid_t)one;
 		s->npids = 1;
+		s->kind = SVC_PIDS;
 		return 1;
 	}
 	if (r != -ENOENT)
@@ -286,6 +287,7 @@ static int parse_pids(struct local *l, struct svc *s)
 		s->pids[i] = (pid_t)d;
 	}
 	s->npids = (size_t)n;
+	s->kind = SVC_PIDS;
 	return 1;
 }
 
@@ -383,8 +385,6 @@ static int parse_service(struct local *l, struct svc *s, size_t index)
 					       "service '%s': cgroup must be an absolute path such as /system.slice/x.service",
 					       s->name);
 		s->kind = SVC_CGROUP;
-	} else if (s->kind != SVC_COMMAND) {
-		s->kind = SVC_PIDS;
 	}
 
 	s->ready_timeout = 10;
@@ -1151,7 +1151,7 @@ static void find_net(struct local *l, struct tb_target *t, const char *nspath, c
 
 	t->netns = NULL;
 	t->ifname = NULL;
-	if (!nspath || tb_netns_is_own(nspath) != 0)
+	if (nspath && tb_netns_is_own(nspath) != 1)
 		t->netns = nspath;
 	if (!t->netns)
 		return;
@@ -1324,10 +1324,11 @@ static int local_restore(void *state, const char *saved)
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *value = strchr(line, '\t');
 
+		if (value)
+			*value++ = '\0';
 		if (!value) {
 			e = -EINVAL;
 		} else {
-			*value++ = '\0';
 			if (!strcmp(line, "cgroup"))
 				e = cg_kill_remove(l->h, value, 0);
 			else if (!strcmp(line, "link"))
@@ -1338,7 +1339,8 @@ static int local_restore(void *state, const char *saved)
 				e = -EINVAL;
 		}
 		if (e == -EINVAL)
-			TB_LOG(l->h, TB_LOG_ERROR, "cannot undo saved line '%s'", line);
+			TB_LOG(l->h, TB_LOG_ERROR, "cannot undo saved line '%s%s%s'", line,
+			       value ? "<TAB>" : "", value ? value : "");
 		if (e < 0 && r == 0)
 			r = e;
 	}
