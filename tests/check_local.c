@@ -168,7 +168,7 @@ static void cleanup_everything(void)
 			   "for d in $(find /sys/fs/cgroup/*/ -maxdepth 2 -type d -path '*/" PARENT ".*' "
 			   "2>/dev/null | sort -r); do rmdir $d 2>/dev/null; done; "
 			   "for n in /run/netns/throttlebot-*-" NETSVC "; do [ -e $n ] && "
-			   "{ umount -l $n 2>/dev/null; rm -f $n; }; done; true");
+			   "ip netns del ${n##*/} 2>/dev/null; rm -f $n; done; true");
 }
 
 static void unchecked_setup(void)
@@ -764,6 +764,78 @@ START_TEST(new_netns_service_has_its_own_interface)
 }
 END_TEST
 
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* An existing named namespace is joined; a process attached by pid in
+ * another namespace is found there, with its interface. */
+START_TEST(joins_named_netns_and_finds_attached_ones)
+{
+	struct tb_test_plugin t, ta;
+	struct tb_inventory inv = { 0 }, inva = { 0 };
+	const struct tb_service *s;
+	char name[128], path[256], nsfile[256], peer[32];
+	pid_t outsider;
+	void *st, *sta;
+
+	SKIP_UNLESS_ROOT();
+	snprintf(name, sizeof(name), "throttlebot-join%ld-" NETSVC, (long)getpid());
+	snprintf(peer, sizeof(peer), "tbchk%ld", (long)getpid() % 1000000);
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	ck_assert_int_eq(tb_test_sh("ip netns add %s && ip link add %s type veth peer name eth7 netns %s",
+				    name, peer, name), 0);
+
+	ck_assert_int_eq(open_local(&t, &st,
+		"cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
+		"services = ( { name = \"inside\"; netns = \"%s\"; command = [\"sleep\", \"300\"]; } );",
+		name), 0);
+	ck_assert_int_eq(P.launch(st), 0);
+	ck_assert_int_eq(P.discover(st, &inv), 0);
+	s = service(&inv, "inside");
+	snprintf(nsfile, sizeof(nsfile), "/proc/%ld/ns/net", (long)s->targets[0].pid);
+	ck_assert(same_file(nsfile, path));
+	ck_assert_str_eq(s->targets[0].netns, path);
+	ck_assert_str_eq(s->targets[0].ifname, "eth7");
+
+	/* Attach: a process started in the namespace by other means. */
+	outsider = fork();
+	ck_assert_int_ge(outsider, 0);
+	if (outsider == 0) {
+		execlp("ip", "ip", "netns", "exec", name, "sleep", "300", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(nsfile, sizeof(nsfile), "/proc/%ld/ns/net", (long)outsider);
+	for (int i = 0; i < 100 && !same_file(nsfile, path); i++)
+		sleep_ms(20);
+	ck_assert(same_file(nsfile, path));
+	ck_assert_int_eq(open_local(&ta, &sta, "services = ( { name = \"o\"; pid = %ld; } );",
+				    (long)outsider), 0);
+	ck_assert_int_eq(P.launch(sta), 0);
+	ck_assert_int_eq(P.discover(sta, &inva), 0);
+	s = service(&inva, "o");
+	ck_assert_str_eq(s->targets[0].netns, nsfile);
+	ck_assert_str_eq(s->targets[0].ifname, "eth7");
+	kill(outsider, SIGKILL);
+	waitpid(outsider, NULL, 0);
+	ck_assert_int_eq(P.alive(sta, &s->targets[0]), 0);
+
+	ck_assert_int_eq(P.stop(st), 0);
+	ck_assert(exists("%s", path));          /* not ours: left in place */
+	ck_assert_int_eq(tb_test_sh("ip netns del %s", name), 0);
+	tb_inventory_free(&inva);
+	P.fini(sta);
+	tb_test_plugin_close(&ta);
+	tb_inventory_free(&inv);
+	P.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 /* The quickstart's application, launched by the orchestrator.             */
 
@@ -853,6 +925,7 @@ int main(void)
 	tcase_add_test(real, startup_failure_and_timeout_leave_nothing);
 	tcase_add_test(real, crash_then_restore_removes_everything);
 	tcase_add_test(real, new_netns_service_has_its_own_interface);
+	tcase_add_test(real, joins_named_netns_and_finds_attached_ones);
 	tcase_add_test(real, spinwork_worker_does_the_work);
 	suite_add_tcase(s, cfg);
 	suite_add_tcase(s, real);

@@ -720,7 +720,9 @@ child(const struct svc *s, char *const *procs, size_t nprocs, int nsfd, int in, 
 	struct child_error ce = { 0, 0 };
 	sigset_t all;
 
-	/* A SIGKILLed ThrottleBot must not leave the service running. */
+	/* A SIGKILLed ThrottleBot must not leave the service running.  (The
+	 * signal comes when the thread that forked ends: launch() is called
+	 * from the main thread.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
@@ -1113,12 +1115,14 @@ static int local_launch(void *state)
 			break;
 	}
 	r = make_parent(l);
+	/* In the order given, each ready before the next starts: a service
+	 * may need the one before it (a database before its frontend). */
 	for (size_t i = 0; i < l->nsvcs && r == 0; i++)
-		if (l->svcs[i].kind == SVC_COMMAND)
+		if (l->svcs[i].kind == SVC_COMMAND) {
 			r = start_service(l, &l->svcs[i], i);
-	for (size_t i = 0; i < l->nsvcs && r == 0; i++)
-		if (l->svcs[i].kind == SVC_COMMAND)
-			r = wait_ready(l, &l->svcs[i]);
+			if (r == 0)
+				r = wait_ready(l, &l->svcs[i]);
+		}
 	if (r < 0) {
 		/* Leave nothing behind: the host may not call stop() after a
 		 * failed launch. */
