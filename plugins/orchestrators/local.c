@@ -308,8 +308,10 @@ static int parse_netns(struct local *l, struct svc *s, size_t index)
 			return h->config_error(h, s->cfg, "netns",
 					       "service '%s': 'netns' and 'new_netns' exclude each other", s->name);
 		if (v[0] == '/' ? asprintf(&s->netns, "%s", v) < 0
-				: asprintf(&s->netns, "%s/%s", TB_NETNS_DIR, v) < 0)
+				: asprintf(&s->netns, "%s/%s", TB_NETNS_DIR, v) < 0) {
+			s->netns = NULL;
 			return -ENOMEM;
+		}
 		if (access(s->netns, F_OK) < 0)
 			return h->config_error(h, s->cfg, "netns", "service '%s': no network namespace %s",
 					       s->name, s->netns);
@@ -328,8 +330,10 @@ static int parse_netns(struct local *l, struct svc *s, size_t index)
 			return h->config_error(h, s->cfg, key,
 					       "service '%s': '%s' must look like 10.231.1.2/24", s->name, v);
 		if (r == 0 ? asprintf(slot, "%s", v) < 0
-			   : asprintf(slot, "10.231.%zu.%d/24", index + 1, i ? 1 : 2) < 0)
+			   : asprintf(slot, "10.231.%zu.%d/24", index + 1, i ? 1 : 2) < 0) {
+			*slot = NULL;
 			return -ENOMEM;
+		}
 	}
 	if (s->new_netns && index + 1 > 254)
 		return h->config_error(h, s->cfg, "new_netns", "too many services for default addresses");
@@ -678,6 +682,10 @@ static int make_parent(struct local *l)
 	int r;
 
 	snprintf(rel, sizeof(rel), "%s.%ld", l->cgroup_parent, (long)getpid());
+	for (size_t i = 0; i < l->nhiers; i++) {
+		free(l->parent_dirs[i]);
+		l->parent_dirs[i] = NULL;
+	}
 	for (size_t i = 0; i < l->nhiers; i++)
 		if (asprintf(&l->parent_dirs[i], "%s/%s", l->hiers[i].mount, rel) < 0) {
 			l->parent_dirs[i] = NULL;
@@ -887,6 +895,10 @@ static int start_service(struct local *l, struct svc *s, size_t index)
 
 	snprintf(parent_rel, sizeof(parent_rel), "%s.%ld", l->cgroup_parent, (long)parent);
 	snprintf(rel, sizeof(rel), "%s/%s", parent_rel, s->name);
+	for (size_t i = 0; i < l->nhiers; i++) {
+		free(s->dirs[i]);
+		s->dirs[i] = NULL;
+	}
 	for (size_t i = 0; i < l->nhiers; i++)
 		if (asprintf(&s->dirs[i], "%s/%s", l->hiers[i].mount, rel) < 0) {
 			s->dirs[i] = NULL;

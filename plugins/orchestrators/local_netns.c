@@ -90,7 +90,7 @@ static int make_ns(void *arg)
 
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
-	if (mount("/proc/thread-self/ns/net", in->nspath, NULL, MS_BIND, NULL) < 0)
+	if (mount("/proc/thread-self/ns/net", in->nspath, "none", MS_BIND, NULL) < 0)
 		return -errno;
 	return 0;
 }
