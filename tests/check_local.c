@@ -471,6 +471,7 @@ START_TEST(launch_discover_attach_stop)
 	snprintf(want, sizeof(want), "sleeper pid %ld", (long)sl->targets[0].pid);
 	ck_assert_str_eq(sl->targets[0].id, want);
 	ck_assert_int_eq(P.alive(st, &sl->targets[0]), 1);
+	ck_assert_int_eq(P.alive(st, &sh->targets[0]), 1);
 
 	/* Attaching by pid and by cgroup finds what /proc/PID/cgroup says. */
 	ck_assert_int_eq(open_local(&ta, &sta,
@@ -545,6 +546,35 @@ START_TEST(stop_kills_what_ignores_sigterm)
 	for (int i = 0; i < n; i++)
 		ck_assert(process_gone(pids[i]));
 	ck_assert(!exists("%s", dir));
+	tb_inventory_free(&inv);
+	P.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+/* A service that ends during the run is no longer alive. */
+START_TEST(alive_notices_a_service_that_ended)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	void *st;
+	int alive = 1;
+
+	SKIP_UNLESS_ROOT();
+	ck_assert_int_eq(open_local(&t, &st,
+		"cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
+		"services = ( { name = \"brief\"; command = [\"sleep\", \"0.5\"]; } );"), 0);
+	ck_assert_int_eq(P.launch(st), 0);
+	ck_assert_int_eq(P.discover(st, &inv), 0);
+	ck_assert_int_eq(P.alive(st, &inv.services[0].targets[0]), 1);
+	for (int i = 0; i < 150 && alive; i++) {
+		sleep_ms(20);
+		alive = P.alive(st, &inv.services[0].targets[0]);
+	}
+	ck_assert_int_eq(alive, 0);
+	ck_assert(process_gone(inv.services[0].targets[0].pid));
+	ck_assert_int_eq(P.stop(st), 0);
+	ck_assert(!exists("/sys/fs/cgroup/cpu/" PARENT ".%ld", (long)getpid()));
 	tb_inventory_free(&inv);
 	P.fini(st);
 	tb_test_plugin_close(&t);
@@ -923,6 +953,7 @@ int main(void)
 	tcase_add_test(real, launch_discover_attach_stop);
 	tcase_add_test(real, stop_kills_what_ignores_sigterm);
 	tcase_add_test(real, startup_failure_and_timeout_leave_nothing);
+	tcase_add_test(real, alive_notices_a_service_that_ended);
 	tcase_add_test(real, crash_then_restore_removes_everything);
 	tcase_add_test(real, new_netns_service_has_its_own_interface);
 	tcase_add_test(real, joins_named_netns_and_finds_attached_ones);

@@ -115,7 +115,8 @@ static void pause_briefly(void)
 /* ---------------------------------------------------------------------- */
 /* Processes.                                                              */
 
-/* Start time (clock ticks since boot) of pid, field 22 of /proc/PID/stat. */
+/* Start time (clock ticks since boot) of pid, field 22 of /proc/PID/stat;
+ * -ESRCH for a process that has ended (a zombie, not yet reaped). */
 static int start_time(pid_t pid, unsigned long long *out)
 {
 	char path[64], buf[1024], *p;
@@ -133,6 +134,8 @@ static int start_time(pid_t pid, unsigned long long *out)
 	if (!p)
 		return -EINVAL;
 	p++;
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return -ESRCH;
 	for (int field = 2; field < 21 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu", out) != 1)
@@ -1316,6 +1319,10 @@ static int local_alive(void *state, const struct tb_target *t)
 				return access(t->cgroup[c], F_OK) == 0;
 		return 0;
 	}
+	/* One of ours that ended is reaped here, and its end logged. */
+	for (size_t i = 0; i < l->nsvcs; i++)
+		if (l->svcs[i].pid == t->pid && exited(l, &l->svcs[i], "during the run"))
+			return 0;
 	if (start_time(t->pid, &start) < 0)
 		return 0;
 	for (size_t i = 0; i < l->nknown; i++)
