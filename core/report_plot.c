@@ -20,7 +20,11 @@ static double fx(const struct frame *fr, double s)
 
 static double fy(const struct frame *fr, double v)
 {
-	return MT + (fr->yhi - v) / (fr->yhi - fr->ylo) * (H - MT - MB);
+	double t = (fr->yhi - v) / (fr->yhi - fr->ylo);
+
+	/* only absurd values (near DBL_MAX) fall outside the frame: pin them */
+	t = isfinite(t) ? fmin(fmax(t, -0.05), 1.05) : 0.5;
+	return MT + t * (H - MT - MB);
 }
 
 static double nice_step(double span)
@@ -69,7 +73,7 @@ static void frame_init(struct frame *fr, const json_t *report, const struct sect
 	fr->xmax = smax > 0 ? fmin(1, ceil(smax * 10 + 0.5) / 10) : 1;
 	if (fr->xmax <= smax)
 		fr->xmax = smax * 1.06;
-	if (!isfinite(lo)) {
+	if (!isfinite(lo) || !isfinite(hi - lo) || !isfinite(nice_step(hi - lo))) {
 		lo = 0;
 		hi = 1;
 	}
@@ -278,6 +282,11 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 		rp_unit(f, s);
 		if (rp_num(pts[i], "delta", &v))
 			fprintf(f, " (%s)", rp_pct(a, sizeof(a), v));
+		if (have_base && rp_num(pts[i], "ci_low", &lo) && rp_num(pts[i], "ci_high", &hi)) {
+			fprintf(f, ", 95%% CI %s", rp_val(a, sizeof(a), base * (1 + lo)));
+			fprintf(f, "\xe2\x80\x93%s", rp_val(a, sizeof(a), base * (1 + hi)));
+			rp_unit(f, s);
+		}
 		fprintf(f, ", n = %.0f", pn);
 		if (fl > 0)
 			fprintf(f, ", %.0f failed", fl);

@@ -17,12 +17,15 @@ int tb_report_write_csv(const json_t *report, const char *path);
 /* Both renderers write a temporary file next to path and rename it into
  * place, so a failed write never leaves a truncated report behind. */
 struct tb_report_file {
-	FILE *f;
+	FILE *f;                       /* write the page here */
+	char *buf;
+	size_t len;
+	int fd;
 	char *path;
 	char *tmp;
 };
 int tb_report_file_open(struct tb_report_file *rf, const char *path);
-/* Flushes, checks for write errors and renames; always releases rf. */
+/* Writes, syncs and renames; 0 or -errno, and always releases rf. */
 int tb_report_file_commit(struct tb_report_file *rf);
 void tb_report_file_abort(struct tb_report_file *rf);
 
