@@ -293,6 +293,8 @@ static void put_title(struct page *pg)
 		fprintf(f, " \xc2\xb7 <b>%.0f</b> trials per point", d);
 	if (rp_num(r, "baseline_trials", &d))
 		fprintf(f, " \xc2\xb7 <b>%.0f</b> baseline trials", d);
+	if (rp_num(r, "significance", &d))
+		fprintf(f, " \xc2\xb7 significance level <b>\xce\xb1 = %g</b>", d);
 	fprintf(f, " \xc2\xb7 <b>%zu</b> service%s \xc2\xb7 <b>%zu</b> throttler%s</p>\n",
 		pg->nrows, pg->nrows == 1 ? "" : "s", pg->ncols, pg->ncols == 1 ? "" : "s");
 	if (pg->nsec > 1) {
@@ -365,6 +367,8 @@ static void put_mimr(struct page *pg, const struct section *s)
 	fputs("<p>Runner-up: <b>", f);
 	rp_pair(f, ru);
 	fputs("</b>", f);
+	if (rp_true(ru, "imr") || rp_true(ru_entry, "imr"))
+		fputs(" <span class=\"badge imr\">IMR</span>", f);
 	/* in the rp_same terms as the MIMR's change above */
 	if (rp_num(ru_entry, "delta", &v))
 		fprintf(f, ", %s", rp_pct(a, sizeof(a), v));

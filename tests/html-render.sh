@@ -3,7 +3,7 @@
 # Skips (77) when no Chromium is installed: apt-get install chromium.
 set -u
 
-srcdir=${srcdir:-.}
+srcdir=${abs_top_srcdir:-${srcdir:-.}}
 fixtures=$srcdir/tests/fixtures/report
 tool=${REPORT_RENDER_TOOL:-./tests/report_render_tool}
 
