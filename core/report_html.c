@@ -46,6 +46,8 @@ static void section_fill(struct section *s, const json_t *report, const json_t *
 		decl = json_array_get(json_object_get(report, "metrics"), 0);
 	if (!s->metric)
 		s->metric = rp_str(decl, "name");
+	if (!s->metric)
+		s->metric = "the metric";
 	s->unit = rp_str(m, "unit") ? rp_str(m, "unit") : rp_str(decl, "unit");
 	dir = rp_str(m, "direction") ? rp_str(m, "direction") : rp_str(decl, "direction");
 	s->higher = rp_same(dir, "higher");
@@ -103,7 +105,7 @@ static int add_col(struct page *pg, const char *throttler, const char *resource)
 static int page_init(struct page *pg, FILE *f, const json_t *report)
 {
 	const json_t *by = json_object_get(report, "by_metric");
-	const json_t *lists[3];
+	const json_t *list;
 	size_t i, j, k;
 	int err = 0;
 
@@ -120,17 +122,17 @@ static int page_init(struct page *pg, FILE *f, const json_t *report)
 	else
 		section_fill(&pg->sec[0], report, report);
 
-	lists[0] = json_object_get(report, "services");
-	for (i = 0; i < json_array_size(lists[0]) && !err; i++)
-		err = add_row(pg, rp_str(json_array_get(lists[0], i), "name"));
-	lists[0] = json_object_get(report, "throttlers");
-	for (i = 0; i < json_array_size(lists[0]) && !err; i++) {
-		const json_t *t = json_array_get(lists[0], i);
+	list = json_object_get(report, "services");
+	for (i = 0; i < json_array_size(list) && !err; i++)
+		err = add_row(pg, rp_str(json_array_get(list, i), "name"));
+	list = json_object_get(report, "throttlers");
+	for (i = 0; i < json_array_size(list) && !err; i++) {
+		const json_t *t = json_array_get(list, i);
 		err = add_col(pg, rp_str(t, "name"), rp_str(t, "resource"));
 	}
-	lists[0] = json_object_get(report, "excluded");
+	/* every ranking, then the exclusions */
 	for (k = 0; k <= pg->nsec && !err; k++) {
-		const json_t *list = k < pg->nsec ? pg->sec[k].ranking : lists[0];
+		list = k < pg->nsec ? pg->sec[k].ranking : json_object_get(report, "excluded");
 		for (j = 0; j < json_array_size(list) && !err; j++) {
 			const json_t *r = json_array_get(list, j);
 			err = add_row(pg, rp_str(r, "service"));
@@ -216,7 +218,6 @@ static const char css[] =
 	".badge.mimr{background:#111827;color:#fff}\n"
 	".badge.imr{background:#c2410c;color:#fff}\n"
 	".badge.paradox{background:#1d4ed8;color:#fff}\n"
-	".badge.failed{background:#fee2e2;color:#991b1b}\n"
 	".keys{font-size:13px;color:var(--muted);margin:8px 0 0}\n"
 	".keys span{margin-right:16px;white-space:nowrap}\n"
 	".sw{display:inline-block;width:22px;height:11px;border-radius:2px;vertical-align:middle;margin-right:5px}\n"
@@ -369,7 +370,7 @@ static void put_mimr(struct page *pg, const struct section *s)
 	fputs("</b>", f);
 	if (rp_true(ru, "imr") || rp_true(ru_entry, "imr"))
 		fputs(" <span class=\"badge imr\">IMR</span>", f);
-	/* in the rp_same terms as the MIMR's change above */
+	/* in the same terms as the MIMR's change above */
 	if (rp_num(ru_entry, "delta", &v))
 		fprintf(f, ", %s", rp_pct(a, sizeof(a), v));
 	else if (isfinite(ru_deg))
@@ -487,8 +488,10 @@ static void put_cell(struct page *pg, const struct section *s, const char *servi
 		fputs(" <span class=\"badge imr\">IMR</span>", f);
 	if (paradox)
 		fputs(" <span class=\"badge paradox\">PARADOX</span>", f);
+	/* the ranking may find a change significant yet within the baseline's
+	 * own spread: not an IMR, but not "no change" either */
 	if (!imr && !paradox)
-		fputs(" n.s.", f);
+		fputs(rp_true(r, "significant") ? " within noise" : " n.s.", f);
 	fputs("</span></td>", f);
 }
 
@@ -524,7 +527,9 @@ static void put_table(struct page *pg, const struct section *s)
 	      "IMR: significant degradation, darker = larger</span>"
 	      "<span><i class=\"sw\" style=\"outline:3px solid #111827;outline-offset:-3px;background:#fff\"></i>MIMR</span>"
 	      "<span><i class=\"sw\" style=\"background:#dbeafe\"></i>paradox: significant improvement</span>"
-	      "<span>n.s. = not significant</span><span>\xe2\x80\x94 = not measured</span></p>\n", f);
+	      "<span>n.s. = not significant</span>"
+	      "<span>within noise = significant, but not beyond the baseline's spread</span>"
+	      "<span>\xe2\x80\x94 = not measured</span></p>\n", f);
 }
 
 static void put_baseline(struct page *pg, const struct section *s)

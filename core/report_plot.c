@@ -92,20 +92,48 @@ static void frame_init(struct frame *fr, const json_t *report, const struct sect
 		fr->ylo -= fr->ystep;
 }
 
+/* Tick labels carry as many decimals as the step needs, so neighbours
+ * never print alike (1.02, 1.025, 1.03 rather than 1.02, 1.02, 1.03). */
+static const char *tick_label(char *buf, size_t len, double t, double step)
+{
+	int d = 0;
+
+	if (fabs(t) >= 1e6 || step < 1e-6) {
+		int p = (int)floor(log10(fmax(fabs(t), step))) - (int)floor(log10(step)) + 2;
+		snprintf(buf, len, "%.*g", p < 1 ? 1 : p > 15 ? 15 : p, t);
+		return buf;
+	}
+	/* the fewest decimals that make the step a whole number */
+	while (d < 6 && (step * pow(10, d) < 1 - 1e-9 ||
+			 fabs(step * pow(10, d) - round(step * pow(10, d))) > 1e-6 * step * pow(10, d)))
+		d++;
+	snprintf(buf, len, "%.*f", d, fabs(t) < step * 1e-6 ? 0 : t);
+	return buf;
+}
+
 static void put_axes(FILE *f, const json_t *report, const struct section *s,
 		     const struct frame *fr, const json_t *r)
 {
 	const json_t *levels = json_object_get(report, "stress_levels");
+	const char *key = NULL;
 	char buf[48];
 	double t, x0 = ML, x1 = W - MR, y0 = MT, y1 = H - MB;
-	size_t i, n = json_array_size(levels), every = n > 8 ? 2 : 1;
+	size_t i, n, every;
 	int k;
+
+	/* without the run's levels, the pair's own points mark the axis */
+	if (!json_array_size(levels)) {
+		levels = json_object_get(r, "points");
+		key = "stress";
+	}
+	n = json_array_size(levels);
+	every = n > 8 ? 2 : 1;
 
 	for (k = 0, t = fr->ylo; t <= fr->yhi + fr->ystep * 1e-6 && k < 50; k++, t = fr->ylo + k * fr->ystep) {
 		double y = fy(fr, t);
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eef0f3\"/>"
 			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" class=\"tk\">%s</text>\n",
-			x0, y, x1, y, x0 - 6, y + 3.5, rp_val(buf, sizeof(buf), fabs(t) < fr->ystep * 1e-6 ? 0 : t));
+			x0, y, x1, y, x0 - 6, y + 3.5, tick_label(buf, sizeof(buf), t, fr->ystep));
 	}
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9ca3af\"/>"
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9ca3af\"/>\n",
@@ -113,10 +141,13 @@ static void put_axes(FILE *f, const json_t *report, const struct section *s,
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tk\">0%%</text>\n",
 		x0, y1 + 15.0);
 	for (i = 0; i < n; i++) {
+		const json_t *level = json_array_get(levels, i);
 		double sv;
-		if (!json_is_number(json_array_get(levels, i)) || (i + 1) % every)
+		if (key)
+			level = json_object_get(level, key);
+		if (!json_is_number(level) || (i + 1) % every)
 			continue;
-		sv = json_number_value(json_array_get(levels, i));
+		sv = json_number_value(level);
 		if (sv <= 0 || sv > fr->xmax)
 			continue;
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9ca3af\"/>"
@@ -196,8 +227,9 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 		fputs(" <span class=\"badge paradox\">PARADOX</span>", f);
 	fputs("<span class=\"sub\">", f);
 	if (rp_num(r, "delta", &v)) {
-		fprintf(f, "%s%s", imr || paradox ? "" : "no significant change; largest ",
-			rp_pct(a, sizeof(a), v));
+		fprintf(f, "%s%s", imr || paradox ? ""
+			: rp_true(r, "significant") ? "within the baseline's noise; largest "
+			: "no significant change; largest ", rp_pct(a, sizeof(a), v));
 		if (rp_num(r, "stress", &st))
 			fprintf(f, " at %s stress", rp_stress(b, sizeof(b), st));
 		if (rp_num(r, "p_value", &v))

@@ -261,6 +261,46 @@ START_TEST(odd_input)
 }
 END_TEST
 
+/* Y tick labels of one plot must differ and ascend, at any scale. */
+static const double scales[][2] = {
+	{ 1.02, 0.005 }, { 1e6, 2 }, { 1e-4, 1e-6 }, { 1e-4, 7.5e-7 }, { 1e-4, 3e-6 }, { -5, 1 },
+	{ 3e9, 7e7 }, { 250, 0.1 }, { 0.5, 0.0625 },
+};
+
+START_TEST(tick_labels)
+{
+	double base = scales[_i][0], d = scales[_i][1];
+	json_t *r = json_pack("{s:[f], s:{s:f, s:f, s:f}, s:[{s:s, s:s, s:[{s:f, s:f}, {s:f, s:f}]}]}",
+			      "stress_levels", 0.5, "baseline", "median", base, "min", base - d,
+			      "max", base + d, "ranking", "service", "s", "resource", "cpu", "points",
+			      "stress", 0.5, "median", base + 2 * d, "stress", 0.5, "median", base + 3 * d);
+	const char *key = "text-anchor=\"end\" class=\"tk\">", *p;
+	char *html, prev[64] = "";
+	double last = -INFINITY;
+	int n = 0;
+
+	ck_assert_int_eq(tb_report_write_html(r, out_path("report.html")), 0);
+	html = slurp(out_path("report.html"), NULL);
+	for (p = strstr(html, key); p; p = strstr(p, key)) {
+		char label[64];
+		size_t len;
+		p += strlen(key);
+		len = strcspn(p, "<");
+		ck_assert_uint_lt(len, sizeof(label));
+		memcpy(label, p, len);
+		label[len] = '\0';
+		ck_assert_msg(strcmp(label, prev) != 0, "scale %g: tick '%s' twice", base, label);
+		ck_assert_msg(strtod(label, NULL) > last, "scale %g: tick '%s' not above %g", base, label, last);
+		last = strtod(label, NULL);
+		snprintf(prev, sizeof(prev), "%s", label);
+		n++;
+	}
+	ck_assert_msg(n >= 3 && n <= 10, "scale %g: %d ticks", base, n);
+	free(html);
+	json_decref(r);
+}
+END_TEST
+
 START_TEST(not_an_object)
 {
 	json_t *a = json_array();
@@ -629,6 +669,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, html_full);
 	tcase_add_test(tc, html_minimal);
 	tcase_add_loop_test(tc, odd_input, 0, sizeof(odd_reports) / sizeof(odd_reports[0]));
+	tcase_add_loop_test(tc, tick_labels, 0, sizeof(scales) / sizeof(scales[0]));
 	tcase_add_test(tc, not_an_object);
 	tcase_add_test(tc, hostile_names);
 	tcase_add_test(tc, csv_full);
