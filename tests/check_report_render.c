@@ -640,7 +640,14 @@ START_TEST(full_disk_keeps_old_report)
 	}
 	snprintf(mnt, sizeof(mnt), "%s/throttlebot-tmpfs", dir);
 	ck_assert_int_eq(mkdir(mnt, 0755), 0);
-	ck_assert_msg(mount("throttlebot-test", mnt, "tmpfs", 0, "size=16k") == 0, "mount: %s", strerror(errno));
+	if (mount("throttlebot-test", mnt, "tmpfs", 0, "size=16k") < 0) {
+		/* root without CAP_SYS_ADMIN, as in some containers */
+		ck_assert_int_eq(errno, EPERM);
+		fprintf(stderr, "check_report_render: full_disk_keeps_old_report skipped: cannot mount\n");
+		mnt[0] = '\0';
+		json_decref(r);
+		return;
+	}
 	{
 		char p[160];
 		snprintf(p, sizeof(p), "%s/report.html", mnt);
