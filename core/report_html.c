@@ -318,10 +318,20 @@ static void put_mimr(struct page *pg, const struct section *s)
 	double deg, delta, stress, v = NAN, lo, hi, ru_deg = NAN, ru_lo, ru_hi;
 
 	if (!json_is_object(m)) {
+		double med, mn, mx;
+
 		fputs("<div class=\"headline none\"><div class=\"label\">Most important resource</div>"
 		      "<div class=\"name\">None found</div><p>No throttled resource degraded ", f);
 		rp_esc(f, s->metric);
-		fputs(" significantly: at these stress levels no single resource is a bottleneck.</p></div>\n", f);
+		fputs(" significantly and beyond the baseline's own spread.</p>", f);
+		/* a noisy baseline hides real bottlenecks: say so rather than
+		 * let "none" read as "no bottleneck" */
+		if (rp_num(s->baseline, "median", &med) && rp_num(s->baseline, "min", &mn) &&
+		    rp_num(s->baseline, "max", &mx) && med != 0 && (mx - mn) / fabs(med) >= 0.25)
+			fprintf(f, "<p>The baseline itself varied by %.0f%% of its median: a workload this "
+				"noisy can hide a bottleneck. More trials, or a quieter host, would tell.</p>",
+				(mx - mn) / fabs(med) * 100);
+		fputs("</div>\n", f);
 		return;
 	}
 	entry = rp_find_entry(s->ranking, rp_str(m, "service"), rp_str(m, "throttler"), rp_str(m, "resource"));

@@ -584,6 +584,40 @@ START_TEST(csv_shapes)
 }
 END_TEST
 
+/* quickstart-noisy.json is what the core wrote for the quickstart example
+ * on a busy host: no MIMR, a noisy baseline and failed trials, one stress
+ * level of worker's where every trial failed. */
+START_TEST(html_recorded_run)
+{
+	static const char *const metrics[] = { "jct", NULL };
+	json_t *r = fixture("quickstart-noisy.json");
+	struct csv c;
+	char *html, *text;
+
+	ck_assert_int_eq(tb_report_write_html(r, out_path("report.html")), 0);
+	html = slurp(out_path("report.html"), NULL);
+	assert_self_contained(html);
+	ck_assert_uint_eq(count(html, "<svg"), 2);
+	ck_assert_ptr_nonnull(strstr(html, "<div class=\"name\">None found</div>"));
+	ck_assert_ptr_nonnull(strstr(html, "The baseline itself varied by 117% of its median"));
+	ck_assert_ptr_nonnull(strstr(html, "<b>9 failed</b>"));
+	ck_assert_ptr_nonnull(strstr(html, "3 failed trials not plotted"));
+	ck_assert_ptr_nonnull(strstr(html, "6 failed trials not plotted"));
+	/* worker's 80% point has no median: three points on its line */
+	ck_assert_ptr_nonnull(strstr(html, "<figure class=\"ns\"><figcaption><span class=\"pair\">worker"));
+	free(html);
+
+	ck_assert_int_eq(tb_report_write_csv(r, out_path("report.csv")), 0);
+	text = slurp(out_path("report.csv"), NULL);
+	csv_parse(text, &c);
+	assert_header(c.rows[0], metrics);
+	assert_trials_match(r, &c, metrics);
+	csv_free(&c);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
 /* ---- writing the files ---- */
 
 START_TEST(bad_paths)
@@ -681,6 +715,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hostile_names);
 	tcase_add_test(tc, csv_full);
 	tcase_add_test(tc, csv_minimal);
+	tcase_add_test(tc, html_recorded_run);
 	tcase_add_test(tc, csv_shapes);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);

@@ -105,6 +105,12 @@ run_browser minimal-dom --dump-dom "file://$tmp/minimal.html" >"$tmp/minimal.dom
 expect_count "svg elements (1 pair)" 1 "<svg" "$tmp/minimal.dom"
 expect_text "no MIMR said plainly" '<div class="name">None found</div>' "$tmp/minimal.dom"
 
+# quickstart-noisy.json: what the core wrote for a real, noisy quickstart run.
+"$tool" "$fixtures/quickstart-noisy.json" "$tmp/noisy.html" || exit 1
+run_browser noisy-dom --dump-dom "file://$tmp/noisy.html" >"$tmp/noisy.dom"
+expect_count "svg elements (2 services x cpu)" 2 "<svg" "$tmp/noisy.dom"
+expect_text "noisy baseline called out" "The baseline itself varied by 117%" "$tmp/noisy.dom"
+
 # The screenshot: the page must paint at the asked size, and not blank.
 run_browser full-shot --screenshot="$tmp/full.png" --window-size=1200,1600 "file://$tmp/full.html" >/dev/null
 if [ ! -s "$tmp/full.png" ]; then
