@@ -43,7 +43,14 @@ void rp_esc(FILE *f, const char *s)
 		case '>': fputs("&gt;", f); break;
 		case '"': fputs("&quot;", f); break;
 		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
+		/* control characters (a workload's terminal escapes, say) are
+		 * not allowed in HTML text: show them as U+FFFD */
+		case '\t': case '\n': case '\r': fputc(*s, f); break;
+		default:
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				fputs("\xef\xbf\xbd", f);
+			else
+				fputc(*s, f);
 		}
 	}
 }
@@ -99,8 +106,7 @@ const char *rp_duration(char *buf, size_t len, double s)
 	return buf;
 }
 
-int rp_matches(const json_t *r, const char *service, const char *throttler,
-		   const char *resource)
+int rp_matches(const json_t *r, const char *service, const char *throttler, const char *resource)
 {
 	if (!rp_same(rp_str(r, "service"), service))
 		return 0;
@@ -109,8 +115,8 @@ int rp_matches(const json_t *r, const char *service, const char *throttler,
 	return rp_same(rp_str(r, "resource"), resource);
 }
 
-const json_t *rp_find_entry(const json_t *ranking, const char *service,
-				const char *throttler, const char *resource)
+const json_t *rp_find_entry(const json_t *ranking, const char *service, const char *throttler,
+			    const char *resource)
 {
 	size_t i;
 
@@ -124,7 +130,7 @@ int rp_is_mimr(const struct section *s, const json_t *r)
 {
 	return json_is_object(s->mimr) &&
 	       rp_matches(r, rp_str(s->mimr, "service"), rp_str(s->mimr, "throttler"),
-		       rp_str(s->mimr, "resource"));
+			  rp_str(s->mimr, "resource"));
 }
 
 /* The interval of the degradation: ci_low..ci_high bound the relative

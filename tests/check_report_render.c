@@ -329,7 +329,7 @@ START_TEST(hostile_names)
 	json_object_set_new(r, "config", json_string(evil));
 	json_object_set_new(r, "started", json_string(evil));
 	json_object_set_new(json_array_get(json_object_get(r, "throttlers"), 0), "resource", json_string(evil));
-	json_object_set_new(trial, "error", json_string(evil));
+	json_object_set_new(trial, "error", json_string("\x1b[31mred\x1b[0m\x01\x7f"));
 	json_object_set_new(trial, "failed", json_true());
 	json_array_append_new(json_object_get(r, "excluded"),
 			      json_pack("{s:s, s:s}", "service", evil, "why", evil));
@@ -346,6 +346,10 @@ START_TEST(hostile_names)
 	html = slurp(out_path("report.html"), NULL);
 	assert_self_contained(html);
 	ck_assert_ptr_null(strstr(html, "alert('x')"));
+	ck_assert_ptr_nonnull(strstr(html, "\xef\xbf\xbd[31mred\xef\xbf\xbd[0m\xef\xbf\xbd\xef\xbf\xbd</td>"));
+	for (const char *p = html; *p; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t' || *p == '\r',
+			      "control character %#x in the page", (unsigned char)*p);
 	ck_assert_uint_ge(count(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;"), 20);
 	free(html);
 	json_decref(r);
