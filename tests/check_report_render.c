@@ -363,6 +363,14 @@ struct csv {
 	size_t nrows;
 };
 
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+
+	ck_assert_ptr_nonnull(q);
+	return q;
+}
+
 /* Strict: records end in CRLF, quotes only around whole fields. */
 static void csv_parse(const char *s, struct csv *c)
 {
@@ -397,14 +405,14 @@ static void csv_parse(const char *s, struct csv *c)
 				ch = *s++;
 			}
 			if (len + 2 > lcap)
-				field = realloc(field, lcap = lcap * 2 + 16);
+				field = xrealloc(field, lcap = lcap * 2 + 16);
 			field[len++] = ch;
 		}
 		if (!field)
 			field = malloc(1);
 		field[len] = '\0';
 		if (nf + 2 > fcap)
-			fields = realloc(fields, (fcap = fcap * 2 + 8) * sizeof(*fields));
+			fields = xrealloc(fields, (fcap = fcap * 2 + 8) * sizeof(*fields));
 		fields[nf++] = strdup(field);
 		if (*s == ',') {
 			s++;
@@ -414,7 +422,7 @@ static void csv_parse(const char *s, struct csv *c)
 		s += 2;
 		fields[nf] = NULL;
 		if (c->nrows + 1 > cap)
-			c->rows = realloc(c->rows, (cap = cap * 2 + 16) * sizeof(*c->rows));
+			c->rows = xrealloc(c->rows, (cap = cap * 2 + 16) * sizeof(*c->rows));
 		c->rows[c->nrows++] = fields;
 		fields = NULL;
 		nf = fcap = 0;
