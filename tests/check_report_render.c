@@ -230,17 +230,17 @@ END_TEST
 static const char *const odd_reports[] = {
 	"{}",
 	"{\"by_metric\": []}",
-	"{\"application\": 3, \"started\": \"Z\", \"duration_s\": \"long\", \"stress_levels\": [\"a\", null, 2],"
+	("{\"application\": 3, \"started\": \"Z\", \"duration_s\": \"long\", \"stress_levels\": [\"a\", null, 2],"
 	" \"services\": [{\"name\": 5}, null, 1], \"throttlers\": [{}], \"metrics\": 7,"
-	" \"ranking\": \"x\", \"mimr\": {\"service\": null, \"runner_up\": 1}, \"trials\": [null, 3, {\"throttles\": \"x\"}]}",
-	"{\"by_metric\": [1, null, {}, {\"metric\": \"m\", \"ranking\": [null, 2, {},"
+	" \"ranking\": \"x\", \"mimr\": {\"service\": null, \"runner_up\": 1}, \"trials\": [null, 3, {\"throttles\": \"x\"}]}"),
+	("{\"by_metric\": [1, null, {}, {\"metric\": \"m\", \"ranking\": [null, 2, {},"
 	" {\"service\": \"s\", \"points\": [null, {}, {\"stress\": null, \"values\": [null, \"x\"]},"
-	" {\"stress\": 0.5, \"median\": 1e308, \"ci_low\": -1e308, \"ci_high\": 1e308, \"values\": [-1e308]}]}]}]}",
-	"{\"baseline\": {\"median\": 0, \"min\": 0, \"max\": 0}, \"ranking\": [{\"service\": \"s\", \"resource\": \"cpu\","
+	" {\"stress\": 0.5, \"median\": 1e308, \"ci_low\": -1e308, \"ci_high\": 1e308, \"values\": [-1e308]}]}]}]}"),
+	("{\"baseline\": {\"median\": 0, \"min\": 0, \"max\": 0}, \"ranking\": [{\"service\": \"s\", \"resource\": \"cpu\","
 	" \"imr\": true, \"degradation\": 0, \"points\": [{\"stress\": 0.9, \"median\": 0, \"ci_low\": 0, \"ci_high\": 0}]}],"
-	" \"mimr\": {\"service\": \"s\", \"resource\": \"cpu\", \"runner_up\": {\"service\": \"t\"}}}",
-	"{\"stress_levels\": [0, 1, 5], \"ranking\": [{\"service\": \"s\", \"points\": [{\"stress\": 0.2, \"median\": 1},"
-	" {\"stress\": 0.2, \"median\": 2}, {\"stress\": 3, \"median\": -1}]}]}",
+	" \"mimr\": {\"service\": \"s\", \"resource\": \"cpu\", \"runner_up\": {\"service\": \"t\"}}}"),
+	("{\"stress_levels\": [0, 1, 5], \"ranking\": [{\"service\": \"s\", \"points\": [{\"stress\": 0.2, \"median\": 1},"
+	" {\"stress\": 0.2, \"median\": 2}, {\"stress\": 3, \"median\": -1}]}]}"),
 };
 
 START_TEST(odd_input)
