@@ -111,7 +111,6 @@ static int rank_and_report(struct tb_run *run)
 	if (!rep) {
 		r = r ? r : -ENOMEM;
 	} else {
-		snprintf(path, sizeof(path), "%s/report.json", run->conf->output_dir);
 		r = write_reports(rep, run->conf->output_dir);
 		tb_report_print_table(stdout, rep);
 		printf("Reports: %s/report.{json,html,csv}\n", run->conf->output_dir);
