@@ -13,6 +13,8 @@
 #include "testhost.h"
 #include "docker_api.h"
 #include "docker_parse.h"
+#include "fake_engine.h"
+#include "cgroup_file.h"
 
 #ifndef TB_DOCKER_FIXTURES
 #define TB_DOCKER_FIXTURES "tests/fixtures/docker"
@@ -421,6 +423,196 @@ START_TEST(unreachable)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* The plugin against a stand-in daemon serving the recorded answers: the     */
+/* systemd driver, cgroup v2 and HTTP failures cannot be had from the engine  */
+/* that runs here.  The containers' pid is this test's own process, so the   */
+/* cgroup directories found must really hold it.                              */
+
+static char *with_pid(const char *file, pid_t pid)
+{
+	json_t *j = fixture(file);
+	char *s;
+
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(pid));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+static char *dump(const char *file)
+{
+	json_t *j = fixture(file);
+	char *s = json_dumps(j, 0);
+
+	json_decref(j);
+	return s;
+}
+
+static char *version_body(const char *api)
+{
+	json_t *j = fixture("version.json");
+	char *s;
+
+	json_object_set_new(j, "ApiVersion", json_string(api));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+static int procs_has(const char *dir, pid_t pid);
+
+/* A v2 hierarchy here: pure (/sys/fs/cgroup) or hybrid (unified/). */
+static int have_v2(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ||
+	       access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0;
+}
+
+START_TEST(fake_discover)
+{
+	/* 0: cgroupfs driver, v1, unix socket; 1: systemd driver, v2, TCP. */
+	int v2 = _i == 1;
+	pid_t me = getpid();
+	char *version = version_body("1.43");
+	char *info = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
+	char *list = dump("containers-tbtest.json");
+	char *web1 = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", me);
+	char *web2 = with_pid("inspect-web_2.json", me), *db1 = with_pid("inspect-db_1.json", me);
+	const struct fake_route routes[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
+		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
+	};
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[512], netns[64];
+	const struct tb_service *web;
+	void *st;
+
+	ck_assert_int_eq(fake_engine_start(&fe, v2, routes, 6), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	/* Negotiated down to ours, filtered by the engine. */
+	ck_assert_str_eq(fake_engine_request(&fe, 0), "/version");
+	ck_assert_str_eq(fake_engine_request(&fe, 1), "/v1.41/info");
+	ck_assert_str_eq(fake_engine_request(&fe, 2), "/v1.41/containers/json?filters="
+			 "%7B%22label%22%3A%5B%22com.docker.compose.project%3Dtbtest%22%5D%2C"
+			 "%22status%22%3A%5B%22running%22%5D%7D");
+	ck_assert_int_eq((int)inv.nservices, 2);
+	ck_assert_str_eq(inv.services[0].name, "db");
+	web = &inv.services[1];
+	ck_assert_str_eq(web->name, "web");
+	ck_assert_int_eq((int)web->ntargets, 2);
+	ck_assert_str_eq(web->targets[0].id, "59bb56b844ac (tbtest_web_1)");
+	ck_assert_str_eq(web->targets[1].id, "f7c77939cd3a (tbtest_web_2)");
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)me);
+	ck_assert_int_eq(web->targets[0].pid, me);
+	ck_assert_str_eq(web->targets[0].netns, netns);
+	/* The driver's directories do not exist for these ids: the process's
+	 * own /proc/PID/cgroup must have led to the cgroup holding it. */
+	if (v2 ? have_v2() : access("/sys/fs/cgroup/cpu", F_OK) == 0)
+		for (int c = TB_CG_CPU; c <= TB_CG_MEMORY; c++) {
+			const char *dir = web->targets[0].cgroup[c];
+
+			ck_assert_msg(dir != NULL, "no cgroup %d", c);
+			ck_assert_msg(procs_has(dir, me), "%s/cgroup.procs lacks %d", dir, (int)me);
+			ck_assert_int_eq(tb_cg_is_v2(dir), v2);
+		}
+	/* Same pid, still running. */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[1]), 1);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+}
+END_TEST
+
+START_TEST(fake_errors)
+{
+	char *version = version_body("1.41"), *old = version_body("1.12");
+	char *web1 = with_pid("inspect-web_1.json", getpid());
+	char *db1 = with_pid("inspect-db_1.json", getpid() + 1);
+	char *list = dump("containers-tbtest.json");
+	char *info = dump("info-cgroupfs-v1.json");
+	const struct fake_route broken[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 500, "{\"message\":\"boom: the daemon is shutting down\"}" },
+	};
+	const struct fake_route garbled[] = { { "/version", 200, "<html>" } };
+	const struct fake_route ancient[] = { { "/version", 200, old } };
+	const struct fake_route ok[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		/* Targets known by id alone are asked for by short id, which the
+		 * engine accepts as a prefix. */
+		{ "/v1.41/containers/e93cbe3be79d/json", 200, db1 },
+		{ "/v1.41/containers/f7c77939cd3a/json", 404,
+		  "{\"message\":\"No such container: f7c77939cd3a\"}" },
+	};
+	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid() };
+	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid() };
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[512];
+	void *st;
+
+	ck_assert_int_eq(fake_engine_start(&fe, 1, broken, 2), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
+	ck_assert_msg(strstr(last_log, "GET /v1.41/info") && strstr(last_log, "HTTP 500: boom: "
+			     "the daemon is shutting down"), "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	ck_assert_int_eq(fake_engine_start(&fe, 0, garbled, 1), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
+	ck_assert_msg(strstr(last_log, "bad JSON") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	ck_assert_int_eq(fake_engine_start(&fe, 0, ancient, 1), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
+	ck_assert_msg(strstr(last_log, "API 1.12") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* alive() on targets of an earlier run, known only by their id. */
+	ck_assert_int_eq(fake_engine_start(&fe, 0, ok, 6), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_int_eq((int)inv.nservices, 1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &inv.services[0].targets[0]), 1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
+	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &restarted), 0);
+	ck_assert_msg(strstr(last_log, "restarted") != NULL, "%s", last_log);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	free(version); free(old); free(web1); free(db1); free(list); free(info);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Integration: a real engine, an image built offline, real containers.     */
 
 #define IMAGE "throttlebot-test/busybox:latest"
@@ -698,6 +890,8 @@ int main(void)
 	tcase_add_test(unit, net_dev);
 	tcase_add_test(unit, settings);
 	tcase_add_test(unit, unreachable);
+	tcase_add_loop_test(unit, fake_discover, 0, 2);
+	tcase_add_test(unit, fake_errors);
 	suite_add_tcase(s, unit);
 
 	if (!tb_test_is_root()) {

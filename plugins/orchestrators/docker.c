@@ -242,6 +242,16 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Docker says v2 only on a unified host, but look where a hybrid host
+ * mounts the v2 tree too. */
+static const char *v2_root(void)
+{
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) != 0 &&
+	    access(CGROUP_ROOT "/unified/cgroup.controllers", F_OK) == 0)
+		return CGROUP_ROOT "/unified";
+	return CGROUP_ROOT;
+}
+
 /*
  * The driver's naming rules give the directory; when it is not there (a
  * nested engine, an unusual mount), the kernel's own record of the
@@ -250,11 +260,12 @@ static int is_dir(const char *path)
 static void cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct dk_container *c,
 			char dirs[][1024], struct tb_target *t)
 {
+	const char *root = e->v2 ? v2_root() : CGROUP_ROOT;
 	char proc[4096] = "", path[64];
 	int have_proc = 0;
 
 	for (int ctrl = TB_CG_CPU; ctrl <= TB_CG_MEMORY; ctrl++) {
-		int r = dk_cgroup_dir(e, CGROUP_ROOT, c, ctrl, dirs[ctrl], sizeof(dirs[ctrl]));
+		int r = dk_cgroup_dir(e, root, c, ctrl, dirs[ctrl], sizeof(dirs[ctrl]));
 
 		if (r == 0 && is_dir(dirs[ctrl])) {
 			t->cgroup[ctrl] = dirs[ctrl];
@@ -267,7 +278,7 @@ static void cgroup_dirs(struct docker *d, const struct dk_engine *e, const struc
 			have_proc = read_text(path, proc, sizeof(proc)) == 0;
 		}
 		if (have_proc &&
-		    dk_proc_cgroup_dir(proc, CGROUP_ROOT, e->v2, ctrl, dirs[ctrl], sizeof(dirs[ctrl])) == 0 &&
+		    dk_proc_cgroup_dir(proc, root, e->v2, ctrl, dirs[ctrl], sizeof(dirs[ctrl])) == 0 &&
 		    is_dir(dirs[ctrl]))
 			t->cgroup[ctrl] = dirs[ctrl];
 		else
