@@ -396,6 +396,20 @@ START_TEST(settings)
 	tb_test_plugin_close(&t);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; timeout = 0;", &st), -EINVAL);
 	tb_test_plugin_close(&t);
+	/* Plain HTTP to a TLS port would only fail later, obscurely. */
+	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\";", &st),
+			 -EPROTONOSUPPORT);
+	ck_assert_msg(strstr(last_log, "DOCKER_TLS_VERIFY") != NULL, "%s", last_log);
+	tb_test_plugin_close(&t);
+	unsetenv("DOCKER_TLS_VERIFY");
+	/* DOCKER_HOST is used when there is no host setting. */
+	setenv("DOCKER_HOST", "ssh://somewhere", 1);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\";", &st), -EINVAL);
+	ck_assert_msg(strstr(last_log, "ssh://somewhere") && strstr(last_log, "DOCKER_HOST"), "%s",
+		      last_log);
+	tb_test_plugin_close(&t);
+	unsetenv("DOCKER_HOST");
 	ck_assert_int_eq(plugin_init(&t, "containers = [\"web*\"]; labels = [\"a=b\", \"c\"]; "
 				     "service_label = \"s\"; timeout = 2.5; "
 				     "host = \"tcp://127.0.0.1:2375\";", &st), 0);

@@ -73,7 +73,8 @@ static void docker_fini(void *state)
 	free(d);
 }
 
-static int get_opt_string(struct docker *d, const struct tb_config *cfg, const char *key, char **out)
+static int get_opt_string(struct docker *d, const struct tb_config *cfg, const char *key,
+			  char **out)
 {
 	const char *s;
 	int r = d->h->get_string(d->h, cfg, key, &s);
@@ -143,6 +144,12 @@ static int read_settings(struct docker *d, const struct tb_config *cfg)
 			return h->config_error(h, cfg, "host", "%s", err);
 		TB_LOG(h, TB_LOG_ERROR, "%s (from %s)", err, from);
 		return -EINVAL;
+	}
+	/* Speaking plain HTTP to a TLS port only fails later, and obscurely. */
+	if (!d->ep.socket[0] && getenv("DOCKER_TLS_VERIFY") && *getenv("DOCKER_TLS_VERIFY")) {
+		TB_LOG(h, TB_LOG_ERROR, "DOCKER_TLS_VERIFY is set, but TLS to the Docker daemon is not "
+		       "supported: use its unix socket or a plain tcp:// address");
+		return -EPROTONOSUPPORT;
 	}
 	r = h->get_number(h, cfg, "timeout", &d->timeout);
 	if (r == 0 && !(d->timeout > 0))
@@ -287,7 +294,8 @@ static void cgroup_dirs(struct docker *d, const struct dk_engine *e, const struc
 	}
 }
 
-static int remember_target(struct docker *d, const struct tb_target *t, const struct dk_container *c)
+static int remember_target(struct docker *d, const struct tb_target *t,
+			   const struct dk_container *c)
 {
 	struct known *k = realloc(d->known, (d->nknown + 1) * sizeof(*k));
 
