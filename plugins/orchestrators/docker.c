@@ -312,7 +312,7 @@ static int remember_target(struct docker *d, const struct tb_target *t,
 static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
 		      struct dk_container *c)
 {
-	char path[128], netns[64], tid[300], proc[16384];
+	char path[128], netns[64], tid[300], err[512], proc[16384];
 	char dirs[TB_CG_SLOTS][1024];
 	struct tb_target t = { 0 };
 	json_t *j;
@@ -321,15 +321,11 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 	snprintf(path, sizeof(path), "/containers/%s/json", c->id);
 	if ((r = get(d, path, &j)) < 0)
 		return r;
-	{
-		char err[512];
-
-		r = dk_parse_inspect(j, c, err, sizeof(err));
-		json_decref(j);
-		if (r < 0) {
-			TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
-			return r;
-		}
+	r = dk_parse_inspect(j, c, err, sizeof(err));
+	json_decref(j);
+	if (r < 0) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+		return r;
 	}
 	if (!c->running || c->pid <= 0) {
 		TB_LOG(d->h, TB_LOG_ERROR, "container %s (service %s) stopped during discovery",
