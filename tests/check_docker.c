@@ -475,6 +475,10 @@ static char *version_body(const char *api)
 
 static int procs_has(const char *dir, pid_t pid);
 
+/* The stand-in daemons' sockets: made and removed by main(), since Check
+ * ends a failed test's process at once. */
+static char sockdir[] = "/tmp/throttlebot-test-docker-XXXXXX";
+
 /* A v2 hierarchy here: pure (/sys/fs/cgroup) or hybrid (unified/). */
 static int have_v2(void)
 {
@@ -507,7 +511,7 @@ START_TEST(fake_discover)
 	const struct tb_service *web;
 	void *st;
 
-	ck_assert_int_eq(fake_engine_start(&fe, v2, routes, 6), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, routes, 6), 0);
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
@@ -579,7 +583,7 @@ START_TEST(fake_errors)
 	char conf[512];
 	void *st;
 
-	ck_assert_int_eq(fake_engine_start(&fe, 1, broken, 2), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, NULL, broken, 2), 0);
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
@@ -589,7 +593,7 @@ START_TEST(fake_errors)
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
 
-	ck_assert_int_eq(fake_engine_start(&fe, 0, garbled, 1), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, garbled, 1), 0);
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
@@ -598,7 +602,7 @@ START_TEST(fake_errors)
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
 
-	ck_assert_int_eq(fake_engine_start(&fe, 0, ancient, 1), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ancient, 1), 0);
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
@@ -608,7 +612,7 @@ START_TEST(fake_errors)
 	fake_engine_stop(&fe);
 
 	/* alive() on targets of an earlier run, known only by their id. */
-	ck_assert_int_eq(fake_engine_start(&fe, 0, ok, 6), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ok, 6), 0);
 	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
@@ -652,9 +656,21 @@ static void teardown_engine(void)
 	project[0] = '\0';
 }
 
+static int made_sockdir;
+
+static void cleanup(void)
+{
+	if (getpid() != main_pid)
+		return;
+	teardown_engine();
+	if (made_sockdir)
+		tb_test_sh("rm -rf '%s'", sockdir);
+	made_sockdir = 0;
+}
+
 static void on_signal(int sig)
 {
-	teardown_engine();
+	cleanup();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -714,11 +730,7 @@ static int run_container(const char *service, int n)
 
 static int setup_engine(void)
 {
-	main_pid = getpid();
 	snprintf(project, sizeof(project), "throttlebot-test-%d", (int)main_pid);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	atexit(teardown_engine);
 	if (start_engine() != 0 || build_image() != 0)
 		return -1;
 	if (run_container("web", 1) || run_container("web", 2) || run_container("db", 1))
@@ -908,6 +920,15 @@ int main(void)
 	tcase_add_test(unit, fake_errors);
 	suite_add_tcase(s, unit);
 
+	main_pid = getpid();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	atexit(cleanup);
+	if (!mkdtemp(sockdir)) {
+		perror(sockdir);
+		return EXIT_FAILURE;
+	}
+	made_sockdir = 1;
 	if (!tb_test_is_root()) {
 		printf("SKIP: docker engine tests: not root\n");
 	} else {
@@ -931,6 +952,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	teardown_engine();
+	cleanup();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -88,12 +88,11 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static int listen_unix(struct fake_engine *e)
+static int listen_unix(struct fake_engine *e, const char *dir)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 
-	snprintf(e->sock, sizeof(e->sock), "/tmp/throttlebot-fake-docker-%d-%p.sock", (int)getpid(),
-		 (void *)e);
+	snprintf(e->sock, sizeof(e->sock), "%s/docker-%d-%p.sock", dir, (int)getpid(), (void *)e);
 	unlink(e->sock);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", e->sock);
 	e->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -116,7 +115,8 @@ static int listen_tcp(struct fake_engine *e)
 	return 0;
 }
 
-int fake_engine_start(struct fake_engine *e, int tcp, const struct fake_route *routes, size_t n)
+int fake_engine_start(struct fake_engine *e, const char *dir, const struct fake_route *routes,
+		      size_t n)
 {
 	int r;
 
@@ -125,7 +125,7 @@ int fake_engine_start(struct fake_engine *e, int tcp, const struct fake_route *r
 	e->nroutes = n;
 	e->fd = -1;
 	pthread_mutex_init(&e->lock, NULL);
-	r = tcp ? listen_tcp(e) : listen_unix(e);
+	r = dir ? listen_unix(e, dir) : listen_tcp(e);
 	if (r == 0 && listen(e->fd, 16) < 0)
 		r = -errno;
 	if (r == 0 && (r = -pthread_create(&e->thread, NULL, serve, e)) == 0)

@@ -27,9 +27,14 @@ struct fake_engine {
 	char requests[FAKE_MAX_REQUESTS][2048];   /* request targets, as received */
 };
 
-/* Listen (on 127.0.0.1 when tcp, else on a fresh unix socket) and serve
- * routes from a thread until fake_engine_stop().  0 or -errno. */
-int fake_engine_start(struct fake_engine *e, int tcp, const struct fake_route *routes, size_t n);
+/*
+ * Listen on a fresh unix socket in dir (one the caller removes, so that a
+ * test that fails half-way leaves nothing behind), or on 127.0.0.1 when dir
+ * is NULL, and serve routes from a thread until fake_engine_stop().
+ * 0 or -errno.
+ */
+int fake_engine_start(struct fake_engine *e, const char *dir, const struct fake_route *routes,
+		      size_t n);
 void fake_engine_stop(struct fake_engine *e);
 /* Request target i ("/v1.41/info"), or NULL. */
 const char *fake_engine_request(struct fake_engine *e, int i);
