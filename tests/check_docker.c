@@ -141,9 +141,13 @@ START_TEST(info_fields)
 	json_object_del(info, "CgroupVersion");
 	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), 0);
 	ck_assert(e.systemd && !e.v2);
+	/* Rootless engines may have no driver: only /proc/PID/cgroup knows. */
 	json_object_set_new(info, "CgroupDriver", json_string("none"));
+	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), 0);
+	ck_assert(e.no_driver);
+	json_object_set_new(info, "CgroupDriver", json_string("bogus"));
 	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), -EPROTO);
-	ck_assert_msg(strstr(err, "\"none\"") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "\"bogus\"") != NULL, "%s", err);
 	json_decref(info);
 }
 END_TEST
@@ -303,6 +307,9 @@ START_TEST(cgroup_systemd_v1)
 			 -EINVAL);
 	strcpy(c.cgroup_parent, "-.slice");
 	expect_dir(&e, &c, TB_CG_CPU, "/sys/fs/cgroup/cpu/docker-" PARENT ".scope");
+	e.no_driver = 1;
+	ck_assert_int_eq(dk_cgroup_dir(&e, "/sys/fs/cgroup", &c, TB_CG_CPU, dir, sizeof(dir)),
+			 -ENOENT);
 }
 END_TEST
 

@@ -398,7 +398,8 @@ static int docker_discover(void *state, struct tb_inventory *inv)
 		return r;
 	}
 	TB_LOG(d->h, TB_LOG_DEBUG, "engine at %s: cgroup driver %s, cgroup v%d",
-	       dk_client_display(d->cli), e.systemd ? "systemd" : "cgroupfs", e.v2 ? 2 : 1);
+	       dk_client_display(d->cli),
+	       e.no_driver ? "none" : e.systemd ? "systemd" : "cgroupfs", e.v2 ? 2 : 1);
 	n = list_containers(d, &v);
 	if (n == 0) {
 		dk_describe_selector(&sel, what, sizeof(what));

@@ -114,6 +114,8 @@ int dk_parse_info(const json_t *info, struct dk_engine *e, char *err, size_t err
 		e->systemd = 0;
 	else if (strcmp(driver, "systemd") == 0)
 		e->systemd = 1;
+	else if (strcmp(driver, "none") == 0)
+		e->no_driver = 1;
 	else {
 		ERR("unknown CgroupDriver \"%s\" in the Docker daemon's /info", driver);
 		return -EPROTO;
@@ -349,6 +351,8 @@ int dk_cgroup_dir(const struct dk_engine *e, const char *root, const struct dk_c
 	const char *p;
 	int n, r;
 
+	if (e->no_driver)
+		return -ENOENT;
 	if (e->v2)
 		n = snprintf(hier, sizeof(hier), "%s", root);
 	else if (dk_v1_controller(ctrl))

@@ -36,6 +36,7 @@ int dk_negotiate(const json_t *version, int *major, int *minor, char *err, size_
 /* How the engine lays out cgroups, from GET /info. */
 struct dk_engine {
 	int systemd;           /* CgroupDriver "systemd" (else "cgroupfs") */
+	int no_driver;         /* CgroupDriver "none" (rootless): names unknown */
 	int v2;                /* CgroupVersion "2" */
 };
 int dk_parse_info(const json_t *info, struct dk_engine *e, char *err, size_t errlen);
@@ -86,7 +87,8 @@ int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, s
 /*
  * The cgroup directory the engine made for container c and controller ctrl
  * (TB_CG_*), under cgroup mount root (normally /sys/fs/cgroup), from the
- * driver's naming rules.  0, or -EINVAL on a malformed systemd slice name.
+ * driver's naming rules.  0, -EINVAL on a malformed systemd slice name, or
+ * -ENOENT when the engine has no cgroup driver.
  */
 int dk_cgroup_dir(const struct dk_engine *e, const char *root, const struct dk_container *c,
 		  int ctrl, char *out, size_t size);
