@@ -54,8 +54,10 @@ static int need_root(const char *what)
 static int prepare(struct tb_run *run, struct tb_conf *conf, const char *path,
 		   const struct tb_options *o)
 {
-	int r = tb_conf_load(conf, path);
+	int r;
 
+	memset(run, 0, sizeof(*run));       /* tb_run_finish() is safe whatever fails */
+	r = tb_conf_load(conf, path);
 	if (r < 0)
 		return -EINVAL;
 	if (o->output)
