@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <throttlebot/plugin.h>
+#include "cgroup_paths.h"
 #include "docker_api.h"
 #include "docker_parse.h"
 
@@ -15,7 +16,6 @@
 #endif
 
 #define DEFAULT_HOST "unix:///var/run/docker.sock"
-#define CGROUP_ROOT "/sys/fs/cgroup"
 
 /* A discovered target, to find the container again in alive(). */
 struct known {
@@ -34,6 +34,8 @@ struct docker {
 	struct dk_client *cli;
 	struct known *known;
 	size_t nknown;
+	struct tb_cg_mounts mounts;    /* read at the first discover */
+	int have_mounts;
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -70,6 +72,8 @@ static void docker_fini(void *state)
 	free_list(d->labels, d->nlabels);
 	free_list(d->patterns, d->npatterns);
 	free(d->known);
+	if (d->have_mounts)
+		tb_cg_mounts_free(&d->mounts);
 	free(d);
 }
 
@@ -249,49 +253,49 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Docker says v2 only on a unified host, but look where a hybrid host
- * mounts the v2 tree too. */
-static const char *v2_root(void)
-{
-	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) != 0 &&
-	    access(CGROUP_ROOT "/unified/cgroup.controllers", F_OK) == 0)
-		return CGROUP_ROOT "/unified";
-	return CGROUP_ROOT;
-}
-
 /*
- * The driver's naming rules give the directory; when it is not there (a
- * nested engine, an unusual mount), the kernel's own record of the
- * container's process says where it is.
+ * The driver's naming rules give the directory in each hierarchy; when it is
+ * not there (a nested engine, a sub-tree mount), the kernel's own record of
+ * the container's process says where it is.
  */
-static void cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct dk_container *c,
-			char dirs[][1024], struct tb_target *t)
+static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct dk_container *c,
+		       char dirs[][1024], struct tb_target *t)
 {
-	const char *root = e->v2 ? v2_root() : CGROUP_ROOT;
-	char proc[4096] = "", path[64];
-	int have_proc = 0;
+	char *found[TB_CG_SLOTS] = { NULL };
+	int have_found = 0, r;
 
-	for (int ctrl = TB_CG_CPU; ctrl <= TB_CG_MEMORY; ctrl++) {
-		int r = dk_cgroup_dir(e, root, c, ctrl, dirs[ctrl], sizeof(dirs[ctrl]));
+	if (!d->have_mounts) {
+		r = tb_cg_mounts_read(NULL, &d->mounts);
+		if (r < 0) {
+			TB_LOG(d->h, TB_LOG_ERROR, "cannot read the cgroup mounts: %s", strerror(-r));
+			return r;
+		}
+		d->have_mounts = 1;
+	}
+	for (int ctl = TB_CG_CPU; ctl <= TB_CG_MEMORY; ctl++) {
+		const char *hier = e->v2 ? d->mounts.v2 : d->mounts.v1[ctl];
 
-		if (r == 0 && is_dir(dirs[ctrl])) {
-			t->cgroup[ctrl] = dirs[ctrl];
+		if (hier && dk_cgroup_dir(e, hier, c, dirs[ctl], sizeof(dirs[ctl])) == 0 &&
+		    is_dir(dirs[ctl])) {
+			t->cgroup[ctl] = dirs[ctl];
 			continue;
 		}
-		TB_LOG(d->h, TB_LOG_DEBUG, "%s: %s is not there, asking /proc/%d/cgroup", c->name,
-		       r == 0 ? dirs[ctrl] : "the cgroup directory", (int)c->pid);
-		if (!have_proc) {
-			snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)c->pid);
-			have_proc = read_text(path, proc, sizeof(proc)) == 0;
+		if (!have_found) {
+			TB_LOG(d->h, TB_LOG_DEBUG, "%s: no %s cgroup where the %s driver puts it; "
+			       "asking /proc/%d/cgroup", c->name, tb_cg_v1_name(ctl),
+			       e->no_driver ? "(none)" : e->systemd ? "systemd" : "cgroupfs", (int)c->pid);
+			have_found = tb_cg_paths_of_pid(&d->mounts, c->pid, found) == 0;
 		}
-		if (have_proc &&
-		    dk_proc_cgroup_dir(proc, root, e->v2, ctrl, dirs[ctrl], sizeof(dirs[ctrl])) == 0 &&
-		    is_dir(dirs[ctrl]))
-			t->cgroup[ctrl] = dirs[ctrl];
+		if (have_found && found[ctl] && is_dir(found[ctl]) &&
+		    snprintf(dirs[ctl], sizeof(dirs[ctl]), "%s", found[ctl]) < (int)sizeof(dirs[ctl]))
+			t->cgroup[ctl] = dirs[ctl];
 		else
 			TB_LOG(d->h, TB_LOG_WARNING, "%s: no %s cgroup found", c->name,
-			       e->v2 ? "v2" : dk_v1_controller(ctrl));
+			       tb_cg_v1_name(ctl));
 	}
+	if (have_found)
+		tb_cg_paths_free(found);
+	return 0;
 }
 
 static int remember_target(struct docker *d, const struct tb_target *t,
@@ -335,7 +339,8 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 	snprintf(tid, sizeof(tid), "%.12s (%s)", c->id, c->name);
 	t.id = tid;
 	t.pid = c->pid;
-	cgroup_dirs(d, e, c, dirs, &t);
+	if ((r = cgroup_dirs(d, e, c, dirs, &t)) < 0)
+		return r;
 	if (!c->host_network) {
 		snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)c->pid);
 		t.netns = netns;

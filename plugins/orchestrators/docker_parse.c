@@ -300,17 +300,6 @@ int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, s
 	return 0;
 }
 
-const char *dk_v1_controller(int ctrl)
-{
-	switch (ctrl) {
-	case TB_CG_CPU: return "cpu";
-	case TB_CG_CPUSET: return "cpuset";
-	case TB_CG_IO: return "blkio";
-	case TB_CG_MEMORY: return "memory";
-	default: return NULL;
-	}
-}
-
 /*
  * systemd nests slices by their dashes: "a-b.slice" lives in
  * "/a.slice/a-b.slice".  The same rules as runc's ExpandSlice.
@@ -344,29 +333,21 @@ static int expand_slice(const char *slice, char *out, size_t size)
 	return 0;
 }
 
-int dk_cgroup_dir(const struct dk_engine *e, const char *root, const struct dk_container *c,
-		  int ctrl, char *out, size_t size)
+int dk_cgroup_dir(const struct dk_engine *e, const char *hierarchy, const struct dk_container *c,
+		  char *out, size_t size)
 {
-	char hier[512], parent[1024];
+	char parent[1024];
 	const char *p;
 	int n, r;
 
 	if (e->no_driver)
 		return -ENOENT;
-	if (e->v2)
-		n = snprintf(hier, sizeof(hier), "%s", root);
-	else if (dk_v1_controller(ctrl))
-		n = snprintf(hier, sizeof(hier), "%s/%s", root, dk_v1_controller(ctrl));
-	else
-		return -EINVAL;
-	if (n < 0 || (size_t)n >= sizeof(hier))
-		return -ENAMETOOLONG;
 	if (e->systemd) {
 		r = expand_slice(c->cgroup_parent[0] ? c->cgroup_parent : "system.slice", parent,
 				 sizeof(parent));
 		if (r < 0)
 			return r;
-		n = snprintf(out, size, "%s%s/docker-%s.scope", hier, parent, c->id);
+		n = snprintf(out, size, "%s%s/docker-%s.scope", hierarchy, parent, c->id);
 	} else {
 		p = c->cgroup_parent[0] ? c->cgroup_parent : "docker";
 		while (*p == '/')
@@ -374,64 +355,9 @@ int dk_cgroup_dir(const struct dk_engine *e, const char *root, const struct dk_c
 		snprintf(parent, sizeof(parent), "%s", p);
 		while (*parent && parent[strlen(parent) - 1] == '/')
 			parent[strlen(parent) - 1] = '\0';
-		n = snprintf(out, size, "%s%s%s/%s", hier, *parent ? "/" : "", parent, c->id);
+		n = snprintf(out, size, "%s%s%s/%s", hierarchy, *parent ? "/" : "", parent, c->id);
 	}
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-static int lists_controller(const char *list, size_t len, const char *ctrl)
-{
-	size_t clen = strlen(ctrl);
-	const char *p = list, *end = list + len;
-
-	while (p < end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
-
-		if (n == clen && memcmp(p, ctrl, n) == 0)
-			return 1;
-		p += n + 1;
-	}
-	return 0;
-}
-
-int dk_proc_cgroup_dir(const char *proc_cgroup, const char *root, int v2, int ctrl, char *out,
-		       size_t size)
-{
-	const char *ctrl_name = dk_v1_controller(ctrl);
-	const char *line = proc_cgroup;
-
-	if (!ctrl_name)
-		return -EINVAL;
-	while (line && *line) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		const char *c1 = memchr(line, ':', len);
-		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
-
-		if (c2) {
-			const char *path = c2 + 1;
-			int plen = (int)(len - (size_t)(path - line));
-			int match, n;
-
-			if (v2)
-				match = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
-			else
-				match = lists_controller(c1 + 1, (size_t)(c2 - c1 - 1), ctrl_name);
-			if (match && plen > 0 && path[0] == '/') {
-				if (v2)
-					n = snprintf(out, size, "%s%.*s", root, plen, path);
-				else
-					n = snprintf(out, size, "%s/%s%.*s", root, ctrl_name, plen, path);
-				/* The root cgroup itself is "/": no trailing slash. */
-				if (n > 0 && (size_t)n < size && n > 1 && out[n - 1] == '/')
-					out[n - 1] = '\0';
-				return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	return -ENOENT;
 }
 
 int dk_net_has_iface(const char *net_dev, const char *ifname)

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <jansson.h>
-#include <throttlebot/plugin.h>
 
 /* The newest API version whose fields we read; older engines are asked in
  * their own version, down to DK_API_OLDEST (JSON "filters" as a map of lists). */
@@ -85,23 +84,13 @@ int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_conta
 int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, size_t errlen);
 
 /*
- * The cgroup directory the engine made for container c and controller ctrl
- * (TB_CG_*), under cgroup mount root (normally /sys/fs/cgroup), from the
+ * The cgroup directory the engine made for container c in the hierarchy
+ * mounted at hierarchy (a v1 controller's mount, or the v2 mount), from the
  * driver's naming rules.  0, -EINVAL on a malformed systemd slice name, or
  * -ENOENT when the engine has no cgroup driver.
  */
-int dk_cgroup_dir(const struct dk_engine *e, const char *root, const struct dk_container *c,
-		  int ctrl, char *out, size_t size);
-
-/*
- * The same directory from the text of /proc/PID/cgroup: the v1 line naming
- * the controller, or the "0::" line for v2.  0 or -ENOENT.
- */
-int dk_proc_cgroup_dir(const char *proc_cgroup, const char *root, int v2, int ctrl, char *out,
-		       size_t size);
-
-/* v1 hierarchy name of a TB_CG_* controller ("cpu", "blkio", ...), or NULL. */
-const char *dk_v1_controller(int ctrl);
+int dk_cgroup_dir(const struct dk_engine *e, const char *hierarchy, const struct dk_container *c,
+		  char *out, size_t size);
 
 /* 1 when the text of /proc/PID/net/dev lists interface ifname. */
 int dk_net_has_iface(const char *net_dev, const char *ifname);
