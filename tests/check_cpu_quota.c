@@ -110,7 +110,13 @@ static void check_quota_holds(const char *initial_quota, double stress, double e
 	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
 	ck_assert_int_eq(throttlebot_plugin.apply(st, &target, saved, stress), 0);
 	usleep(300000);                               /* let a few periods pass */
-	used = usage_over(spinner, 2.0);
+	/* Other load on the host can only lower the share: measure again (at
+	 * most 3 times) before calling a low reading a failure. */
+	for (int i = 0; i < 3; i++) {
+		used = usage_over(spinner, 2.0);
+		if (used > expected_cores * 0.9)
+			break;
+	}
 	ck_assert_msg(used > expected_cores * 0.9 && used < expected_cores * 1.1,
 		      "CPU use %.3f cores, expected %.3f +-10%%", used, expected_cores);
 	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
