@@ -132,12 +132,29 @@ START_TEST(nonzero_exit_fails)
 }
 END_TEST
 
-START_TEST(missing_program_fails)
+START_TEST(program_gone_before_the_trial_fails)
 {
 	struct tb_trial trial;
-	double v[2], before = mono();
+	char prog[128], config[256];
+	double v[2], before;
+	FILE *f;
 
-	ck_assert_int_eq(run("command = [\"/nonexistent/throttlebot-nothing\"];", v, &trial), -ENOENT);
+	/* Found at init, removed before the trial: execvp's error is reported. */
+	snprintf(prog, sizeof(prog), "%s/workload", workdir);
+	f = fopen(prog, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(prog, 0755), 0);
+	snprintf(config, sizeof(config), "command = [\"%s\"];", prog);
+	ck_assert_int_eq(tb_test_plugin_open(&t, &throttlebot_plugin, config), 0);
+	ck_assert_int_eq(throttlebot_plugin.init(&t.in.host, tb_test_plugin_config(&t), &st), 0);
+	ck_assert_int_eq(unlink(prog), 0);
+	memset(&trial, 0, sizeof(trial));
+	trial.index = 1;
+	trial.workdir = workdir;
+	before = mono();
+	ck_assert_int_eq(throttlebot_plugin.measure(st, &trial, v), -ENOENT);
 	ck_assert_double_lt(mono() - before, 1.0);
 }
 END_TEST
@@ -339,6 +356,12 @@ START_TEST(bad_settings_rejected)
 	ck_assert(init_fails("command = [];"));
 	ck_assert(init_fails("timeout = 5;"));
 	ck_assert(init_fails("command = [\"true\"]; bogus = 1;"));
+	ck_assert(init_fails("command = [\"/nonexistent/throttlebot-workload\"];"));
+	ck_assert(init_fails("command = [\"throttlebot-no-such-program\"];"));
+	ck_assert(init_fails("command = [\"./true\"]; cwd = \"/usr\";"));
+	/* The controls: found in PATH, and relative to cwd. */
+	ck_assert(!init_fails("command = [\"true\"];"));
+	ck_assert(!init_fails("command = [\"./true\"]; cwd = \"/bin\";"));
 }
 END_TEST
 
@@ -356,7 +379,7 @@ int main(void)
 	tcase_add_test(tc, wall_time_of_sleep);
 	tcase_add_test(tc, output_goes_to_trial_file);
 	tcase_add_test(tc, nonzero_exit_fails);
-	tcase_add_test(tc, missing_program_fails);
+	tcase_add_test(tc, program_gone_before_the_trial_fails);
 	tcase_add_test(tc, pattern_takes_last_match_and_converts);
 	tcase_add_test(tc, pattern_suffix_after_capture);
 	tcase_add_test(tc, pattern_without_unit);

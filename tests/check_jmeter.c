@@ -167,13 +167,16 @@ static int init_fails(const char *config)
 
 START_TEST(bad_settings_rejected)
 {
-	ck_assert(init_fails("command = [\"jmeter\", \"-n\"];"));
-	ck_assert(init_fails("command = [\"jmeter\", \"@JTL@\"]; values = [\"p42\"];"));
-	ck_assert(init_fails("command = [\"jmeter\", \"@JTL@\"]; values = [\"p99\", \"p99\"];"));
-	ck_assert(init_fails("command = [\"jmeter\", \"@JTL@\"]; values = [];"));
-	ck_assert(init_fails("command = [\"jmeter\", \"@JTL@\"]; label = \"(\";"));
-	ck_assert(init_fails("command = [\"jmeter\", \"@JTL@\"]; timeout = -1;"));
-	ck_assert(init_fails("command = [\"jmeter\"]; jtl = \"\";"));
+	ck_assert(init_fails("command = [\"true\", \"-n\"];"));
+	ck_assert(init_fails("command = [\"true\", \"@JTL@\"]; values = [\"p42\"];"));
+	ck_assert(init_fails("command = [\"true\", \"@JTL@\"]; values = [\"p99\", \"p99\"];"));
+	ck_assert(init_fails("command = [\"true\", \"@JTL@\"]; values = [];"));
+	ck_assert(init_fails("command = [\"true\", \"@JTL@\"]; label = \"(\";"));
+	ck_assert(init_fails("command = [\"true\", \"@JTL@\"]; timeout = -1;"));
+	ck_assert(init_fails("command = [\"true\"]; jtl = \"\";"));
+	ck_assert(init_fails("command = [\"throttlebot-no-such-program\", \"@JTL@\"];"));
+	/* The control: the same settings with nothing wrong. */
+	ck_assert(!init_fails("command = [\"true\", \"@JTL@\"]; values = [\"p99\"]; label = \"x\";"));
 }
 END_TEST
 

@@ -199,6 +199,13 @@ static int configure(struct command *c, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
 	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(c->cwd = strdup(s)))
 		return -ENOMEM;
+	{
+		char why[4200];
+
+		/* Found now rather than failing the first trial after the setup. */
+		if (tb_run_check_program(c->argv[0], c->cwd, why, sizeof(why)) < 0)
+			return h->config_error(h, cfg, "command", "%s", why);
+	}
 
 	c->values[0] = (struct tb_metric_value){ "jct", "s", TB_LOWER_IS_BETTER };
 	if (h->get_string(h, cfg, "pattern", &s) != 0)

@@ -108,6 +108,13 @@ static int configure(struct jmeter *j, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
 	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(j->cwd = strdup(s)))
 		return -ENOMEM;
+	{
+		char why[4200];
+
+		/* Found now rather than failing the first trial after the setup. */
+		if (tb_run_check_program(j->argv[0], j->cwd, why, sizeof(why)) < 0)
+			return h->config_error(h, cfg, "command", "%s", why);
+	}
 	if (h->get_string(h, cfg, "label", &s) == 0) {
 		r = regcomp(&j->label, s, REG_EXTENDED | REG_NOSUB);
 		if (r != 0) {
