@@ -101,7 +101,7 @@ START_TEST(wall_time_of_sleep)
 	/* Measured from outside too: the value lies within what this process saw. */
 	ck_assert_double_ge(v[0], 0.3);
 	ck_assert_double_le(v[0], after - before);
-	ck_assert_double_lt(v[0], 0.6);
+	ck_assert_double_lt(v[0], 1.0);   /* fork and exec on a loaded machine */
 	ck_assert_double_ge(trial.start, before);
 	ck_assert_double_le(trial.end, after);
 	ck_assert_double_eq_tol(trial.end - trial.start, v[0], 1e-9);

@@ -76,6 +76,9 @@ sleep 4
 set -- $(now)
 end_m=$1
 fail=0
+# Let the window's last scrapes land, so that the plugin and the direct
+# queries below, asked at different moments, see the same samples.
+sleep 2
 
 # observe NAME CONFIG: run the plugin on the window; its value, or nothing on failure
 observe() {
