@@ -62,6 +62,8 @@ struct pruned {
 	/* progress */
 	enum phase phase;
 	unsigned long emitted, since_base, baseline_left;
+	unsigned long spent[3];    /* trials on groups, on single pairs, on the finals */
+	size_t splits;
 	long cur;                  /* node being measured, -1 for none */
 	unsigned long cur_left;
 	long last;                 /* node of the last trial handed out, -1: baseline */
@@ -75,7 +77,7 @@ static const struct tb_setting_spec settings[] = {
 	{ "baseline_every", TB_SETTING_INT, 0, "one baseline trial after every this many trials (default 10, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress of the search (default: the highest level)" },
 	{ "fanout", TB_SETTING_INT, 0, "parts a group is split into (default 2)" },
-	{ "confidence", TB_SETTING_NUMBER, 0, "of the intervals that prune and stop (default 0.99)" },
+	{ "confidence", TB_SETTING_NUMBER, 0, "of the tests that prune and stop (default 0.95)" },
 	{ "screen_trials", TB_SETTING_INT, 0, "first trials of a single pair (default 1)" },
 	{ "group_trials", TB_SETTING_INT, 0, "most trials of a group before it is split anyway (default 3)" },
 	{ "max_trials", TB_SETTING_INT, 0, "most trials of a pair at the search level (default 4 x trials)" },
@@ -215,7 +217,7 @@ static int get_uint(const struct tb_host *h, const struct tb_config *cfg, const 
 static int read_settings(struct pruned *pr, const struct tb_host *h, const struct tb_config *cfg)
 {
 	const struct tb_space *sp = pr->space;
-	double conf = 0.99;
+	double conf = 0.95;
 	int r;
 
 	pr->every = 10;
@@ -378,29 +380,39 @@ static int update_stats(struct pruned *pr)
 		}
 		m = median(n->vals, n->nvals, scratch);
 		n->d = degradation(pr, m);
-		/* A median of n is about 1.25 times less precise than a mean. */
-		n->se = 1.25 * pr->sigma * fabs(m / pr->median_base) / sqrt((double)n->nvals);
+		/* A median of 3 or more is about 1.2 times less precise than a mean. */
+		n->se = (n->nvals > 2 ? 1.2 : 1.0) * pr->sigma * fabs(m / pr->median_base) /
+			sqrt((double)n->nvals);
 	}
 	free(scratch);
 	return 0;
 }
 
-/* The interval half width, widened while the noise estimate rests on little. */
-static double width(const struct pruned *pr, const struct node *n)
+/* The normal quantile widened while the noise estimate rests on little
+ * (the first Cornish-Fisher term of Student's t). */
+static double quantile(const struct pruned *pr)
 {
 	double z = pr->z, dof = pr->sigma_dof > 0 ? pr->sigma_dof : 1;
 
-	return (z + (z * z * z + z) / (4 * dof)) * n->se;
-}
-
-static double ucb(const struct pruned *pr, const struct node *n)
-{
-	return isnan(n->d) ? INFINITY : n->d + width(pr, n);
+	return z + (z * z * z + z) / (4 * dof);
 }
 
 static double lcb(const struct pruned *pr, const struct node *n)
 {
-	return isnan(n->d) ? -INFINITY : n->d - width(pr, n);
+	return isnan(n->d) ? -INFINITY : n->d - quantile(pr) * n->se;
+}
+
+/* Is x surely below the incumbent (NULL: below the baseline's spread)? */
+static int beaten(const struct pruned *pr, const struct node *x, const struct node *inc)
+{
+	double q = quantile(pr);
+
+	if (isnan(x->d))
+		return 0;
+	if (x->d + q * x->se < pr->floor)
+		return 1;
+	return inc && inc != x && !isnan(inc->d) &&
+	       inc->d - x->d > q * sqrt(inc->se * inc->se + x->se * x->se);
 }
 
 static int start(struct pruned *pr, size_t id, unsigned long ntrials)
@@ -416,6 +428,7 @@ static int split(struct pruned *pr, size_t id)
 	int r;
 
 	pr->nodes[id].state = SPLIT;
+	pr->splits++;
 	for (unsigned long i = 0; i < pr->fanout; i++) {
 		size_t f, c;
 
@@ -488,8 +501,7 @@ static int finish_search(struct pruned *pr)
 /* Choose what to measure next: 1 with pr->cur set, 0 when done, or -errno. */
 static int decide(struct pruned *pr)
 {
-	long group = -1, thin = -1, leader = -1, pick = -1;
-	double incumbent;
+	long group = -1, thin = -1, leader = -1, pick = -1, inc = -1;
 	size_t i;
 	int r;
 
@@ -497,6 +509,10 @@ static int decide(struct pruned *pr)
 		if (pr->final_at < pr->nfinals)
 			return start(pr, pr->finals[pr->final_at++], pr->trials);
 		pr->phase = DONE;
+		TB_LOG(pr->h, TB_LOG_INFO, "%lu trials: %lu on groups (%zu split), %lu on single pairs, "
+		       "%lu on the finalists' other levels, %lu baseline", pr->emitted, pr->spent[0],
+		       pr->splits, pr->spent[1], pr->spent[2],
+		       pr->emitted - pr->spent[0] - pr->spent[1] - pr->spent[2]);
 	}
 	if (pr->phase == DONE)
 		return 0;
@@ -508,12 +524,13 @@ static int decide(struct pruned *pr)
 	}
 	if ((r = update_stats(pr)) < 0)
 		return r;
-	incumbent = pr->floor;
+	/* The incumbent: the single pair with the best lower bound. */
 	for (i = 0; i < pr->nnodes; i++) {
 		struct node *n = &pr->nodes[i];
 
-		if (n->state == OPEN && n->count == 1 && n->nvals >= pr->trials && lcb(pr, n) > incumbent)
-			incumbent = lcb(pr, n);
+		if (n->state == OPEN && n->count == 1 && n->nvals >= pr->trials &&
+		    (inc < 0 || lcb(pr, n) > lcb(pr, &pr->nodes[inc])))
+			inc = (long)i;
 	}
 	for (i = 0; i < pr->nnodes; i++) {
 		struct node *n = &pr->nodes[i];
@@ -521,48 +538,59 @@ static int decide(struct pruned *pr)
 
 		if (n->state != OPEN)
 			continue;
-		if (ucb(pr, n) < incumbent || dead) {
+		if (dead || beaten(pr, n, inc >= 0 ? &pr->nodes[inc] : NULL)) {
 			n->state = PRUNED;
 			continue;
 		}
 		if (n->count > 1) {
-			if (group < 0 || ucb(pr, n) > ucb(pr, &pr->nodes[group]))
+			if (group < 0 || n->d + n->se > pr->nodes[group].d + pr->nodes[group].se)
 				group = (long)i;
 		} else if (n->nvals < pr->trials && n->attempts < pr->max_trials) {
-			if (thin < 0 || ucb(pr, n) > ucb(pr, &pr->nodes[thin]))
+			if (thin < 0 || n->d + n->se > pr->nodes[thin].d + pr->nodes[thin].se)
 				thin = (long)i;
 		} else if (!isnan(n->d) && (leader < 0 || n->d > pr->nodes[leader].d)) {
 			leader = (long)i;
 		}
 	}
-	/* Every group that may hide a better pair is measured more or split. */
+	/* Every group that may hide a better pair is measured more or split.  A
+	 * group left only by noise gets another trial, or the incumbent does
+	 * (which helps against every group), whichever narrows their difference
+	 * more; failing both, it is split. */
 	if (group >= 0) {
-		struct node *g = &pr->nodes[group];
+		struct node *g = &pr->nodes[group], *in = inc >= 0 ? &pr->nodes[inc] : NULL;
 
-		if (g->d < incumbent && g->attempts < pr->group_trials)
+		if (in && g->d < in->d) {
+			double gain_g = g->attempts < pr->group_trials ? g->se * g->se / (g->nvals + 1) : 0;
+			double gain_i = in->attempts < pr->max_trials ? 2 * in->se * in->se / (in->nvals + 1) : 0;
+
+			if (gain_i > 0 && gain_i >= gain_g)
+				return start(pr, (size_t)inc, 1);
+			if (gain_g > 0)
+				return start(pr, (size_t)group, 1);
+		} else if (!in && g->d < pr->floor && g->attempts < pr->group_trials) {
 			return start(pr, (size_t)group, 1);
+		}
 		if ((r = split(pr, (size_t)group)) < 0)
 			return r;
 		return decide(pr);
 	}
 	if (thin >= 0)
 		return start(pr, (size_t)thin, 1);
-	/* Refine: the leader against every pair whose interval reaches its own. */
+	/* Refine: the leader against every pair not surely below it. */
 	if (leader >= 0) {
-		double low = lcb(pr, &pr->nodes[leader]);
+		struct node *l = &pr->nodes[leader];
 		int contested = 0;
 
 		for (i = 0; i < pr->nnodes; i++) {
 			struct node *n = &pr->nodes[i];
 
-			if (n->state != OPEN || n->count != 1 || (long)i == leader || ucb(pr, n) <= low)
+			if (n->state != OPEN || n->count != 1 || n == l || beaten(pr, n, l))
 				continue;
 			contested = 1;
 			if (n->attempts < pr->max_trials && (pick < 0 || n->se > pr->nodes[pick].se))
 				pick = (long)i;
 		}
-		if (contested && pr->nodes[leader].attempts < pr->max_trials &&
-		    (pick < 0 || pr->nodes[leader].se >= pr->nodes[pick].se))
+		if (contested && l->attempts < pr->max_trials && (pick < 0 || l->se >= pr->nodes[pick].se))
 			pick = leader;
 		if (pick >= 0)
 			return start(pr, (size_t)pick, 1);
@@ -613,6 +641,7 @@ static int pr_next(void *state, struct tb_experiment *e)
 	e->n = n->count;
 	e->throttles = pr->throttles;
 	n->attempts++;
+	pr->spent[pr->phase == FINALS ? 2 : n->count > 1 ? 0 : 1]++;
 	pr->cur_left--;
 	pr->last = pr->cur;
 	pr->since_base++;
