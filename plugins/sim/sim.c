@@ -49,13 +49,13 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 			goto fail;
 		r = 0;
 		if (s->nservices < 1 || s->nservices > 1000000)
-			r = h->config_error(h, cfg, "services", "must be 1 to 1000000, not %lld", s->nservices);
+			r = h->config_error(h, cfg, "services", "services must be 1 to 1000000, not %lld", s->nservices);
 		else if (s->seed < 0)
-			r = h->config_error(h, cfg, "seed", "must be 0 or more");
+			r = h->config_error(h, cfg, "seed", "seed must be 0 or more");
 		else if (s->margin < 0)
-			r = h->config_error(h, cfg, "margin", "must be 0 or more");
+			r = h->config_error(h, cfg, "margin", "margin must be 0 or more");
 		else if (!(s->level > 0 && s->level < 1))
-			r = h->config_error(h, cfg, "level", "must be in (0, 1)");
+			r = h->config_error(h, cfg, "level", "level must be in (0, 1)");
 		if (r < 0)
 			goto fail;
 		s->state = strdup(path);

@@ -49,7 +49,7 @@ static int sj_init(const struct tb_host *h, const struct tb_config *cfg, void **
 		    ((r = h->get_int(h, cfg, "seed", &seed)) < 0 && r != -ENOENT))
 			goto fail;
 		if (!(j->noise >= 0 && j->noise < 1)) {
-			r = h->config_error(h, cfg, "noise", "must be in [0, 1), not %g", j->noise);
+			r = h->config_error(h, cfg, "noise", "noise must be in [0, 1), not %g", j->noise);
 			goto fail;
 		}
 		if (!(j->state = strdup(path))) {

@@ -57,7 +57,7 @@ struct pruned {
 	double *base;              /* baseline values */
 	size_t nbase, capbase;
 	/* settings */
-	unsigned long every, fanout, screen, group_trials, trials, max_trials, finalists;
+	unsigned long every, fanout, screen, group_trials, trials, max_trials, finalists, budget;
 	double level, z;
 	/* progress */
 	enum phase phase;
@@ -81,6 +81,7 @@ static const struct tb_setting_spec settings[] = {
 	{ "screen_trials", TB_SETTING_INT, 0, "first trials of a single pair (default 1)" },
 	{ "group_trials", TB_SETTING_INT, 0, "most trials of a group before it is split anyway (default 3)" },
 	{ "max_trials", TB_SETTING_INT, 0, "most trials of a pair at the search level (default 4 x trials)" },
+	{ "budget", TB_SETTING_INT, 0, "most trials in all (default: as many as exhaustive would run)" },
 	{ "finalists", TB_SETTING_INT, 0, "leading pairs run at every level at the end (default 3, at most 64)" },
 	{ NULL, 0, 0, NULL },
 };
@@ -209,7 +210,7 @@ static int get_uint(const struct tb_host *h, const struct tb_config *cfg, const 
 	if (r < 0)
 		return r;
 	if (v < min)
-		return h->config_error(h, cfg, key, "must be %lld or more, not %lld", min, v);
+		return h->config_error(h, cfg, key, "%s must be %lld or more, not %lld", key, min, v);
 	*out = (unsigned long)v;
 	return 0;
 }
@@ -235,14 +236,16 @@ static int read_settings(struct pruned *pr, const struct tb_host *h, const struc
 	    (r = get_uint(h, cfg, "max_trials", 1, &pr->max_trials)) < 0 ||
 	    (r = get_uint(h, cfg, "finalists", 1, &pr->finalists)) < 0)
 		return r;
+	if ((r = get_uint(h, cfg, "budget", 1, &pr->budget)) < 0)
+		return r;
 	if (cfg && (r = h->get_number(h, cfg, "level", &pr->level)) < 0 && r != -ENOENT)
 		return r;
 	if (!(pr->level > 0 && pr->level < 1))
-		return h->config_error(h, cfg, "level", "must be in (0, 1), not %g", pr->level);
+		return h->config_error(h, cfg, "level", "level must be in (0, 1), not %g", pr->level);
 	if (cfg && (r = h->get_number(h, cfg, "confidence", &conf)) < 0 && r != -ENOENT)
 		return r;
 	if (!(conf >= 0.5 && conf < 1))
-		return h->config_error(h, cfg, "confidence", "must be in [0.5, 1), not %g", conf);
+		return h->config_error(h, cfg, "confidence", "confidence must be in [0.5, 1), not %g", conf);
 	if (pr->finalists > 64)
 		pr->finalists = 64;
 	if (pr->max_trials < pr->trials)
@@ -285,6 +288,11 @@ static int pr_init(const struct tb_host *h, const struct tb_config *cfg,
 				pr->pairs[pr->npairs++] = s * space->nthrottlers + t;
 		if (pr->npairs > first && (r = queue(pr, first, pr->npairs - first)) < 0)
 			goto fail;
+	}
+	if (pr->budget == 0) {
+		unsigned long points = (unsigned long)pr->npairs * space->nlevels * pr->trials;
+
+		pr->budget = space->baseline_trials + points + (pr->every ? points / pr->every : 0);
 	}
 	pr->phase = BASELINE;
 	pr->baseline_left = space->baseline_trials;
@@ -608,6 +616,11 @@ static int pr_next(void *state, struct tb_experiment *e)
 
 	e->n = 0;
 	e->throttles = NULL;
+	if (pr->phase != DONE && pr->emitted >= pr->budget) {
+		TB_LOG(pr->h, TB_LOG_WARNING, "the budget of %lu trials is spent: the search stops short",
+		       pr->budget);
+		pr->phase = DONE;
+	}
 	if (pr->phase == BASELINE) {
 		if (pr->baseline_left > 0) {
 			pr->baseline_left--;
@@ -676,7 +689,7 @@ static unsigned long pr_estimate(void *state)
 {
 	struct pruned *pr = state;
 	const struct tb_space *sp = pr->space;
-	unsigned long rest = 0, finals = 0;
+	unsigned long rest = 0, finals = 0, bound;
 	size_t i;
 
 	if (pr->phase == DONE)
@@ -698,7 +711,8 @@ static unsigned long pr_estimate(void *state)
 		finals = pr->finalists * sp->nlevels * pr->trials;
 	}
 	rest += finals;
-	return pr->emitted + pr->baseline_left + rest + (pr->every ? (pr->since_base + rest) / pr->every : 0);
+	bound = pr->emitted + pr->baseline_left + rest + (pr->every ? (pr->since_base + rest) / pr->every : 0);
+	return bound < pr->budget ? bound : pr->budget;
 }
 
 TB_PLUGIN_DEFINE(tb_strategy) = {
