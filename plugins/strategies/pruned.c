@@ -67,7 +67,8 @@ struct pruned {
 	long cur;                  /* node being measured, -1 for none */
 	unsigned long cur_left;
 	long last;                 /* node of the last trial handed out, -1: baseline */
-	size_t *finals;            /* FINALS: nodes to run, in order */
+	size_t *finals;            /* FINALS: nodes to run, in order, */
+	unsigned long *final_n;    /* and how many trials each */
 	size_t nfinals, final_at;
 	double sigma, floor, median_base;
 	int sigma_dof;
@@ -275,7 +276,8 @@ static int pr_init(const struct tb_host *h, const struct tb_config *cfg,
 	pr->pairs = malloc((np ? np : 1) * sizeof(*pr->pairs));
 	pr->throttles = malloc((space->nservices ? space->nservices : 1) * sizeof(*pr->throttles));
 	pr->finals = malloc((pr->finalists * (space->nlevels + 1)) * sizeof(*pr->finals));
-	if (!pr->pairs || !pr->throttles || !pr->finals) {
+	pr->final_n = malloc((pr->finalists * (space->nlevels + 1)) * sizeof(*pr->final_n));
+	if (!pr->pairs || !pr->throttles || !pr->finals || !pr->final_n) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -302,6 +304,7 @@ fail:
 	free(pr->pairs);
 	free(pr->throttles);
 	free(pr->finals);
+	free(pr->final_n);
 	free(pr->nodes);
 	free(pr->pending);
 	free(pr);
@@ -321,6 +324,7 @@ static void pr_fini(void *state)
 	free(pr->pairs);
 	free(pr->throttles);
 	free(pr->finals);
+	free(pr->final_n);
 	free(pr->base);
 	free(pr);
 }
@@ -378,7 +382,7 @@ static int update_stats(struct pruned *pr)
 		struct node *n = &pr->nodes[i];
 		double m;
 
-		if (n->state != OPEN && n->state != FINAL)
+		if (n->nvals == 0 && n->state != OPEN && n->state != FINAL)
 			continue;
 		if (n->nvals == 0 || !isfinite(pr->median_base) || pr->median_base == 0) {
 			/* Failures under throttling are the worst outcome. */
@@ -457,20 +461,33 @@ static void log_pair(struct pruned *pr, const char *what, const struct node *n)
 	       100 * n->d, n->stress, n->nvals);
 }
 
-/* The search is over: the finalists, best first, at every other level. */
+/* Queue ntrials more of node id for the finals. */
+static void final_trials(struct pruned *pr, size_t id, unsigned long ntrials)
+{
+	pr->finals[pr->nfinals] = id;
+	pr->final_n[pr->nfinals++] = ntrials;
+}
+
+/*
+ * The search is over.  The finalists are the leader, then the best of the
+ * other single pairs measured (pruned ones included: the report wants the
+ * next IMRs too); each gets the full trials at the search level and at every
+ * other level, so the ranking has their whole curves.
+ */
 static int finish_search(struct pruned *pr)
 {
 	const struct tb_space *sp = pr->space;
-	size_t chosen[64], nchosen = 0, i, j, limit = pr->finalists;
+	size_t chosen[64], nchosen = 0, i, j;
 
-	for (;;) {
+	while (nchosen < pr->finalists) {
 		long best = -1;
 
-		for (i = 0; i < pr->nnodes && nchosen < limit; i++) {
+		for (i = 0; i < pr->nnodes; i++) {
 			struct node *n = &pr->nodes[i];
 			int taken = 0;
 
-			if (n->state != OPEN || n->count != 1 || isnan(n->d) || n->nvals < pr->trials)
+			if (n->count != 1 || isnan(n->d) || n->d <= pr->floor || n->stress != pr->level ||
+			    (nchosen == 0 && (n->state != OPEN || n->nvals < pr->trials)))
 				continue;
 			for (j = 0; j < nchosen; j++)
 				taken |= chosen[j] == i;
@@ -489,7 +506,11 @@ static int finish_search(struct pruned *pr)
 		log_pair(pr, "runner-up", &pr->nodes[chosen[1]]);
 	pr->nfinals = pr->final_at = 0;
 	for (i = 0; i < nchosen; i++) {
-		pr->nodes[chosen[i]].state = FINAL;
+		struct node *n = &pr->nodes[chosen[i]];
+
+		n->state = FINAL;
+		if (n->nvals < pr->trials)
+			final_trials(pr, chosen[i], pr->trials - n->nvals);
 		for (j = 0; j < sp->nlevels; j++) {
 			long id;
 
@@ -499,7 +520,7 @@ static int finish_search(struct pruned *pr)
 			if (id < 0)
 				return (int)id;
 			pr->nodes[id].state = FINAL;
-			pr->finals[pr->nfinals++] = (size_t)id;
+			final_trials(pr, (size_t)id, pr->trials);
 		}
 	}
 	pr->phase = FINALS;
@@ -514,11 +535,13 @@ static int decide(struct pruned *pr)
 	int r;
 
 	if (pr->phase == FINALS) {
-		if (pr->final_at < pr->nfinals)
-			return start(pr, pr->finals[pr->final_at++], pr->trials);
+		if (pr->final_at < pr->nfinals) {
+			pr->final_at++;
+			return start(pr, pr->finals[pr->final_at - 1], pr->final_n[pr->final_at - 1]);
+		}
 		pr->phase = DONE;
 		TB_LOG(pr->h, TB_LOG_INFO, "%lu trials: %lu on groups (%zu split), %lu on single pairs, "
-		       "%lu on the finalists' other levels, %lu baseline", pr->emitted, pr->spent[0],
+		       "%lu on the finalists, %lu baseline", pr->emitted, pr->spent[0],
 		       pr->splits, pr->spent[1], pr->spent[2],
 		       pr->emitted - pr->spent[0] - pr->spent[1] - pr->spent[2]);
 	}
@@ -695,7 +718,9 @@ static unsigned long pr_estimate(void *state)
 	if (pr->phase == DONE)
 		return pr->emitted;
 	if (pr->phase == FINALS) {
-		finals = (pr->nfinals - pr->final_at) * pr->trials + (pr->cur >= 0 ? pr->cur_left : 0);
+		for (i = pr->final_at; i < pr->nfinals; i++)
+			finals += pr->final_n[i];
+		finals += pr->cur >= 0 ? pr->cur_left : 0;
 	} else {
 		for (i = 0; i < pr->nnodes; i++) {
 			const struct node *n = &pr->nodes[i];
