@@ -188,6 +188,7 @@ static void drive(const char *strategy, const char *config, struct sim_app *app,
 	struct sim_rng g;
 	size_t pairs[4096];
 	double allow[4096];
+	unsigned long prev;
 	void *state;
 
 	memset(out, 0, sizeof(*out));
@@ -196,13 +197,17 @@ static void drive(const char *strategy, const char *config, struct sim_app *app,
 		b->sp.direction = desc.direction = TB_HIGHER_IS_BETTER;
 	ck_assert_int_eq(tb_test_plugin_open(&t, st, config), 0);
 	ck_assert_int_eq(st->init(&t.in.host, tb_test_plugin_config(&t), &b->sp, &state), 0);
-	out->estimate = st->estimate(state);
+	out->estimate = prev = st->estimate(state);
 	sim_rng_seed(&g, seed);
 	while (st->next(state, &e) == 1) {
 		struct tb_trial_result r = { .index = (unsigned)++out->trials, .n = e.n };
+		unsigned long now = st->estimate(state);
 		double v;
 
-		ck_assert_uint_le(out->trials, out->estimate);
+		/* An upper bound that only tightens as the search learns. */
+		ck_assert_uint_le(out->trials, now);
+		ck_assert_uint_le(now, prev);
+		prev = now;
 		ck_assert_uint_le(e.n, app->n * SIM_NRES);
 		for (size_t i = 0; i < e.n; i++) {
 			pairs[i] = e.throttles[i].service * SIM_NRES + e.throttles[i].throttler;
@@ -380,6 +385,29 @@ START_TEST(pruned_keeps_to_its_budget)
 }
 END_TEST
 
+/* With every pair excluded both strategies only measure the baseline. */
+START_TEST(nothing_to_search)
+{
+	static const char *const names[] = { "exhaustive", "pruned" };
+
+	for (int i = 0; i < 2; i++) {
+		struct sim_app app;
+		struct space_buf b;
+		struct outcome o;
+
+		ck_assert_int_eq(sim_app_generate(&app, 3, 5, 0.25, 0.8), 0);
+		make_space(&b, 5, 4, 3, 5);
+		memset(b.excluded, 1, 5 * SIM_NRES);
+		drive(names[i], NULL, &app, &b, 0.05, PLAIN, 1, &o);
+		ck_assert_uint_eq(o.trials, 5);
+		ck_assert_uint_eq(o.estimate, 5);
+		ck_assert_int_eq(o.mimr, -1);
+		sim_app_free(&app);
+		free_space(&b);
+	}
+}
+END_TEST
+
 START_TEST(pruned_checks_its_settings)
 {
 	static const char *const bad[] = {
@@ -419,6 +447,7 @@ int main(void)
 	tcase_add_test(tc, pruned_stops_early_without_a_bottleneck);
 	tcase_add_test(tc, pruned_splits_groups_that_fail);
 	tcase_add_test(tc, pruned_keeps_to_its_budget);
+	tcase_add_test(tc, nothing_to_search);
 	tcase_add_test(tc, pruned_checks_its_settings);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
