@@ -147,7 +147,8 @@ static int host_get_string(const struct tb_host *h, const struct tb_config *c, c
 	return host_absent();
 }
 
-static int host_get_bool(const struct tb_host *h, const struct tb_config *c, const char *key, int *out)
+static int host_get_bool(const struct tb_host *h, const struct tb_config *c, const char *key,
+			 int *out)
 {
 	return host_absent();
 }

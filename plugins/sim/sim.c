@@ -22,7 +22,8 @@ static const struct tb_setting_spec settings[] = {
 	{ "state", TB_SETTING_STRING, 1, "file shared with the sim throttlers and metric" },
 	{ "seed", TB_SETTING_INT, 0, "of the generated application (default 1)" },
 	{ "services", TB_SETTING_INT, 0, "how many services (default 10)" },
-	{ "margin", TB_SETTING_NUMBER, 0, "plant a MIMR this far above the runner-up (default 0.25, 0: none)" },
+	{ "margin", TB_SETTING_NUMBER, 0,
+	  "plant a MIMR this far above the runner-up (default 0.25, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress the truth and the margin refer to (default 0.8)" },
 	{ NULL, 0, 0, NULL },
 };
@@ -49,7 +50,8 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 			goto fail;
 		r = 0;
 		if (s->nservices < 1 || s->nservices > 1000000)
-			r = h->config_error(h, cfg, "services", "services must be 1 to 1000000, not %lld", s->nservices);
+			r = h->config_error(h, cfg, "services", "services must be 1 to 1000000, not %lld",
+					    s->nservices);
 		else if (s->seed < 0)
 			r = h->config_error(h, cfg, "seed", "seed must be 0 or more");
 		else if (s->margin < 0)

@@ -75,15 +75,20 @@ struct pruned {
 };
 
 static const struct tb_setting_spec settings[] = {
-	{ "baseline_every", TB_SETTING_INT, 0, "one baseline trial after every this many trials (default 10, 0: none)" },
+	{ "baseline_every", TB_SETTING_INT, 0,
+	  "one baseline trial after every this many trials (default 10, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress of the search (default: the highest level)" },
 	{ "fanout", TB_SETTING_INT, 0, "parts a group is split into (default 2)" },
 	{ "confidence", TB_SETTING_NUMBER, 0, "of the tests that prune and stop (default 0.95)" },
 	{ "screen_trials", TB_SETTING_INT, 0, "first trials of a single pair (default 1)" },
-	{ "group_trials", TB_SETTING_INT, 0, "most trials of a group before it is split anyway (default 3)" },
-	{ "max_trials", TB_SETTING_INT, 0, "most trials of a pair at the search level (default 4 x trials)" },
-	{ "budget", TB_SETTING_INT, 0, "most trials in all (default: as many as exhaustive would run)" },
-	{ "finalists", TB_SETTING_INT, 0, "leading pairs run at every level at the end (default 3, at most 64)" },
+	{ "group_trials", TB_SETTING_INT, 0,
+	  "most trials of a group before it is split anyway (default 3)" },
+	{ "max_trials", TB_SETTING_INT, 0,
+	  "most trials of a pair at the search level (default 4 x trials)" },
+	{ "budget", TB_SETTING_INT, 0,
+	  "most trials in all (default: as many as exhaustive would run)" },
+	{ "finalists", TB_SETTING_INT, 0,
+	  "leading pairs run at every level at the end (default 3, at most 64)" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -736,7 +741,8 @@ static unsigned long pr_estimate(void *state)
 		finals = pr->finalists * sp->nlevels * pr->trials;
 	}
 	rest += finals;
-	bound = pr->emitted + pr->baseline_left + rest + (pr->every ? (pr->since_base + rest) / pr->every : 0);
+	bound = pr->emitted + pr->baseline_left + rest +
+		(pr->every ? (pr->since_base + rest) / pr->every : 0);
 	return bound < pr->budget ? bound : pr->budget;
 }
 
