@@ -461,9 +461,9 @@ static void log_pair(struct pruned *pr, const char *what, const struct node *n)
 	const struct tb_space *sp = pr->space;
 	size_t pair = pr->pairs[n->first];
 
-	TB_LOG(pr->h, TB_LOG_INFO, "%s: %s %s, %+.1f%% at stress %g (%zu trials)", what,
+	TB_LOG(pr->h, TB_LOG_INFO, "%s: %s %s, %+.1f%% at stress %g (%zu trial%s)", what,
 	       sp->services[pair / sp->nthrottlers], sp->throttlers[pair % sp->nthrottlers],
-	       100 * n->d, n->stress, n->nvals);
+	       100 * n->d, n->stress, n->nvals, n->nvals == 1 ? "" : "s");
 }
 
 /* Queue ntrials more of node id for the finals. */
