@@ -588,6 +588,10 @@ static int decide(struct pruned *pr)
 			leader = (long)i;
 		}
 	}
+	/* A screened pair that survived gets its full trials first: it may
+	 * become the incumbent, which prunes groups wholesale. */
+	if (thin >= 0)
+		return start(pr, (size_t)thin, 1);
 	/* Every group that may hide a better pair is measured more or split.  A
 	 * group left only by noise gets another trial, or the incumbent does
 	 * (which helps against every group), whichever narrows their difference
@@ -610,8 +614,6 @@ static int decide(struct pruned *pr)
 			return r;
 		return decide(pr);
 	}
-	if (thin >= 0)
-		return start(pr, (size_t)thin, 1);
 	/* Refine: the leader against every pair not surely below it. */
 	if (leader >= 0) {
 		struct node *l = &pr->nodes[leader];
