@@ -15,20 +15,27 @@
  * makes the search a branch and bound at one (high) stress level:
  *
  *   1. Each throttler's pairs start as one group, throttled all at once.
- *   2. A group whose upper confidence bound falls below the incumbent (the
- *      best lower bound of a single pair measured so far, or the baseline's
- *      own spread) cannot hold the MIMR and is dropped with all its pairs;
- *      otherwise it is split (fanout ways) and its parts measured.  The most
- *      promising group is split first, so a good incumbent comes early.
- *   3. A single pair is screened with a trial or two; survivors get the usual
- *      trials; the leader and the pairs whose interval still overlaps its own
- *      get one more trial at a time until the intervals separate.
- *   4. The finalists are then run at every other level, so the report has
- *      their whole curves.
+ *   2. The incumbent is the single pair with the best lower confidence bound
+ *      so far.  A group (or pair) surely below it, by a one-sided test on
+ *      the difference of their medians, cannot hold the MIMR and is dropped
+ *      with all its pairs; so is one surely within the baseline's own spread.
+ *      Otherwise the most promising group is split (fanout ways) and its
+ *      parts measured.  A group left open only by noise first gets another
+ *      trial, or the incumbent does, whichever narrows the test more.
+ *   3. A single pair is screened with a trial; one that survives gets the
+ *      usual trials at once, since it may become the incumbent and prune
+ *      whole groups.
+ *   4. Once no group is left, the leader and every pair not surely below it
+ *      get one more trial at a time until the test separates them (or
+ *      max_trials).
+ *   5. The finalists, the leader and the best of the other pairs measured,
+ *      get the full trials at every level, so the report has their curves
+ *      and the ranking, which only uses single-pair points, agrees.
  *
  * Estimates use medians, like the ranking, relative to the baseline median;
- * the noise is the pooled relative spread of every repeated measurement.
- * Baseline trials are interleaved to follow drift.
+ * the noise is the pooled relative spread of every repeated measurement, and
+ * the test's quantile is widened while that rests on few trials.  Baseline
+ * trials are interleaved to follow drift.
  */
 
 enum node_state { PENDING, OPEN, PRUNED, SPLIT, FINAL };
