@@ -29,7 +29,7 @@ CONF
 	rc=$?
 	truth=$(sed -n 's/.*the MIMR is \(svc[0-9]* [a-z]*\) .*/\1/p' "$work/$1.out" | head -n 1)
 	found=$(sed -n 's/^ *MIMR: \(svc[0-9]* [a-z]*\) .*/\1/p' "$work/$1.out" | head -n 1)
-	trials=$(grep -c '^\[trial' "$work/$1.out")
+	trials=$(grep -o '"index"' "$work/out-$1/report.json" 2>/dev/null | wc -l)
 	echo "$1, $2 services: exit $rc, planted '$truth', reported '$found', $trials trials"
 	if [ "$rc" != 0 ] || [ -z "$truth" ] || [ "$truth" != "$found" ]; then
 		cat "$work/$1.out"
