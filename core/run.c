@@ -510,6 +510,8 @@ int tb_run_execute(struct tb_run *run)
 		}
 		if (st->observe)
 			st->observe(run->strategy.state, &e, result.values[0], result.failed);
+		if (st->estimate)        /* an adaptive strategy learns how far it has to go */
+			progress.total = st->estimate(run->strategy.state);
 	}
 	tb_progress_done(&progress);
 	if (r == -EINTR)
