@@ -323,12 +323,18 @@ static void print_section(FILE *f, json_t *rep, json_t *sec)
 void tb_report_print_table(FILE *f, const json_t *report)
 {
 	json_t *rep = (json_t *)report, *sec;
-	size_t i;
+	size_t i, failed = 0;
 
 	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
 		   "(* = IMR: significant and beyond the baseline's spread; ! = paradox, improved)\n",
 		str(rep, "application"));
 	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
 		print_section(f, rep, sec);
+	json_array_foreach(json_object_get(rep, "trials"), i, sec)
+		failed += json_is_true(json_object_get(sec, "failed"));
+	if (failed)
+		fprintf(f, "\n  %zu of %zu trials failed and are left out of the ranking "
+			   "(their errors are in the report)\n", failed,
+			json_array_size(json_object_get(rep, "trials")));
 	fputc('\n', f);
 }

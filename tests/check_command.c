@@ -132,6 +132,16 @@ START_TEST(nonzero_exit_fails)
 }
 END_TEST
 
+START_TEST(missing_program_fails)
+{
+	/* Found at configuration time, not when the first trial runs. */
+	ck_assert_int_eq(tb_test_plugin_open(&t, &throttlebot_plugin,
+					     "command = [\"/nonexistent/throttlebot-nothing\"];"), 0);
+	ck_assert_int_eq(throttlebot_plugin.init(&t.in.host, tb_test_plugin_config(&t), &st), -EINVAL);
+	ck_assert_ptr_null(st);
+}
+END_TEST
+
 START_TEST(program_gone_before_the_trial_fails)
 {
 	struct tb_trial trial;
@@ -379,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, wall_time_of_sleep);
 	tcase_add_test(tc, output_goes_to_trial_file);
 	tcase_add_test(tc, nonzero_exit_fails);
+	tcase_add_test(tc, missing_program_fails);
 	tcase_add_test(tc, program_gone_before_the_trial_fails);
 	tcase_add_test(tc, pattern_takes_last_match_and_converts);
 	tcase_add_test(tc, pattern_suffix_after_capture);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "jtl.h"
+#include "program.h"
 #include "run.h"
 #include "strlist.h"
 
@@ -76,7 +77,7 @@ static int mentions(char **argv, const char *word)
 static int configure(struct jmeter *j, const struct tb_config *cfg)
 {
 	const struct tb_host *h = j->h;
-	char **names = NULL;
+	char **names = NULL, *found;
 	const char *s;
 	int r;
 
@@ -108,13 +109,12 @@ static int configure(struct jmeter *j, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
 	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(j->cwd = strdup(s)))
 		return -ENOMEM;
-	{
-		char why[4200];
-
-		/* Found now rather than failing the first trial after the setup. */
-		if (tb_run_check_program(j->argv[0], j->cwd, why, sizeof(why)) < 0)
-			return h->config_error(h, cfg, "command", "%s", why);
-	}
+	/* A typo in the load generator is a configuration error, found before anything runs. */
+	found = tb_find_program(j->argv[0], j->cwd);
+	if (!found)
+		return h->config_error(h, cfg, "command", "program '%s' not found%s", j->argv[0],
+				       strchr(j->argv[0], '/') ? " (or not executable)" : " in PATH");
+	free(found);
 	if (h->get_string(h, cfg, "label", &s) == 0) {
 		r = regcomp(&j->label, s, REG_EXTENDED | REG_NOSUB);
 		if (r != 0) {

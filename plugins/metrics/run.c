@@ -136,36 +136,6 @@ static void kill_group(const struct tb_host *h, pid_t pid, int pidfd)
 	reap(pid);
 }
 
-int tb_run_check_program(const char *prog, const char *cwd, char *why, size_t whysize)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (strchr(prog, '/')) {
-		if (prog[0] != '/' && cwd)
-			snprintf(buf, sizeof(buf), "%s/%s", cwd, prog);
-		else
-			snprintf(buf, sizeof(buf), "%s", prog);
-		if (access(buf, X_OK) == 0)
-			return 0;
-		snprintf(why, whysize, "cannot run %s: %s", buf, strerror(errno));
-		return errno == EACCES ? -EACCES : -ENOENT;
-	}
-	/* execvp's default search path when PATH is unset. */
-	if (!path)
-		path = "/bin:/usr/bin";
-	while (*path) {
-		size_t len = strcspn(path, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? path : ".", prog);
-		if (access(buf, X_OK) == 0)
-			return 0;
-		path += len + (path[len] == ':');
-	}
-	snprintf(why, whysize, "program '%s' not found in PATH", prog);
-	return -ENOENT;
-}
-
 void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
 		     int nlines)
 {

@@ -21,13 +21,6 @@ struct tb_run {
  */
 int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial);
 
-/*
- * Whether prog (argv[0]) can be run: a name with a slash is checked as a path
- * (relative to cwd when given), any other name is looked up in PATH.  0, or
- * -ENOENT / -EACCES with a reason in why.
- */
-int tb_run_check_program(const char *prog, const char *cwd, char *why, size_t whysize);
-
 /* Log (at level) up to nlines last lines of file path, prefixed by "  | ". */
 void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
 		     int nlines);
