@@ -365,6 +365,9 @@ START_TEST(config_errors_name_file_and_line)
 	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"]; } );"
 					" cgroup_parent = \"a/b\";", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(init_capturing("services = ( \"sleep\" );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; pid = 1; } );\n"
+					"log_dir = \"/no/such/dir\";", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: local: cannot write in /no/such/dir"));
 
 	/* Valid: PATH lookup, attach forms; and restore-only mode. */
 	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\", \"1\"]; },"

@@ -441,6 +441,9 @@ static int parse(struct local *l, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "cgroup_parent", "must be one name of [A-Za-z0-9_.-]");
 	if ((r = h->get_string(h, cfg, "log_dir", &l->log_dir)) < 0 && r != -ENOENT)
 		return r;
+	if (r == 0 && strcmp(l->log_dir, "/dev/null") && access(l->log_dir, W_OK | X_OK) < 0)
+		return h->config_error(h, cfg, "log_dir", "cannot write in %s: %s", l->log_dir,
+				       strerror(errno));
 	n = h->get_count(h, cfg, "services");
 	if (n < 0)
 		return n == -ENOENT ? h->config_error(h, cfg, NULL, "missing 'services'") : -EINVAL;
