@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cgroup_file.h"
 #include "cgroup_paths.h"
 #include "inventory.h"
 #include "journal.h"
@@ -700,6 +701,53 @@ START_TEST(crash_then_restore_removes_everything)
 }
 END_TEST
 
+/* The v2 hierarchy is real here, if without controllers: restore() ends
+ * the processes of a v2 cgroup and its children and removes them. */
+START_TEST(restore_on_a_real_v2_hierarchy)
+{
+	struct tb_test_plugin t;
+	char top[256], sub[300], saved[512];
+	pid_t kids[2];
+	void *st;
+
+	SKIP_UNLESS_ROOT();
+	if (!exists("/sys/fs/cgroup/unified/cgroup.controllers")) {
+		fprintf(stderr, "%s: skipped, no cgroup v2 mount at /sys/fs/cgroup/unified\n", __func__);
+		return;
+	}
+	snprintf(top, sizeof(top), "/sys/fs/cgroup/unified/" PARENT ".%ld", (long)getpid());
+	snprintf(sub, sizeof(sub), "%s/svc", top);
+	ck_assert_int_eq(mkdir(top, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		ck_assert_int_ge(kids[i], 0);
+		if (kids[i] == 0) {
+			if (tb_cg_write(sub, "cgroup.procs", "0") < 0)
+				_exit(1);
+			execlp("sleep", "sleep", "300", (char *)NULL);
+			_exit(127);
+		}
+	}
+	ck_assert_int_eq(wait_procs(sub, 2, 5), 2);
+	ck_assert_int_eq(tb_test_plugin_open(&t, &P, NULL), 0);
+	ck_assert_int_eq(P.init(&t.in.host, NULL, &st), 0);
+	snprintf(saved, sizeof(saved), "cgroup\t%s\n", top);
+	ck_assert_int_eq(P.restore(st, saved), 0);
+	for (int i = 0; i < 2; i++) {
+		int status;
+
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+	ck_assert(!exists("%s", top));
+	ck_assert_int_eq(P.restore(st, saved), 0);
+	ck_assert_int_eq(P.restore(st, "cgroup\t/sys/fs/cgroup/unified\n"), -EINVAL);
+	P.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 /* A network namespace of its own.                                         */
 
@@ -958,6 +1006,7 @@ int main(void)
 	tcase_add_test(real, startup_failure_and_timeout_leave_nothing);
 	tcase_add_test(real, alive_notices_a_service_that_ended);
 	tcase_add_test(real, crash_then_restore_removes_everything);
+	tcase_add_test(real, restore_on_a_real_v2_hierarchy);
 	tcase_add_test(real, new_netns_service_has_its_own_interface);
 	tcase_add_test(real, joins_named_netns_and_finds_attached_ones);
 	tcase_add_test(real, spinwork_worker_does_the_work);
