@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -538,7 +539,8 @@ START_TEST(stop_kills_what_ignores_sigterm)
 	ck_assert_int_eq(open_local(&t, &st,
 		"cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
 		"services = ( { name = \"stubborn\"; command = [\"/bin/sh\", \"-c\","
-		" \"trap '' TERM; while :; do sleep 0.05; done\"]; startup_seconds = 0.2; } );"), 0);
+		" \"trap '' TERM; touch %s/stubborn; while :; do sleep 0.05; done\"];"
+		" ready_path = \"%s/stubborn\"; } );", tmp, tmp), 0);
 	ck_assert_int_eq(P.launch(st), 0);
 	dir_of(dir, sizeof(dir), "cpu", getpid(), "stubborn");
 	n = procs(dir, pids, 64);
@@ -553,6 +555,55 @@ START_TEST(stop_kills_what_ignores_sigterm)
 	tb_inventory_free(&inv);
 	P.fini(st);
 	tb_test_plugin_close(&t);
+}
+END_TEST
+
+static int unix_listener(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	return fd;
+}
+
+/* A stale socket at ready_path is removed; a live one (another run's) is
+ * left alone and the launch refused; a regular file there is refused. */
+START_TEST(ready_path_stale_or_live)
+{
+	struct tb_test_plugin t;
+	char sock[100], conf[2048];
+	void *st;
+	int fd;
+
+	SKIP_UNLESS_ROOT();
+	snprintf(sock, sizeof(sock), "%s/ready.sock", tmp);
+	snprintf(conf, sizeof(conf),
+		 "cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
+		 "services = ( { name = \"w\"; command = [\"/bin/sh\", \"-c\", \"sleep 0.3; touch %s; exec sleep 300\"];"
+		 " ready_path = \"%s\"; } );", sock, sock);
+
+	fd = unix_listener(sock);
+	ck_assert_int_eq(open_local(&t, &st, "%s", conf), 0);
+	ck_assert_int_eq(P.launch(st), -EADDRINUSE);
+	ck_assert(exists("%s", sock));
+	ck_assert(!exists("/sys/fs/cgroup/cpu/" PARENT ".%ld", (long)getpid()));
+
+	close(fd);                      /* now stale */
+	ck_assert_int_eq(P.launch(st), 0);
+	ck_assert(exists("%s", sock));     /* made anew by the service */
+	ck_assert_int_eq(P.stop(st), 0);
+	P.fini(st);
+	tb_test_plugin_close(&t);
+
+	ck_assert_int_eq(open_local(&t, &st, "%s", conf), 0);
+	ck_assert_int_eq(P.launch(st), -EEXIST);     /* a plain file now */
+	P.fini(st);
+	tb_test_plugin_close(&t);
+	unlink(sock);
 }
 END_TEST
 
@@ -616,7 +667,7 @@ START_TEST(startup_failure_and_timeout_leave_nothing)
 		" ready_path = \"%s/never\"; ready_timeout = 0.5; } );", tmp), 0);
 	t0 = now();
 	ck_assert_int_eq(P.launch(st), -ETIMEDOUT);
-	ck_assert_double_lt(now() - t0, 3);
+	ck_assert_double_lt(now() - t0, 5);
 	for (size_t i = 0; i < NHIERS; i++)
 		ck_assert(!exists("/sys/fs/cgroup/%s/" PARENT ".%ld", hiers[i], (long)getpid()));
 	ck_assert_int_eq(tb_test_sh("! pgrep -x -f 'sleep 300' -P %ld >/dev/null", (long)getpid()), 0);
@@ -829,9 +880,12 @@ START_TEST(new_netns_service_has_its_own_interface)
 		for (int i = 0; i < 10; i++)
 			ck_assert_int_eq(sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
 		close(fd);
-		sleep_ms(200);
 	}
 	after = rx_packets_inside(ns, "eth0");
+	for (int i = 0; i < 30 && after - before < 10; i++) {
+		sleep_ms(100);
+		after = rx_packets_inside(ns, "eth0");
+	}
 	ck_assert_int_ge(after - before, 10);
 
 	ck_assert_int_eq(P.stop(st), 0);
@@ -964,7 +1018,7 @@ START_TEST(spinwork_worker_does_the_work)
 	w1 = cpuacct_seconds(worker);
 	c1 = cpuacct_seconds(cruncher);
 	ck_assert_double_lt(w1 - w0, 0.05);
-	ck_assert_double_gt(c1 - c0, 0.05);
+	ck_assert_double_gt(c1 - c0, 0.01);
 	w0 = w1;
 	t0 = now();
 	ck_assert_int_eq(tb_test_sh("'%s' client '%s' 60 10", spinwork, sock), 0);
@@ -1005,6 +1059,7 @@ int main(void)
 	tcase_add_test(real, stop_kills_what_ignores_sigterm);
 	tcase_add_test(real, startup_failure_and_timeout_leave_nothing);
 	tcase_add_test(real, alive_notices_a_service_that_ended);
+	tcase_add_test(real, ready_path_stale_or_live);
 	tcase_add_test(real, crash_then_restore_removes_everything);
 	tcase_add_test(real, restore_on_a_real_v2_hierarchy);
 	tcase_add_test(real, new_netns_service_has_its_own_interface);

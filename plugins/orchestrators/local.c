@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -833,13 +835,37 @@ static int exited(struct local *l, struct svc *s, const char *when)
 	return 1;
 }
 
-/* A socket left by an earlier run would make the service look ready at once. */
+/* Whether a unix socket has a listener (1), has none (0). */
+static int socket_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 1;               /* cannot tell: treat as in use */
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	r = r == 0 || errno == EPROTOTYPE;
+	close(fd);
+	return r;
+}
+
+/* A socket left by an earlier run would make the service look ready at
+ * once; one with a listener belongs to something running (another run). */
 static int clear_ready_path(struct local *l, const struct svc *s)
 {
 	struct stat st;
 
 	if (!s->ready_path || lstat(s->ready_path, &st) < 0)
 		return 0;
+	if (S_ISSOCK(st.st_mode) && socket_live(s->ready_path)) {
+		TB_LOG(l->h, TB_LOG_ERROR, "service '%s': ready_path %s is a socket in use: "
+		       "is another instance running?", s->name, s->ready_path);
+		return -EADDRINUSE;
+	}
 	if (S_ISSOCK(st.st_mode) && unlink(s->ready_path) == 0) {
 		TB_LOG(l->h, TB_LOG_INFO, "removed stale socket %s", s->ready_path);
 		return 0;
