@@ -60,14 +60,30 @@ static void open_plugin(void)
 	ck_assert_int_eq(throttlebot_plugin.init(&t.in.host, NULL, &st), 0);
 }
 
+/* The kernel may still count a reaped task for a moment: retry, bounded. */
+static void remove_cgroup(void)
+{
+	char procs[300];
+	FILE *f;
+	int pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	f = fopen(procs, "r");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	if (f)
+		fclose(f);
+	for (int i = 0; i < 50 && rmdir(cg) < 0 && errno == EBUSY; i++)
+		usleep(20000);
+}
+
 static void setup_real(void)
 {
 	char pidtext[32];
 
 	if (!tb_test_is_root())
 		return;
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/cpu/throttlebot-test-%d", (int)getpid());
-	ck_assert_int_eq(mkdir(cg, 0755), 0);
+	ck_assert(mkdir(cg, 0755) == 0 || errno == EEXIST);
 	spinner = fork();
 	ck_assert_int_ge(spinner, 0);
 	if (spinner == 0) {
@@ -93,9 +109,7 @@ static void teardown_real(void)
 		throttlebot_plugin.fini(st);
 	st = NULL;
 	tb_test_plugin_close(&t);
-	if (*cg)
-		rmdir(cg);
-	cg[0] = '\0';
+	remove_cgroup();
 }
 
 static void check_quota_holds(const char *initial_quota, double stress, double expected_cores)
@@ -110,7 +124,13 @@ static void check_quota_holds(const char *initial_quota, double stress, double e
 	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
 	ck_assert_int_eq(throttlebot_plugin.apply(st, &target, saved, stress), 0);
 	usleep(300000);                               /* let a few periods pass */
-	used = usage_over(spinner, 2.0);
+	/* Other load on the host can only lower the share: measure again (at
+	 * most 3 times) before calling a low reading a failure. */
+	for (int i = 0; i < 3; i++) {
+		used = usage_over(spinner, 2.0);
+		if (used > expected_cores * 0.9)
+			break;
+	}
 	ck_assert_msg(used > expected_cores * 0.9 && used < expected_cores * 1.1,
 		      "CPU use %.3f cores, expected %.3f +-10%%", used, expected_cores);
 	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
@@ -194,6 +214,8 @@ int main(void)
 
 	if (!tb_test_is_root())
 		fprintf(stderr, "not root: the real-cgroup cases are skipped\n");
+	/* Named in the parent, so the parent can remove it whatever a test did. */
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/cpu/throttlebot-test-%d", (int)getpid());
 	tcase_add_checked_fixture(real, setup_real, teardown_real);
 	tcase_set_timeout(real, 30);
 	tcase_add_test(real, unlimited_process_gets_its_share_of_the_cores);
@@ -205,5 +227,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (tb_test_is_root())
+		remove_cgroup();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,7 +9,9 @@ out=$(mktemp -d /tmp/throttlebot-quickstart-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cd "$abs_top_builddir" || exit 1
 # The example names its programs relative to the top directory.
-"$abs_top_builddir/throttlebot" run "$abs_top_srcdir/etc/examples/quickstart.conf" --output "$out" || exit 1
+"$abs_top_builddir/throttlebot" run "$abs_top_srcdir/etc/examples/quickstart.conf" --output "$out" &
+run=$!
+wait $run || exit 1
 python3 - "$out/report.json" <<'PY' || exit 1
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -22,5 +24,5 @@ assert len(r["trials"]) == r["baseline_trials"] + 2 * 4 * r["trials_per_point"] 
     [t for t in r["trials"][r["baseline_trials"]:] if t["kind"] == "baseline"])
 print("MIMR:", m["service"], m["resource"], "%+.0f%%" % (100 * m["delta"]))
 PY
-left=$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'throttlebot.*')
+left=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "throttlebot.$run")
 [ -z "$left" ] || { echo "cgroups left behind: $left"; exit 1; }

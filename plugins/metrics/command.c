@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <throttlebot/plugin.h>
+#include "program.h"
 #include "run.h"
 #include "strlist.h"
 
@@ -174,6 +175,19 @@ static void fini(void *state)
 	free(c);
 }
 
+/* A typo in the workload is a configuration error, found before anything runs. */
+static int check_program(struct command *c, const struct tb_config *cfg)
+{
+	char *found = tb_find_program(c->argv[0], c->cwd);
+
+	if (found) {
+		free(found);
+		return 0;
+	}
+	return c->h->config_error(c->h, cfg, "command", "program '%s' not found%s", c->argv[0],
+				  strchr(c->argv[0], '/') ? " (or not executable)" : " in PATH");
+}
+
 static int configure(struct command *c, const struct tb_config *cfg)
 {
 	const struct tb_host *h = c->h;
@@ -199,6 +213,9 @@ static int configure(struct command *c, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
 	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(c->cwd = strdup(s)))
 		return -ENOMEM;
+	r = check_program(c, cfg);
+	if (r < 0)
+		return r;
 
 	c->values[0] = (struct tb_metric_value){ "jct", "s", TB_LOWER_IS_BETTER };
 	if (h->get_string(h, cfg, "pattern", &s) != 0)

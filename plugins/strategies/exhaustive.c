@@ -48,7 +48,8 @@ static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 	if (cfg && (r = h->get_int(h, cfg, "baseline_every", &every)) < 0 && r != -ENOENT)
 		return r;
 	if (every < 0)
-		return h->config_error(h, cfg, "baseline_every", "must be 0 or more, not %lld", every);
+		return h->config_error(h, cfg, "baseline_every",
+				       "baseline_every must be 0 or more, not %lld", every);
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;

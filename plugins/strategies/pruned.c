@@ -15,20 +15,27 @@
  * makes the search a branch and bound at one (high) stress level:
  *
  *   1. Each throttler's pairs start as one group, throttled all at once.
- *   2. A group whose upper confidence bound falls below the incumbent (the
- *      best lower bound of a single pair measured so far, or the baseline's
- *      own spread) cannot hold the MIMR and is dropped with all its pairs;
- *      otherwise it is split (fanout ways) and its parts measured.  The most
- *      promising group is split first, so a good incumbent comes early.
- *   3. A single pair is screened with a trial or two; survivors get the usual
- *      trials; the leader and the pairs whose interval still overlaps its own
- *      get one more trial at a time until the intervals separate.
- *   4. The finalists are then run at every other level, so the report has
- *      their whole curves.
+ *   2. The incumbent is the single pair with the best lower confidence bound
+ *      so far.  A group (or pair) surely below it, by a one-sided test on
+ *      the difference of their medians, cannot hold the MIMR and is dropped
+ *      with all its pairs; so is one surely within the baseline's own spread.
+ *      Otherwise the most promising group is split (fanout ways) and its
+ *      parts measured.  A group left open only by noise first gets another
+ *      trial, or the incumbent does, whichever narrows the test more.
+ *   3. A single pair is screened with a trial; one that survives gets the
+ *      usual trials at once, since it may become the incumbent and prune
+ *      whole groups.
+ *   4. Once no group is left, the leader and every pair not surely below it
+ *      get one more trial at a time until the test separates them (or
+ *      max_trials).
+ *   5. The finalists, the leader and the best of the other pairs measured,
+ *      get the full trials at every level, so the report has their curves
+ *      and the ranking, which only uses single-pair points, agrees.
  *
  * Estimates use medians, like the ranking, relative to the baseline median;
- * the noise is the pooled relative spread of every repeated measurement.
- * Baseline trials are interleaved to follow drift.
+ * the noise is the pooled relative spread of every repeated measurement, and
+ * the test's quantile is widened while that rests on few trials.  Baseline
+ * trials are interleaved to follow drift.
  */
 
 enum node_state { PENDING, OPEN, PRUNED, SPLIT, FINAL };
@@ -57,29 +64,38 @@ struct pruned {
 	double *base;              /* baseline values */
 	size_t nbase, capbase;
 	/* settings */
-	unsigned long every, fanout, screen, group_trials, trials, max_trials, finalists;
+	unsigned long every, fanout, screen, group_trials, trials, max_trials, finalists, budget;
 	double level, z;
 	/* progress */
 	enum phase phase;
 	unsigned long emitted, since_base, baseline_left;
+	unsigned long spent[3];    /* trials on groups, on single pairs, on the finals */
+	size_t splits;
 	long cur;                  /* node being measured, -1 for none */
 	unsigned long cur_left;
 	long last;                 /* node of the last trial handed out, -1: baseline */
-	size_t *finals;            /* FINALS: nodes to run, in order */
+	size_t *finals;            /* FINALS: nodes to run, in order, */
+	unsigned long *final_n;    /* and how many trials each */
 	size_t nfinals, final_at;
 	double sigma, floor, median_base;
 	int sigma_dof;
 };
 
 static const struct tb_setting_spec settings[] = {
-	{ "baseline_every", TB_SETTING_INT, 0, "one baseline trial after every this many trials (default 10, 0: none)" },
+	{ "baseline_every", TB_SETTING_INT, 0,
+	  "one baseline trial after every this many trials (default 10, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress of the search (default: the highest level)" },
 	{ "fanout", TB_SETTING_INT, 0, "parts a group is split into (default 2)" },
-	{ "confidence", TB_SETTING_NUMBER, 0, "of the intervals that prune and stop (default 0.99)" },
+	{ "confidence", TB_SETTING_NUMBER, 0, "of the tests that prune and stop (default 0.95)" },
 	{ "screen_trials", TB_SETTING_INT, 0, "first trials of a single pair (default 1)" },
-	{ "group_trials", TB_SETTING_INT, 0, "most trials of a group before it is split anyway (default 3)" },
-	{ "max_trials", TB_SETTING_INT, 0, "most trials of a pair at the search level (default 4 x trials)" },
-	{ "finalists", TB_SETTING_INT, 0, "leading pairs run at every level at the end (default 3, at most 64)" },
+	{ "group_trials", TB_SETTING_INT, 0,
+	  "most trials of a group before it is split anyway (default 3)" },
+	{ "max_trials", TB_SETTING_INT, 0,
+	  "most trials of a pair at the search level (default 4 x trials)" },
+	{ "budget", TB_SETTING_INT, 0,
+	  "most trials in all (default: as many as exhaustive would run)" },
+	{ "finalists", TB_SETTING_INT, 0,
+	  "leading pairs run at every level at the end (default 3, at most 64)" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -207,7 +223,7 @@ static int get_uint(const struct tb_host *h, const struct tb_config *cfg, const 
 	if (r < 0)
 		return r;
 	if (v < min)
-		return h->config_error(h, cfg, key, "must be %lld or more, not %lld", min, v);
+		return h->config_error(h, cfg, key, "%s must be %lld or more, not %lld", key, min, v);
 	*out = (unsigned long)v;
 	return 0;
 }
@@ -215,7 +231,7 @@ static int get_uint(const struct tb_host *h, const struct tb_config *cfg, const 
 static int read_settings(struct pruned *pr, const struct tb_host *h, const struct tb_config *cfg)
 {
 	const struct tb_space *sp = pr->space;
-	double conf = 0.99;
+	double conf = 0.95;
 	int r;
 
 	pr->every = 10;
@@ -233,14 +249,16 @@ static int read_settings(struct pruned *pr, const struct tb_host *h, const struc
 	    (r = get_uint(h, cfg, "max_trials", 1, &pr->max_trials)) < 0 ||
 	    (r = get_uint(h, cfg, "finalists", 1, &pr->finalists)) < 0)
 		return r;
+	if ((r = get_uint(h, cfg, "budget", 1, &pr->budget)) < 0)
+		return r;
 	if (cfg && (r = h->get_number(h, cfg, "level", &pr->level)) < 0 && r != -ENOENT)
 		return r;
 	if (!(pr->level > 0 && pr->level < 1))
-		return h->config_error(h, cfg, "level", "must be in (0, 1), not %g", pr->level);
+		return h->config_error(h, cfg, "level", "level must be in (0, 1), not %g", pr->level);
 	if (cfg && (r = h->get_number(h, cfg, "confidence", &conf)) < 0 && r != -ENOENT)
 		return r;
 	if (!(conf >= 0.5 && conf < 1))
-		return h->config_error(h, cfg, "confidence", "must be in [0.5, 1), not %g", conf);
+		return h->config_error(h, cfg, "confidence", "confidence must be in [0.5, 1), not %g", conf);
 	if (pr->finalists > 64)
 		pr->finalists = 64;
 	if (pr->max_trials < pr->trials)
@@ -270,7 +288,8 @@ static int pr_init(const struct tb_host *h, const struct tb_config *cfg,
 	pr->pairs = malloc((np ? np : 1) * sizeof(*pr->pairs));
 	pr->throttles = malloc((space->nservices ? space->nservices : 1) * sizeof(*pr->throttles));
 	pr->finals = malloc((pr->finalists * (space->nlevels + 1)) * sizeof(*pr->finals));
-	if (!pr->pairs || !pr->throttles || !pr->finals) {
+	pr->final_n = malloc((pr->finalists * (space->nlevels + 1)) * sizeof(*pr->final_n));
+	if (!pr->pairs || !pr->throttles || !pr->finals || !pr->final_n) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -284,6 +303,11 @@ static int pr_init(const struct tb_host *h, const struct tb_config *cfg,
 		if (pr->npairs > first && (r = queue(pr, first, pr->npairs - first)) < 0)
 			goto fail;
 	}
+	if (pr->budget == 0) {
+		unsigned long points = (unsigned long)pr->npairs * space->nlevels * pr->trials;
+
+		pr->budget = space->baseline_trials + points + (pr->every ? points / pr->every : 0);
+	}
 	pr->phase = BASELINE;
 	pr->baseline_left = space->baseline_trials;
 	*state = pr;
@@ -292,6 +316,7 @@ fail:
 	free(pr->pairs);
 	free(pr->throttles);
 	free(pr->finals);
+	free(pr->final_n);
 	free(pr->nodes);
 	free(pr->pending);
 	free(pr);
@@ -311,6 +336,7 @@ static void pr_fini(void *state)
 	free(pr->pairs);
 	free(pr->throttles);
 	free(pr->finals);
+	free(pr->final_n);
 	free(pr->base);
 	free(pr);
 }
@@ -368,7 +394,7 @@ static int update_stats(struct pruned *pr)
 		struct node *n = &pr->nodes[i];
 		double m;
 
-		if (n->state != OPEN && n->state != FINAL)
+		if (n->nvals == 0 && n->state != OPEN && n->state != FINAL)
 			continue;
 		if (n->nvals == 0 || !isfinite(pr->median_base) || pr->median_base == 0) {
 			/* Failures under throttling are the worst outcome. */
@@ -378,29 +404,39 @@ static int update_stats(struct pruned *pr)
 		}
 		m = median(n->vals, n->nvals, scratch);
 		n->d = degradation(pr, m);
-		/* A median of n is about 1.25 times less precise than a mean. */
-		n->se = 1.25 * pr->sigma * fabs(m / pr->median_base) / sqrt((double)n->nvals);
+		/* A median of 3 or more is about 1.2 times less precise than a mean. */
+		n->se = (n->nvals > 2 ? 1.2 : 1.0) * pr->sigma * fabs(m / pr->median_base) /
+			sqrt((double)n->nvals);
 	}
 	free(scratch);
 	return 0;
 }
 
-/* The interval half width, widened while the noise estimate rests on little. */
-static double width(const struct pruned *pr, const struct node *n)
+/* The normal quantile widened while the noise estimate rests on little
+ * (the first Cornish-Fisher term of Student's t). */
+static double quantile(const struct pruned *pr)
 {
 	double z = pr->z, dof = pr->sigma_dof > 0 ? pr->sigma_dof : 1;
 
-	return (z + (z * z * z + z) / (4 * dof)) * n->se;
-}
-
-static double ucb(const struct pruned *pr, const struct node *n)
-{
-	return isnan(n->d) ? INFINITY : n->d + width(pr, n);
+	return z + (z * z * z + z) / (4 * dof);
 }
 
 static double lcb(const struct pruned *pr, const struct node *n)
 {
-	return isnan(n->d) ? -INFINITY : n->d - width(pr, n);
+	return isnan(n->d) ? -INFINITY : n->d - quantile(pr) * n->se;
+}
+
+/* Is x surely below the incumbent (NULL: below the baseline's spread)? */
+static int beaten(const struct pruned *pr, const struct node *x, const struct node *inc)
+{
+	double q = quantile(pr);
+
+	if (isnan(x->d))
+		return 0;
+	if (x->d + q * x->se < pr->floor)
+		return 1;
+	return inc && inc != x && !isnan(inc->d) &&
+	       inc->d - x->d > q * sqrt(inc->se * inc->se + x->se * x->se);
 }
 
 static int start(struct pruned *pr, size_t id, unsigned long ntrials)
@@ -416,6 +452,7 @@ static int split(struct pruned *pr, size_t id)
 	int r;
 
 	pr->nodes[id].state = SPLIT;
+	pr->splits++;
 	for (unsigned long i = 0; i < pr->fanout; i++) {
 		size_t f, c;
 
@@ -431,25 +468,38 @@ static void log_pair(struct pruned *pr, const char *what, const struct node *n)
 	const struct tb_space *sp = pr->space;
 	size_t pair = pr->pairs[n->first];
 
-	TB_LOG(pr->h, TB_LOG_INFO, "%s: %s %s, %+.1f%% at stress %g (%zu trials)", what,
+	TB_LOG(pr->h, TB_LOG_INFO, "%s: %s %s, %+.1f%% at stress %g (%zu trial%s)", what,
 	       sp->services[pair / sp->nthrottlers], sp->throttlers[pair % sp->nthrottlers],
-	       100 * n->d, n->stress, n->nvals);
+	       100 * n->d, n->stress, n->nvals, n->nvals == 1 ? "" : "s");
 }
 
-/* The search is over: the finalists, best first, at every other level. */
+/* Queue ntrials more of node id for the finals. */
+static void final_trials(struct pruned *pr, size_t id, unsigned long ntrials)
+{
+	pr->finals[pr->nfinals] = id;
+	pr->final_n[pr->nfinals++] = ntrials;
+}
+
+/*
+ * The search is over.  The finalists are the leader, then the best of the
+ * other single pairs measured (pruned ones included: the report wants the
+ * next IMRs too); each gets the full trials at the search level and at every
+ * other level, so the ranking has their whole curves.
+ */
 static int finish_search(struct pruned *pr)
 {
 	const struct tb_space *sp = pr->space;
-	size_t chosen[64], nchosen = 0, i, j, limit = pr->finalists;
+	size_t chosen[64], nchosen = 0, i, j;
 
-	for (;;) {
+	while (nchosen < pr->finalists) {
 		long best = -1;
 
-		for (i = 0; i < pr->nnodes && nchosen < limit; i++) {
+		for (i = 0; i < pr->nnodes; i++) {
 			struct node *n = &pr->nodes[i];
 			int taken = 0;
 
-			if (n->state != OPEN || n->count != 1 || isnan(n->d) || n->nvals < pr->trials)
+			if (n->count != 1 || isnan(n->d) || n->d <= pr->floor || n->stress != pr->level ||
+			    (nchosen == 0 && (n->state != OPEN || n->nvals < pr->trials)))
 				continue;
 			for (j = 0; j < nchosen; j++)
 				taken |= chosen[j] == i;
@@ -468,7 +518,11 @@ static int finish_search(struct pruned *pr)
 		log_pair(pr, "runner-up", &pr->nodes[chosen[1]]);
 	pr->nfinals = pr->final_at = 0;
 	for (i = 0; i < nchosen; i++) {
-		pr->nodes[chosen[i]].state = FINAL;
+		struct node *n = &pr->nodes[chosen[i]];
+
+		n->state = FINAL;
+		if (n->nvals < pr->trials)
+			final_trials(pr, chosen[i], pr->trials - n->nvals);
 		for (j = 0; j < sp->nlevels; j++) {
 			long id;
 
@@ -478,7 +532,7 @@ static int finish_search(struct pruned *pr)
 			if (id < 0)
 				return (int)id;
 			pr->nodes[id].state = FINAL;
-			pr->finals[pr->nfinals++] = (size_t)id;
+			final_trials(pr, (size_t)id, pr->trials);
 		}
 	}
 	pr->phase = FINALS;
@@ -488,15 +542,20 @@ static int finish_search(struct pruned *pr)
 /* Choose what to measure next: 1 with pr->cur set, 0 when done, or -errno. */
 static int decide(struct pruned *pr)
 {
-	long group = -1, thin = -1, leader = -1, pick = -1;
-	double incumbent;
+	long group = -1, thin = -1, leader = -1, pick = -1, inc = -1;
 	size_t i;
 	int r;
 
 	if (pr->phase == FINALS) {
-		if (pr->final_at < pr->nfinals)
-			return start(pr, pr->finals[pr->final_at++], pr->trials);
+		if (pr->final_at < pr->nfinals) {
+			pr->final_at++;
+			return start(pr, pr->finals[pr->final_at - 1], pr->final_n[pr->final_at - 1]);
+		}
 		pr->phase = DONE;
+		TB_LOG(pr->h, TB_LOG_INFO, "%lu trials: %lu on groups (%zu split), %lu on single pairs, "
+		       "%lu on the finalists, %lu baseline", pr->emitted, pr->spent[0],
+		       pr->splits, pr->spent[1], pr->spent[2],
+		       pr->emitted - pr->spent[0] - pr->spent[1] - pr->spent[2]);
 	}
 	if (pr->phase == DONE)
 		return 0;
@@ -508,12 +567,13 @@ static int decide(struct pruned *pr)
 	}
 	if ((r = update_stats(pr)) < 0)
 		return r;
-	incumbent = pr->floor;
+	/* The incumbent: the single pair with the best lower bound. */
 	for (i = 0; i < pr->nnodes; i++) {
 		struct node *n = &pr->nodes[i];
 
-		if (n->state == OPEN && n->count == 1 && n->nvals >= pr->trials && lcb(pr, n) > incumbent)
-			incumbent = lcb(pr, n);
+		if (n->state == OPEN && n->count == 1 && n->nvals >= pr->trials &&
+		    (inc < 0 || lcb(pr, n) > lcb(pr, &pr->nodes[inc])))
+			inc = (long)i;
 	}
 	for (i = 0; i < pr->nnodes; i++) {
 		struct node *n = &pr->nodes[i];
@@ -521,48 +581,61 @@ static int decide(struct pruned *pr)
 
 		if (n->state != OPEN)
 			continue;
-		if (ucb(pr, n) < incumbent || dead) {
+		if (dead || beaten(pr, n, inc >= 0 ? &pr->nodes[inc] : NULL)) {
 			n->state = PRUNED;
 			continue;
 		}
 		if (n->count > 1) {
-			if (group < 0 || ucb(pr, n) > ucb(pr, &pr->nodes[group]))
+			if (group < 0 || n->d + n->se > pr->nodes[group].d + pr->nodes[group].se)
 				group = (long)i;
 		} else if (n->nvals < pr->trials && n->attempts < pr->max_trials) {
-			if (thin < 0 || ucb(pr, n) > ucb(pr, &pr->nodes[thin]))
+			if (thin < 0 || n->d + n->se > pr->nodes[thin].d + pr->nodes[thin].se)
 				thin = (long)i;
 		} else if (!isnan(n->d) && (leader < 0 || n->d > pr->nodes[leader].d)) {
 			leader = (long)i;
 		}
 	}
-	/* Every group that may hide a better pair is measured more or split. */
+	/* A screened pair that survived gets its full trials first: it may
+	 * become the incumbent, which prunes groups wholesale. */
+	if (thin >= 0)
+		return start(pr, (size_t)thin, 1);
+	/* Every group that may hide a better pair is measured more or split.  A
+	 * group left only by noise gets another trial, or the incumbent does
+	 * (which helps against every group), whichever narrows their difference
+	 * more; failing both, it is split. */
 	if (group >= 0) {
-		struct node *g = &pr->nodes[group];
+		struct node *g = &pr->nodes[group], *in = inc >= 0 ? &pr->nodes[inc] : NULL;
 
-		if (g->d < incumbent && g->attempts < pr->group_trials)
+		if (in && g->d < in->d) {
+			double gain_g = g->attempts < pr->group_trials ? g->se * g->se / (g->nvals + 1) : 0;
+			double gain_i = in->attempts < pr->max_trials ? 2 * in->se * in->se / (in->nvals + 1) : 0;
+
+			if (gain_i > 0 && gain_i >= gain_g)
+				return start(pr, (size_t)inc, 1);
+			if (gain_g > 0)
+				return start(pr, (size_t)group, 1);
+		} else if (!in && g->d < pr->floor && g->attempts < pr->group_trials) {
 			return start(pr, (size_t)group, 1);
+		}
 		if ((r = split(pr, (size_t)group)) < 0)
 			return r;
 		return decide(pr);
 	}
-	if (thin >= 0)
-		return start(pr, (size_t)thin, 1);
-	/* Refine: the leader against every pair whose interval reaches its own. */
+	/* Refine: the leader against every pair not surely below it. */
 	if (leader >= 0) {
-		double low = lcb(pr, &pr->nodes[leader]);
+		struct node *l = &pr->nodes[leader];
 		int contested = 0;
 
 		for (i = 0; i < pr->nnodes; i++) {
 			struct node *n = &pr->nodes[i];
 
-			if (n->state != OPEN || n->count != 1 || (long)i == leader || ucb(pr, n) <= low)
+			if (n->state != OPEN || n->count != 1 || n == l || beaten(pr, n, l))
 				continue;
 			contested = 1;
 			if (n->attempts < pr->max_trials && (pick < 0 || n->se > pr->nodes[pick].se))
 				pick = (long)i;
 		}
-		if (contested && pr->nodes[leader].attempts < pr->max_trials &&
-		    (pick < 0 || pr->nodes[leader].se >= pr->nodes[pick].se))
+		if (contested && l->attempts < pr->max_trials && (pick < 0 || l->se >= pr->nodes[pick].se))
 			pick = leader;
 		if (pick >= 0)
 			return start(pr, (size_t)pick, 1);
@@ -580,6 +653,11 @@ static int pr_next(void *state, struct tb_experiment *e)
 
 	e->n = 0;
 	e->throttles = NULL;
+	if (pr->phase != DONE && pr->emitted >= pr->budget) {
+		TB_LOG(pr->h, TB_LOG_WARNING, "the budget of %lu trials is spent: the search stops short",
+		       pr->budget);
+		pr->phase = DONE;
+	}
 	if (pr->phase == BASELINE) {
 		if (pr->baseline_left > 0) {
 			pr->baseline_left--;
@@ -613,6 +691,7 @@ static int pr_next(void *state, struct tb_experiment *e)
 	e->n = n->count;
 	e->throttles = pr->throttles;
 	n->attempts++;
+	pr->spent[pr->phase == FINALS ? 2 : n->count > 1 ? 0 : 1]++;
 	pr->cur_left--;
 	pr->last = pr->cur;
 	pr->since_base++;
@@ -647,13 +726,15 @@ static unsigned long pr_estimate(void *state)
 {
 	struct pruned *pr = state;
 	const struct tb_space *sp = pr->space;
-	unsigned long rest = 0, finals = 0;
+	unsigned long rest = 0, finals = 0, bound;
 	size_t i;
 
 	if (pr->phase == DONE)
 		return pr->emitted;
 	if (pr->phase == FINALS) {
-		finals = (pr->nfinals - pr->final_at) * pr->trials + (pr->cur >= 0 ? pr->cur_left : 0);
+		for (i = pr->final_at; i < pr->nfinals; i++)
+			finals += pr->final_n[i];
+		finals += pr->cur >= 0 ? pr->cur_left : 0;
 	} else {
 		for (i = 0; i < pr->nnodes; i++) {
 			const struct node *n = &pr->nodes[i];
@@ -669,7 +750,9 @@ static unsigned long pr_estimate(void *state)
 		finals = pr->finalists * sp->nlevels * pr->trials;
 	}
 	rest += finals;
-	return pr->emitted + pr->baseline_left + rest + (pr->every ? (pr->since_base + rest) / pr->every : 0);
+	bound = pr->emitted + pr->baseline_left + rest +
+		(pr->every ? (pr->since_base + rest) / pr->every : 0);
+	return bound < pr->budget ? bound : pr->budget;
 }
 
 TB_PLUGIN_DEFINE(tb_strategy) = {
