@@ -12,6 +12,7 @@
 #include "cgroup_file.h"
 #include "cgroup_paths.h"
 #include "local.h"
+#include "program.h"
 #include "local_netns.h"
 
 static int valid_name(const char *s)
@@ -21,50 +22,6 @@ static int valid_name(const char *s)
 	if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
-static int executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* Find prog as execvp would, but now, so that a typo is a configuration
- * error; a relative path is taken from the current directory. */
-static char *resolve_program(const char *prog)
-{
-	char *out = NULL;
-
-	if (strchr(prog, '/')) {
-		char cwd[PATH_MAX];
-
-		if (prog[0] == '/')
-			out = strdup(prog);
-		else if (getcwd(cwd, sizeof(cwd)) && asprintf(&out, "%s/%s", cwd, prog) < 0)
-			out = NULL;
-		if (out && !executable(out)) {
-			free(out);
-			out = NULL;
-		}
-		return out;
-	}
-	const char *path = getenv("PATH");
-
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t len = strcspn(path, ":");
-
-		if (asprintf(&out, "%.*s%s%s", (int)len, path, len ? "/" : "", prog) < 0)
-			return NULL;
-		if (len && executable(out))
-			return out;
-		free(out);
-		out = NULL;
-		path += len + (path[len] == ':');
-	}
-	return NULL;
 }
 
 /*
@@ -108,7 +65,7 @@ static int parse_command(struct local *l, struct svc *s)
 			return -ENOMEM;
 	}
 	arg = s->argv[0];
-	s->argv[0] = resolve_program(arg);
+	s->argv[0] = tb_find_program(arg, NULL);
 	if (!s->argv[0]) {
 		s->argv[0] = (char *)arg;
 		return h->config_error(h, s->cfg, "command",
