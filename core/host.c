@@ -172,6 +172,12 @@ static const struct tb_config *get_group(const struct tb_host *h, const struct t
 	return s && config_setting_is_group(s) ? (const struct tb_config *)s : NULL;
 }
 
+static int check_group(const struct tb_host *h, const struct tb_config *c,
+		       const struct tb_setting_spec *spec)
+{
+	return c ? tb_settings_check((const config_setting_t *)c, spec, NULL) : 0;
+}
+
 static int config_error(const struct tb_host *h, const struct tb_config *c, const char *key,
 			const char *fmt, ...)
 {
@@ -224,6 +230,7 @@ void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal)
 	h->get_string_at = get_string_at;
 	h->get_number_at = get_number_at;
 	h->get_group = get_group;
+	h->check_group = check_group;
 	h->config_error = config_error;
 	h->add_service = tb_inventory_add;
 	h->remember = remember;

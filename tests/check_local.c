@@ -345,7 +345,12 @@ START_TEST(config_errors_name_file_and_line)
 
 	ck_assert_int_eq(init_capturing("services = ( { command = [\"sleep\", \"1\"]; } );", err, sizeof(err)),
 			 -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "service 1 has no 'name'"));
+	ck_assert_ptr_nonnull(strstr(err, "missing key 'name'"));
+
+	/* A typo in a service's key is caught, not ignored. */
+	ck_assert_int_eq(init_capturing("services = ( { name = \"w\"; command = [\"sleep\", \"1\"];\n"
+					"  ready_pth = \"/tmp/x\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: unknown key 'ready_pth'"));
 
 	ck_assert_int_eq(init_capturing("services = ( { name = \"w\"; } );", err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "needs one of 'command', 'pid', 'pids', 'cgroup'"));

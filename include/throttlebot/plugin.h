@@ -152,6 +152,11 @@ struct tb_host {
 	const struct tb_config *(*get_group)(const struct tb_host *h,
 					     const struct tb_config *c,
 					     const char *key, int i);
+	/* Check a nested group (an entry of a list, say) against a table as
+	 * the host checks the plugin's own group: unknown keys, wrong types and
+	 * missing required keys are reported as file:line; returns -EINVAL. */
+	int (*check_group)(const struct tb_host *h, const struct tb_config *c,
+			   const struct tb_setting_spec *spec);
 	/* Report a bad value as "file:line: message"; returns -EINVAL. */
 	int (*config_error)(const struct tb_host *h, const struct tb_config *c,
 			    const char *key, const char *fmt, ...)

@@ -168,11 +168,32 @@ static int parse_netns(struct local *l, struct svc *s, size_t index)
 	return 0;
 }
 
+/* The keys of one entry of 'services'. */
+static const struct tb_setting_spec service_keys[] = {
+	{ "name", TB_SETTING_STRING, 1, "the service's name" },
+	{ "command", TB_SETTING_STRINGS, 0, "launch: argv of the program" },
+	{ "pid", TB_SETTING_INT, 0, "attach to this process" },
+	{ "pids", TB_SETTING_NUMBERS, 0, "attach to these processes" },
+	{ "cgroup", TB_SETTING_STRING, 0, "attach to this cgroup path" },
+	{ "cwd", TB_SETTING_STRING, 0, "working directory of a launched service" },
+	{ "ready_path", TB_SETTING_STRING, 0, "launch waits until this path exists" },
+	{ "ready_timeout", TB_SETTING_NUMBER, 0, "seconds to wait for ready_path (10)" },
+	{ "startup_seconds", TB_SETTING_NUMBER, 0, "seconds to wait after launch" },
+	{ "netns", TB_SETTING_STRING, 0, "run in this network namespace" },
+	{ "new_netns", TB_SETTING_BOOL, 0, "run in a namespace of its own, with a veth pair" },
+	{ "address", TB_SETTING_STRING, 0, "the service's address in its new namespace" },
+	{ "host_address", TB_SETTING_STRING, 0, "the host side's address" },
+	{ NULL, 0, 0, NULL },
+};
+
 static int parse_service(struct local *l, struct svc *s, size_t index)
 {
 	const struct tb_host *h = l->h;
 	int r;
 
+	r = h->check_group(h, s->cfg, service_keys);
+	if (r < 0)
+		return r;
 	r = h->get_string(h, s->cfg, "name", &s->name);
 	if (r == -ENOENT)
 		return h->config_error(h, s->cfg, NULL, "service %zu has no 'name'", index + 1);
