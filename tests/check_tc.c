@@ -49,7 +49,7 @@ static void clean_devices(void)
 	for (int i = 0; i < 2; i++)
 		tb_test_sh("ip netns exec %s sh -c 'tc qdisc del dev %s root; tc qdisc del dev %s "
 			   "ingress; for d in $(ls /sys/class/net | grep ^tbifb); do ip link del $d; "
-			   "done' 2>/dev/null", np.ns[i], np.ifname[i], np.ifname[i]);
+			   "done; ip link del tbq0' 2>/dev/null", np.ns[i], np.ifname[i], np.ifname[i]);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -241,6 +241,37 @@ START_TEST(existing_root_is_restored_exactly)
 }
 END_TEST
 
+/* Roots the kernel attached by itself (handle 0): pfifo_fast on a device
+ * with one queue, mq and its per-queue children on one with several. */
+static const char *const defaults[] = {
+	"ip link add tbq0 type ifb",
+	"ip link add tbq0 numtxqueues 3 type ifb",
+};
+
+START_TEST(default_root_comes_back)
+{
+	struct tb_target q = { .id = "ns a tbq0", .netns = np.path[0], .ifname = "tbq0" };
+	char before[8192], during[8192], after[8192], saved[TB_SAVED_MAX];
+	struct inst in;
+
+	ck_assert_int_eq(tb_test_sh("ip netns exec %s %s && ip -n %s link set tbq0 up", np.ns[0],
+				    defaults[_i], np.ns[0]), 0);
+	show(np.ns[0], "tbq0", before, sizeof(before));
+	ck_assert_msg(strstr(before, " 0: root"), "%s", before);
+	open_inst(&in, "capacity = \"1gbit\";");
+	ck_assert_int_eq(P->save(in.st, &q, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->apply(in.st, &q, saved, 0.3), 0);
+	show(np.ns[0], "tbq0", during, sizeof(during));
+	ck_assert_msg(strstr(during, "qdisc htb b07: root"), "%s", during);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	show(np.ns[0], "tbq0", after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	close_inst(&in);
+	tb_test_sh("ip -n %s link del tbq0", np.ns[0]);
+}
+END_TEST
+
 START_TEST(restore_after_a_crash_uses_only_the_saved_text)
 {
 	struct tb_target a = target_of(0);
@@ -347,6 +378,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, probe_and_discovery);
 	tcase_add_loop_test(tc, existing_root_is_restored_exactly, 0,
 			    (int)(sizeof(existing) / sizeof(existing[0])));
+	tcase_add_loop_test(tc, default_root_comes_back, 0,
+			    (int)(sizeof(defaults) / sizeof(defaults[0])));
 	tcase_add_test(tc, restore_after_a_crash_uses_only_the_saved_text);
 	tcase_add_test(tc, refuses_what_it_could_not_put_back);
 	tcase_add_test(tc, egress_limits_what_a_sends);
