@@ -45,6 +45,35 @@ int tb_nl_errno(int nlerr)
 	}
 }
 
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	*(int *)arg = 1;
+	return NL_STOP;
+}
+
+int tb_nl_request(struct nl_sock *sk, struct nl_msg *msg,
+		  int (*valid)(struct nl_msg *msg, void *arg), void *arg)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int err, acked = 0;
+
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &acked);
+	err = nl_send_auto(sk, msg);   /* asks for an ack */
+	nlmsg_free(msg);
+	/* the reply and the ack may come in one read or two: read to the ack */
+	for (int reads = 0; err >= 0 && !acked && reads < 16; reads++)
+		err = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	if (err >= 0 && !acked)
+		err = -NLE_MSG_TRUNC;
+	return tb_nl_errno(err < 0 ? err : 0);
+}
+
 static int is_replayable(const char *kind)
 {
 	for (size_t i = 0; replayable[i]; i++)
@@ -147,8 +176,8 @@ static int find_qdisc(const struct tb_tc_tree *t, uint32_t handle)
 	return -1;
 }
 
-int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
-		    char *why, size_t whylen)
+static int read_tree(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
+		     char *why, size_t whylen, int check_filters)
 {
 	struct tb_tc_tree all = { 0 };
 	struct dump_ctx c = { 0 };
@@ -191,6 +220,8 @@ int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 	}
 	if (t->node[0].handle == 0) {
 		/* The default root only needs its options, for a retune. */
+		if (!check_filters)
+			return 0;
 		err = has_filters(sk, ifindex, 0, &found);
 		if (err == 0 && found) {
 			snprintf(why, whylen, "filters on the root qdisc %s", t->node[0].kind);
@@ -229,6 +260,8 @@ int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 				 n->kind, TC_H_MAJ(n->handle) >> 16);
 			return -EOPNOTSUPP;
 		}
+		if (!check_filters)
+			continue;
 		err = has_filters(sk, ifindex, n->handle, &found);
 		if (err < 0 && err != -EINVAL && err != -EOPNOTSUPP)
 			return err;
@@ -239,6 +272,59 @@ int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 		}
 	}
 	return 0;
+}
+
+int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
+		    char *why, size_t whylen)
+{
+	return read_tree(sk, ifindex, t, why, whylen, 1);
+}
+
+/* A classless root has nothing under it: asking for it alone is enough. */
+static int lone_classless_root(const struct tb_tc_tree *t)
+{
+	static const char *const classless[] = {
+		"noqueue", "pfifo_fast", "pfifo", "bfifo", "pfifo_head_drop", "fq_codel", NULL,
+	};
+
+	if (t->n != 1)
+		return 0;
+	for (size_t i = 0; classless[i]; i++)
+		if (!strcmp(t->node[0].kind, classless[i]))
+			return 1;
+	return 0;
+}
+
+int tb_tc_tree_current(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *like,
+		       struct tb_tc_tree *t)
+{
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_ROOT };
+	struct dump_ctx c = { 0 };
+	struct nl_msg *msg;
+	char why[160];
+	int err;
+
+	if (!lone_classless_root(like)) {
+		err = read_tree(sk, ifindex, t, why, sizeof(why), 0);
+		return err == -EOPNOTSUPP ? 0 : err;
+	}
+	/* one RTM_GETQDISC for the root rather than a dump of every qdisc;
+	 * the kernel answers it as a notification, sent back only on echo */
+	msg = nlmsg_alloc_simple(RTM_GETQDISC, NLM_F_ECHO);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	t->n = 0;
+	c.t = t;
+	c.ifindex = ifindex;
+	c.type = RTM_NEWQDISC;
+	err = tb_nl_request(sk, msg, dump_one, &c);
+	if (err < 0)
+		return err;
+	return t->n == 1 ? 0 : -ENOENT;
 }
 
 /* ---- replaying ---------------------------------------------------------- */
@@ -349,20 +435,12 @@ int tb_tc_tree_replay(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *
 	return left ? -EINVAL : 0;
 }
 
-int tb_tc_tree_retune_default(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *saved)
+int tb_tc_tree_retune_default(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *saved,
+			      const struct tb_tc_tree *now)
 {
-	struct tb_tc_tree now;
-	char why[128];
-	int err;
-
-	if (!saved->n || saved->node[0].handle != 0)
+	if (!saved->n || saved->node[0].handle != 0 || !now->n)
 		return -EINVAL;
-	err = tb_tc_tree_read(sk, ifindex, &now, why, sizeof(why));
-	if (err < 0)
-		return err;
-	if (tb_tc_tree_same(saved, &now, why, sizeof(why)))
-		return 0;
-	if (now.node[0].handle != 0 || strcmp(now.node[0].kind, saved->node[0].kind))
+	if (now->node[0].handle != 0 || strcmp(now->node[0].kind, saved->node[0].kind))
 		return -ESTALE;
 	/* no NLM_F_CREATE: change the root in place, keeping its handle 0 */
 	return send_node(sk, ifindex, &saved->node[0], TC_H_ROOT, RTM_NEWQDISC, 0);

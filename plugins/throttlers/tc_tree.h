@@ -37,13 +37,21 @@ struct tb_tc_tree {
 int tb_tc_tree_read(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 		    char *why, size_t whylen);
 
+/*
+ * What is on ifindex now, as far as comparing it with like (a saved tree)
+ * needs: the root alone when like is a lone classless root (one request),
+ * else the whole tree, without looking for filters.
+ */
+int tb_tc_tree_current(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *like,
+		       struct tb_tc_tree *t);
+
 /* Replace whatever is the root of ifindex with t (a non-default tree). */
 int tb_tc_tree_replay(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *t);
 
-/* For a default root: if the kernel's default differs in its options from
- * the saved one (an operator tuned it), change it back. */
-int tb_tc_tree_retune_default(struct nl_sock *sk, int ifindex,
-			      const struct tb_tc_tree *saved);
+/* For a default root: the kernel's new default (now) differs in its
+ * options from the saved one (an operator had tuned it): change it back. */
+int tb_tc_tree_retune_default(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *saved,
+			      const struct tb_tc_tree *now);
 
 /* 1 if a and b hold the same nodes with the same parameters (counters the
  * kernel reports inside options are ignored), else 0; why names the first
@@ -58,6 +66,11 @@ int tb_tc_tree_same(const struct tb_tc_tree *a, const struct tb_tc_tree *b,
 int tb_tc_tree_format(const struct tb_tc_tree *t, const char *prefix, char *buf,
 		      size_t size);
 int tb_tc_tree_parse(const char *text, const char *prefix, struct tb_tc_tree *t);
+
+/* Send msg (freed), hand each reply to valid, and read up to the kernel's
+ * ack, so that nothing is left on the socket for the next request. */
+int tb_nl_request(struct nl_sock *sk, struct nl_msg *msg,
+		  int (*valid)(struct nl_msg *msg, void *arg), void *arg);
 
 /* libnl error code (negative NLE_*) as a negative errno. */
 int tb_nl_errno(int nlerr);
