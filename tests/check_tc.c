@@ -19,6 +19,7 @@ static const struct tb_throttler *const P = &throttlebot_plugin;
 static struct netpair np;
 static char host_veth[16];          /* a veth end in our namespace, for the peer test */
 static char host_addr[32], peer_addr[32];
+static char third_ns[64];           /* a namespace one test deletes itself */
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -29,6 +30,7 @@ static void pair_setup(void)
 	int x = (int)getpid() % 250 + 1;
 
 	snprintf(host_veth, sizeof(host_veth), "tbth%d", (int)getpid() % 100000);
+	snprintf(third_ns, sizeof(third_ns), "throttlebot-test-c-%d", (int)getpid());
 	snprintf(host_addr, sizeof(host_addr), "10.201.%d.1", x);
 	snprintf(peer_addr, sizeof(peer_addr), "10.201.%d.2", x);
 	if (netpair_create(&np) < 0)
@@ -39,6 +41,7 @@ static void pair_teardown(void)
 {
 	/* deleting namespace b would take it too; this covers a failed setup */
 	tb_test_sh("ip link del %s 2>/dev/null", host_veth);
+	tb_test_sh("ip netns del %s 2>/dev/null", third_ns);
 	netpair_destroy(&np);
 }
 
@@ -338,6 +341,44 @@ START_TEST(refuses_what_it_could_not_put_back)
 }
 END_TEST
 
+START_TEST(refuses_to_replace_an_ingress_qdisc)
+{
+	struct tb_target a = target_of(0);
+	char before[8192], after[8192], saved[TB_SAVED_MAX];
+	struct inst in;
+
+	ck_assert_int_eq(tb_test_sh("ip netns exec %s tc qdisc add dev %s ingress", np.ns[0],
+				    np.ifname[0]), 0);
+	show(np.ns[0], np.ifname[0], before, sizeof(before));
+	open_inst(&in, "capacity = \"1gbit\"; direction = \"ingress\";");
+	ck_assert_int_eq(P->save(in.st, &a, saved, sizeof(saved)), -EBUSY);
+	show(np.ns[0], np.ifname[0], after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	close_inst(&in);
+}
+END_TEST
+
+/* A container that stops while throttled takes its shaper with it. */
+START_TEST(restore_after_the_namespace_is_gone)
+{
+	const char *name = third_ns;
+	char path[128], saved[TB_SAVED_MAX];
+	struct tb_target t = { .id = "ns c", .ifname = "tbvethc" };
+	struct inst in;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	t.netns = path;
+	ck_assert_int_eq(tb_test_sh("ip netns add %1$s && ip -n %1$s link add tbvethc type veth "
+				    "peer name tbvethd && ip -n %1$s link set tbvethc up", name), 0);
+	open_inst(&in, "capacity = \"1gbit\"; direction = \"both\";");
+	ck_assert_int_eq(P->save(in.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->apply(in.st, &t, saved, 0.5), 0);
+	ck_assert_int_eq(tb_test_sh("ip netns del %s", name), 0);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	close_inst(&in);
+}
+END_TEST
+
 START_TEST(probe_and_discovery)
 {
 	struct tb_target a = { .id = "ns a", .netns = np.path[0] };   /* no ifname: discovered */
@@ -382,6 +423,8 @@ static Suite *suite(void)
 			    (int)(sizeof(defaults) / sizeof(defaults[0])));
 	tcase_add_test(tc, restore_after_a_crash_uses_only_the_saved_text);
 	tcase_add_test(tc, refuses_what_it_could_not_put_back);
+	tcase_add_test(tc, refuses_to_replace_an_ingress_qdisc);
+	tcase_add_test(tc, restore_after_the_namespace_is_gone);
 	tcase_add_test(tc, egress_limits_what_a_sends);
 	tcase_add_test(tc, ingress_through_ifb_limits_what_a_receives);
 	tcase_add_test(tc, ingress_through_host_peer_limits_what_b_receives);

@@ -61,10 +61,24 @@ static int open_conn(void *arg)
 	return 0;
 }
 
+/* Close connections whose namespace can no longer be reached by its path. */
+static void sweep(struct tc_conns *cs)
+{
+	unsigned long long dev, ino;
+
+	for (unsigned i = 0; i < TC_NCONN; i++) {
+		struct tc_conn *c = &cs->conn[i];
+
+		if (c->sk && c->path[0] &&
+		    (tb_netns_id(c->path, &dev, &ino) < 0 || dev != c->dev || ino != c->ino))
+			conn_close(c);
+	}
+}
+
 int tc_conn_get(struct tc_conns *cs, const char *netns, struct tc_conn **out)
 {
 	unsigned long long dev, ino;
-	struct tc_conn *c;
+	struct tc_conn *c = NULL;
 	int r = tb_netns_id(netns, &dev, &ino);
 
 	if (r < 0)
@@ -75,13 +89,19 @@ int tc_conn_get(struct tc_conns *cs, const char *netns, struct tc_conn **out)
 			return 0;
 		}
 	}
-	c = &cs->conn[cs->next++ % TC_NCONN];
+	sweep(cs);
+	for (unsigned i = 0; i < TC_NCONN && !c; i++)
+		if (!cs->conn[i].sk)
+			c = &cs->conn[i];
+	if (!c)
+		c = &cs->conn[cs->next++ % TC_NCONN];
 	conn_close(c);
 	r = tb_netns_run(netns, open_conn, c);
 	if (r < 0)
 		return r;
 	c->dev = dev;
 	c->ino = ino;
+	snprintf(c->path, sizeof(c->path), "%s", netns ? netns : "");
 	*out = c;
 	return 0;
 }

@@ -9,11 +9,12 @@ struct rtnl_link;
  * network namespace.  Opening one costs a thread, so they are kept. */
 struct tc_conn {
 	unsigned long long dev, ino;   /* the namespace's identity */
+	char path[256];                /* how it was reached, "" = ours */
 	struct nl_sock *sk;
 	int ioc;
 };
 
-#define TC_NCONN 4
+#define TC_NCONN 8
 
 struct tc_conns {
 	struct tc_conn conn[TC_NCONN];
@@ -23,7 +24,9 @@ struct tc_conns {
 void tc_conns_init(struct tc_conns *cs);
 void tc_conns_close(struct tc_conns *cs);
 /* The connection to the namespace at netns (NULL: ours), opened on first
- * use; the least recently opened one makes room.  0 or -errno. */
+ * use.  A socket keeps its namespace alive, so before opening one, those
+ * whose namespace is gone (a stopped container's) are closed; then the
+ * oldest makes room.  0 or -errno. */
 int tc_conn_get(struct tc_conns *cs, const char *netns, struct tc_conn **out);
 
 /* The link named ifname, or if ifname is NULL the first one that is up, not
