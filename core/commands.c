@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "rank.h"
 #include "report.h"
+#include "report_render.h"
 #include "restore.h"
 #include "run.h"
 
@@ -54,8 +55,10 @@ static int need_root(const char *what)
 static int prepare(struct tb_run *run, struct tb_conf *conf, const char *path,
 		   const struct tb_options *o)
 {
-	int r = tb_conf_load(conf, path);
+	int r;
 
+	memset(run, 0, sizeof(*run));       /* tb_run_finish() is safe whatever fails */
+	r = tb_conf_load(conf, path);
 	if (r < 0)
 		return -EINVAL;
 	if (o->output)
@@ -66,11 +69,37 @@ static int prepare(struct tb_run *run, struct tb_conf *conf, const char *path,
 	return r;
 }
 
+/* report.json is the contract; the HTML and CSV are views of it. */
+static int write_reports(const json_t *rep, const char *dir)
+{
+	static const struct {
+		const char *name;
+		int (*write)(const json_t *, const char *);
+	} writers[] = {
+		{ "report.json", tb_report_write_json },
+		{ "report.html", tb_report_write_html },
+		{ "report.csv", tb_report_write_csv },
+	};
+	char path[4096];
+	int first = 0;
+
+	for (size_t i = 0; i < sizeof(writers) / sizeof(*writers); i++) {
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, writers[i].name);
+		r = writers[i].write(rep, path);
+		if (r < 0) {
+			tb_error("cannot write %s: %s", path, strerror(-r));
+			first = first ? first : r;
+		}
+	}
+	return first;
+}
+
 static int rank_and_report(struct tb_run *run)
 {
 	size_t nv = run->results.nvalues;
 	struct tb_ranking *rankings = calloc(nv, sizeof(*rankings));
-	char path[4096];
 	json_t *rep;
 	int r = 0;
 
@@ -82,12 +111,9 @@ static int rank_and_report(struct tb_run *run)
 	if (!rep) {
 		r = r ? r : -ENOMEM;
 	} else {
-		snprintf(path, sizeof(path), "%s/report.json", run->conf->output_dir);
-		r = tb_report_write_json(rep, path);
-		if (r < 0)
-			tb_error("cannot write %s: %s", path, strerror(-r));
+		r = write_reports(rep, run->conf->output_dir);
 		tb_report_print_table(stdout, rep);
-		printf("Report: %s\n", path);
+		printf("Reports: %s/report.{json,html,csv}\n", run->conf->output_dir);
 		json_decref(rep);
 	}
 	for (size_t v = 0; v < nv; v++)

@@ -24,8 +24,14 @@ static struct tb_instance *self(const struct tb_host *h)
 
 static void host_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
 {
+	struct tb_instance *in = self(h);
 	va_list ap;
 
+	if (level == TB_LOG_ERROR && in && !in->first_error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(in->first_error, sizeof(in->first_error), fmt, ap);
+		va_end(ap);
+	}
 	va_start(ap, fmt);
 	tb_vlog(level, h->plugin_name, fmt, ap);
 	va_end(ap);

@@ -16,7 +16,15 @@ struct tb_instance {
 	config_setting_t *group;      /* its configuration, NULL in restore mode */
 	struct tb_journal *journal;   /* for remember()/forget() */
 	int initialised;
+	/* The first error the plugin logged since tb_instance_clear_error(): a
+	 * failed trial reports it rather than "see above". */
+	char first_error[512];
 };
+
+static inline void tb_instance_clear_error(struct tb_instance *in)
+{
+	in->first_error[0] = '\0';
+}
 
 /* Load plugin (kind) named in ref-like terms; errors name file:line of group. */
 int tb_instance_load(struct tb_instance *in, const char *plugin, const char *name,

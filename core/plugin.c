@@ -26,6 +26,32 @@ const char *tb_kind_name(unsigned kind)
 	}
 }
 
+#ifdef BUILDDIR
+/* Run from the build tree, the program finds the plugins built beside it. */
+static const char *const build_dirs[] = {
+	BUILDDIR "/plugins/orchestrators/.libs", BUILDDIR "/plugins/throttlers/.libs",
+	BUILDDIR "/plugins/metrics/.libs", BUILDDIR "/plugins/strategies/.libs",
+};
+
+static int running_uninstalled(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	return !strcmp(exe, BUILDDIR "/throttlebot");
+}
+#else
+static const char *const build_dirs[] = { "" };
+
+static int running_uninstalled(void)
+{
+	return 0;
+}
+#endif
+
 static int push_dir(char ***dirs, int *n, const char *dir, size_t len)
 {
 	char **grown;
@@ -58,6 +84,9 @@ int tb_plugin_dirs(const char *plugin_dir, char ***dirs)
 	}
 	if (r == 0 && plugin_dir)
 		r = push_dir(dirs, &n, plugin_dir, strlen(plugin_dir));
+	if (r == 0 && running_uninstalled())
+		for (size_t i = 0; r == 0 && i < sizeof(build_dirs) / sizeof(*build_dirs); i++)
+			r = push_dir(dirs, &n, build_dirs[i], strlen(build_dirs[i]));
 	if (r == 0)
 		r = push_dir(dirs, &n, PLUGINDIR, strlen(PLUGINDIR));
 	if (r < 0) {

@@ -144,6 +144,26 @@ static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int hig
 	pt->paradox = p_better < alpha && sign * (best - pt->median) > 0;
 }
 
+/* The point a pair is summed up by: its worst significant degradation if it
+ * is an IMR, its largest significant improvement if it is a paradox, else its
+ * highest stress level (a noisy "worst" point would only mislead). */
+static size_t headline(const struct tb_pair *p)
+{
+	size_t best = p->npoints - 1;
+
+	for (size_t j = 0; j < p->npoints; j++) {
+		const struct tb_point *pt = &p->points[j], *b = &p->points[best];
+
+		if (p->imr && pt->significant &&
+		    (!b->significant || pt->degradation > b->degradation))
+			best = j;
+		else if (p->paradox && pt->paradox &&
+			 (!b->paradox || pt->degradation < b->degradation))
+			best = j;
+	}
+	return best;
+}
+
 static int by_degradation(const void *a, const void *b)
 {
 	const struct tb_pair *x = a, *y = b;
@@ -155,6 +175,22 @@ static int by_degradation(const void *a, const void *b)
 	if (isnan(dx) || isnan(dy))
 		return isnan(dx) - isnan(dy);
 	return (dy > dx) - (dy < dx);
+}
+
+/* How clearly the MIMR beats the runner-up: at the MIMR's own stress level
+ * when the runner-up was tried there, else against its headline. */
+static double runner_up_margin(const struct tb_ranking *r)
+{
+	const struct tb_point *m = tb_pair_headline(&r->pairs[r->mimr]);
+	const struct tb_pair *q;
+
+	if (r->runner_up < 0)
+		return m->degradation;
+	q = &r->pairs[r->runner_up];
+	for (size_t j = 0; j < q->npoints; j++)
+		if (fabs(q->points[j].stress - m->stress) < 1e-9)
+			return m->degradation - q->points[j].degradation;
+	return m->degradation - tb_pair_headline(q)->degradation;
 }
 
 int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_ranking *r)
@@ -173,29 +209,20 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_rank
 	r->base_max = tb_max(r->baseline, r->nbaseline);
 	for (size_t i = 0; i < r->npairs; i++) {
 		struct tb_pair *p = &r->pairs[i];
-		double best = -INFINITY;
 
 		for (size_t j = 0; j < p->npoints; j++) {
-			struct tb_point *pt = &p->points[j];
-
-			judge_point(pt, r, higher_better, alpha);
-			p->imr |= pt->significant;
-			p->paradox |= pt->paradox;
-			/* Headline: the worst significant point, else the worst point. */
-			double key = (pt->significant ? 1e12 : 0) + (isnan(pt->degradation) ? -1e13 : pt->degradation);
-
-			if (key > best) {
-				best = key;
-				p->headline = j;
-			}
+			judge_point(&p->points[j], r, higher_better, alpha);
+			p->imr |= p->points[j].significant;
+			p->paradox |= p->points[j].paradox;
 		}
-		if (p->imr)
-			p->paradox = 0;
+		p->paradox &= !p->imr;
+		p->headline = headline(p);
 	}
 	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_degradation);
 	if (r->npairs > 0 && r->pairs[0].imr) {
 		r->mimr = 0;
 		r->runner_up = r->npairs > 1 ? 1 : -1;
+		r->margin = runner_up_margin(r);
 	}
 	return 0;
 }

@@ -16,7 +16,7 @@ struct tb_pair {
 	size_t service, throttler;
 	size_t npoints;
 	struct tb_point *points;       /* ascending stress */
-	size_t headline;               /* the point with the largest degradation */
+	size_t headline;               /* the point that sums the pair up (see rank.c) */
 	int imr, paradox;
 };
 
@@ -29,6 +29,7 @@ struct tb_ranking {
 	struct tb_pair *pairs;         /* sorted: largest headline degradation first */
 	long mimr;                     /* index into pairs, or -1 */
 	long runner_up;                /* the next pair after the MIMR, or -1 */
+	double margin;                 /* MIMR's degradation minus the runner-up's at that level */
 };
 
 /*

@@ -107,10 +107,10 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 			json_object_set_new(ru, "degradation", num(d));
 			json_object_set_new(ru, "imr", json_boolean(q->imr));
 			json_object_set_new(mimr, "runner_up", ru);
-			json_object_set_new(mimr, "margin", num(h->degradation - d));
+			json_object_set_new(mimr, "margin", num(r->margin));
 		} else {
 			json_object_set_new(mimr, "runner_up", json_null());
-			json_object_set_new(mimr, "margin", num(h->degradation));
+			json_object_set_new(mimr, "margin", num(r->margin));
 		}
 	}
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "metric", v->name, "unit", v->unit,
@@ -310,7 +310,7 @@ static void print_section(FILE *f, json_t *rep, json_t *sec)
 		fputc('\n', f);
 	}
 	if (json_is_object(mimr))
-		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, %.1f points ahead of the next\n",
+		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, %.1f points ahead of the runner-up\n",
 			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
 			100 * json_number_value(json_object_get(mimr, "delta")),
 			json_number_value(json_object_get(mimr, "stress")),
@@ -323,12 +323,18 @@ static void print_section(FILE *f, json_t *rep, json_t *sec)
 void tb_report_print_table(FILE *f, const json_t *report)
 {
 	json_t *rep = (json_t *)report, *sec;
-	size_t i;
+	size_t i, failed = 0;
 
 	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
 		   "(* = IMR: significant and beyond the baseline's spread; ! = paradox, improved)\n",
 		str(rep, "application"));
 	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
 		print_section(f, rep, sec);
+	json_array_foreach(json_object_get(rep, "trials"), i, sec)
+		failed += json_is_true(json_object_get(sec, "failed"));
+	if (failed)
+		fprintf(f, "\n  %zu of %zu trials failed and are left out of the ranking "
+			   "(their errors are in the report)\n", failed,
+			json_array_size(json_object_get(rep, "trials")));
 	fputc('\n', f);
 }

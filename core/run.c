@@ -383,11 +383,13 @@ static int measure(struct tb_run *run, struct tb_trial *trial, double *values, c
 		size_t i = run->metric_order[k];
 		struct tb_instance *in = &run->metrics[i];
 		const struct tb_metric *m = (const void *)in->lib.header;
-		int r = m->measure(in->state, trial, values + offset[i]);
+		int r;
 
+		tb_instance_clear_error(in);
+		r = m->measure(in->state, trial, values + offset[i]);
 		if (r < 0) {
-			snprintf(err, len, "%s: %s", in->name,
-				 r == -EINTR ? "interrupted" : "the measurement failed (see above)");
+			snprintf(err, len, "%s: %s", in->name, r == -EINTR ? "interrupted"
+				 : in->first_error[0] ? in->first_error : strerror(-r));
 			return r;
 		}
 	}
@@ -510,6 +512,8 @@ int tb_run_execute(struct tb_run *run)
 		}
 		if (st->observe)
 			st->observe(run->strategy.state, &e, result.values[0], result.failed);
+		if (st->estimate)        /* an adaptive strategy learns how far it has to go */
+			progress.total = st->estimate(run->strategy.state);
 	}
 	tb_progress_done(&progress);
 	if (r == -EINTR)

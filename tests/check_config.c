@@ -13,13 +13,13 @@
 static char dir[] = "/tmp/throttlebot-config-XXXXXX";
 static char conf[4200], errors[16384];
 
-/* Lines 1-7 of a valid configuration; tests append or replace. */
+/* A valid configuration, in parts: HEAD is lines 1-3, then one line each. */
 #define HEAD \
 	"application = \"test\";\n" \
 	"orchestrator = { plugin = \"local\";\n" \
-	"  services = ( { name = \"a\"; command = [\"/bin/sleep\", \"30\"]; } ); };\n" \
-	"metrics = ( { plugin = \"command\"; command = [\"/bin/true\"]; } );\n"
+	"  services = ( { name = \"a\"; command = [\"/bin/sleep\", \"30\"]; } ); };\n"
 #define THROTTLERS "throttlers = ( { plugin = \"cpu_quota\"; } );\n"
+#define METRICS "metrics = ( { plugin = \"command\"; command = [\"/bin/true\"]; } );\n"
 
 static void setup(void)
 {
@@ -75,57 +75,57 @@ static void assert_error(const char *text, int line, const char *what)
 
 START_TEST(valid_configuration_plans)
 {
-	ck_assert_int_eq(plan(HEAD THROTTLERS), TB_EXIT_OK);
+	ck_assert_int_eq(plan(HEAD THROTTLERS METRICS), TB_EXIT_OK);
 }
 END_TEST
 
 START_TEST(syntax_error)
 {
-	assert_error(HEAD THROTTLERS "trials = ;\n", 6, "syntax error");
+	assert_error(HEAD THROTTLERS METRICS "trials = ;\n", 6, "syntax error");
 }
 END_TEST
 
 START_TEST(unknown_key)
 {
-	assert_error(HEAD THROTTLERS "colour = \"blue\";\n", 6, "unknown key 'colour'");
+	assert_error(HEAD THROTTLERS METRICS "colour = \"blue\";\n", 6, "unknown key 'colour'");
 }
 END_TEST
 
 START_TEST(unknown_plugin_key)
 {
-	assert_error(HEAD "throttlers = ( { plugin = \"cpu_quota\";\n  bogus = 1; } );\n", 6,
+	assert_error(HEAD METRICS "throttlers = ( { plugin = \"cpu_quota\";\n  bogus = 1; } );\n", 6,
 		     "unknown key 'bogus'");
 }
 END_TEST
 
 START_TEST(wrong_type)
 {
-	assert_error(HEAD THROTTLERS "trials = \"three\";\n", 6, "'trials' must be an integer");
+	assert_error(HEAD THROTTLERS METRICS "trials = \"three\";\n", 6, "'trials' must be an integer");
 }
 END_TEST
 
 START_TEST(wrong_type_in_plugin_settings)
 {
-	assert_error(HEAD "throttlers = ( { plugin = \"cpu_quota\";\n  min_quota_us = \"x\"; } );\n",
+	assert_error(HEAD METRICS "throttlers = ( { plugin = \"cpu_quota\";\n  min_quota_us = \"x\"; } );\n",
 		     6, "'min_quota_us' must be an integer");
 }
 END_TEST
 
 START_TEST(out_of_range_stress)
 {
-	assert_error(HEAD THROTTLERS "stress_levels = [0.2, 1.0];\n", 6, "stress level 1 is out of range");
+	assert_error(HEAD THROTTLERS METRICS "stress_levels = [0.2, 1.0];\n", 6, "stress level 1 is out of range");
 }
 END_TEST
 
 START_TEST(out_of_range_trials)
 {
-	assert_error(HEAD THROTTLERS "trials = 0;\n", 6, "'trials' = 0 is out of range");
+	assert_error(HEAD THROTTLERS METRICS "trials = 0;\n", 6, "'trials' = 0 is out of range");
 }
 END_TEST
 
 START_TEST(unknown_plugin)
 {
-	assert_error(HEAD "throttlers = ( { plugin = \"warp_drive\"; } );\n", 5,
+	assert_error(HEAD METRICS "throttlers = ( { plugin = \"warp_drive\"; } );\n", 5,
 		     "no throttler plugin 'warp_drive'");
 }
 END_TEST
@@ -147,7 +147,7 @@ END_TEST
 START_TEST(missing_workload_program)
 {
 	assert_error(HEAD THROTTLERS "metrics = ( { plugin = \"command\";\n  command = [\"/nonexistent/workload\"]; } );\n",
-		     7, "/nonexistent/workload");
+		     6, "/nonexistent/workload");
 }
 END_TEST
 

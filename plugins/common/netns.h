@@ -1,19 +1,23 @@
-/* netns.h - run a function inside another network namespace without moving the calling thread. */
+/* netns.h - do network work inside another network namespace, from a dedicated thread. */
 #ifndef TB_NETNS_H
 #define TB_NETNS_H
 
-/*
- * Run fn(arg) in a new thread that has joined the network namespace at path
- * (/proc/PID/ns/net, /run/netns/NAME, ...) and return its result.  Only that
- * thread changes namespace, so the caller's (and every other thread's) stays
- * put.  Sockets created by fn stay bound to that namespace after it returns,
- * which is how callers keep working there.  path NULL runs fn in place.
- * Returns fn's result, or -errno if the namespace cannot be joined.
- */
-int tb_netns_run(const char *path, int (*fn)(void *arg), void *arg);
+#include <stddef.h>
 
-/* The identity (st_dev, st_ino) of the namespace at path (NULL: the
- * caller's), to tell namespaces apart.  0 or -errno. */
-int tb_netns_id(const char *path, unsigned long long *dev, unsigned long long *ino);
+/*
+ * setns() changes only the calling thread's namespace, so the work runs in a
+ * thread of its own that joins nspath and ends: the caller's threads never
+ * leave their namespace, and netlink sockets opened by fn talk to nspath.
+ * Returns fn's result, or -errno if the thread or setns() failed.  A NULL
+ * nspath runs fn in a thread of the current namespace.
+ */
+int tb_netns_run(const char *nspath, int (*fn)(void *arg), void *arg);
+
+/* The first interface (lowest index) that is not a loopback, through libnl.
+ * -ENODEV when there is none. */
+int tb_netns_first_iface(const char *nspath, char *ifname, size_t size);
+
+/* 1 if nspath is the caller's own network namespace, 0 if not, -errno. */
+int tb_netns_is_own(const char *nspath);
 
 #endif

@@ -10,7 +10,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <throttlebot/plugin.h>
-#include "netns.h"
 #include "tc_link.h"
 #include "tc_shape.h"
 #include "tc_tree.h"
@@ -295,7 +294,7 @@ static int capacity_of(struct tc_state *st, const struct tb_target *t, const str
 		*capacity = st->capacity;
 		return 0;
 	}
-	r = tb_netns_id(leg_ns(l), &dev, &ino);
+	r = tc_netns_id(leg_ns(l), &dev, &ino);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < NPROBED; i++) {

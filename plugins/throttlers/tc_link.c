@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/ethtool.h>
 #include <linux/net_namespace.h>
 #include <linux/sockios.h>
@@ -18,6 +19,17 @@
 #include "netns.h"
 #include "tc_link.h"
 #include "tc_tree.h"
+
+int tc_netns_id(const char *path, unsigned long long *dev, unsigned long long *ino)
+{
+	struct stat sb;
+
+	if (stat(path ? path : "/proc/self/ns/net", &sb) < 0)
+		return -errno;
+	*dev = sb.st_dev;
+	*ino = sb.st_ino;
+	return 0;
+}
 
 void tc_conns_init(struct tc_conns *cs)
 {
@@ -70,7 +82,7 @@ static void sweep(struct tc_conns *cs)
 		struct tc_conn *c = &cs->conn[i];
 
 		if (c->sk && c->path[0] &&
-		    (tb_netns_id(c->path, &dev, &ino) < 0 || dev != c->dev || ino != c->ino))
+		    (tc_netns_id(c->path, &dev, &ino) < 0 || dev != c->dev || ino != c->ino))
 			conn_close(c);
 	}
 }
@@ -79,7 +91,7 @@ int tc_conn_get(struct tc_conns *cs, const char *netns, struct tc_conn **out)
 {
 	unsigned long long dev, ino;
 	struct tc_conn *c = NULL;
-	int r = tb_netns_id(netns, &dev, &ino);
+	int r = tc_netns_id(netns, &dev, &ino);
 
 	if (r < 0)
 		return r;

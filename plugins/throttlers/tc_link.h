@@ -21,6 +21,10 @@ struct tc_conns {
 	unsigned next;
 };
 
+/* The identity (st_dev, st_ino) of the namespace at path (NULL: ours), to
+ * tell namespaces apart.  0 or -errno. */
+int tc_netns_id(const char *path, unsigned long long *dev, unsigned long long *ino);
+
 void tc_conns_init(struct tc_conns *cs);
 void tc_conns_close(struct tc_conns *cs);
 /* The connection to the namespace at netns (NULL: ours), opened on first

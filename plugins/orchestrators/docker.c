@@ -1,0 +1,492 @@
+/* docker.c - the "docker" orchestrator: services and targets from the containers of a running Docker engine. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <throttlebot/plugin.h>
+#include "cgroup_paths.h"
+#include "docker_api.h"
+#include "docker_parse.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1"
+#endif
+
+#define DEFAULT_HOST "unix:///var/run/docker.sock"
+
+/* A discovered target, to find the container again in alive(). */
+struct known {
+	char tid[300];
+	char id[65];
+	pid_t pid;
+};
+
+struct docker {
+	const struct tb_host *h;
+	struct dk_endpoint ep;
+	double timeout;
+	char *project, *service_label;
+	char **labels, **patterns;
+	size_t nlabels, npatterns;
+	struct dk_client *cli;
+	struct known *known;
+	size_t nknown;
+	struct tb_cg_mounts mounts;    /* read at the first discover */
+	int have_mounts;
+};
+
+static const struct tb_setting_spec settings[] = {
+	{ "host", TB_SETTING_STRING, 0,
+	  "daemon address, unix:///path or tcp://host:port (default $DOCKER_HOST, else "
+	  DEFAULT_HOST ")" },
+	{ "project", TB_SETTING_STRING, 0,
+	  "compose project: its containers, by their com.docker.compose.service label" },
+	{ "labels", TB_SETTING_STRINGS, 0,
+	  "label selectors \"key=value\" or \"key\" that every container must match" },
+	{ "containers", TB_SETTING_STRINGS, 0,
+	  "container names or glob patterns; without project each container is a service" },
+	{ "service_label", TB_SETTING_STRING, 0, "a label whose value names each container's service" },
+	{ "timeout", TB_SETTING_NUMBER, 0, "seconds to wait for each API request (default 10)" },
+	{ NULL, 0, 0, NULL }
+};
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void docker_fini(void *state)
+{
+	struct docker *d = state;
+
+	if (!d)
+		return;
+	dk_client_free(d->cli);
+	free(d->project);
+	free(d->service_label);
+	free_list(d->labels, d->nlabels);
+	free_list(d->patterns, d->npatterns);
+	free(d->known);
+	if (d->have_mounts)
+		tb_cg_mounts_free(&d->mounts);
+	free(d);
+}
+
+static int get_opt_string(struct docker *d, const struct tb_config *cfg, const char *key,
+			  char **out)
+{
+	const char *s;
+	int r = d->h->get_string(d->h, cfg, key, &s);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!*s)
+		return d->h->config_error(d->h, cfg, key, "'%s' must not be empty", key);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* A list of non-empty strings; labels must not start with '='. */
+static int get_list(struct docker *d, const struct tb_config *cfg, const char *key, char ***out,
+		    size_t *n)
+{
+	const struct tb_host *h = d->h;
+	int count = h->get_count(h, cfg, key);
+
+	if (count == -ENOENT)
+		return 0;
+	if (count < 0)
+		return count;
+	if (count == 0)
+		return h->config_error(h, cfg, key, "'%s' is empty", key);
+	*out = calloc((size_t)count, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const char *s;
+		int r = h->get_string_at(h, cfg, key, i, &s);
+
+		if (r < 0)
+			return r;
+		if (!*s || (strcmp(key, "labels") == 0 && s[0] == '='))
+			return h->config_error(h, cfg, key, "bad %s entry \"%s\"%s", key, s,
+					       strcmp(key, "labels") == 0 ?
+					       " (expected \"key=value\" or \"key\")" : "");
+		(*out)[i] = strdup(s);
+		if (!(*out)[i])
+			return -ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int read_settings(struct docker *d, const struct tb_config *cfg)
+{
+	const struct tb_host *h = d->h;
+	const char *host = NULL, *from = "host setting";
+	char err[512];
+	int r;
+
+	r = h->get_string(h, cfg, "host", &host);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT) {
+		host = getenv("DOCKER_HOST");
+		from = "DOCKER_HOST";
+		if (!host || !*host)
+			host = DEFAULT_HOST;
+	}
+	if (dk_parse_endpoint(host, &d->ep, err, sizeof(err)) < 0) {
+		if (r == 0)
+			return h->config_error(h, cfg, "host", "%s", err);
+		TB_LOG(h, TB_LOG_ERROR, "%s (from %s)", err, from);
+		return -EINVAL;
+	}
+	/* Speaking plain HTTP to a TLS port only fails later, and obscurely. */
+	if (!d->ep.socket[0] && getenv("DOCKER_TLS_VERIFY") && *getenv("DOCKER_TLS_VERIFY")) {
+		TB_LOG(h, TB_LOG_ERROR, "DOCKER_TLS_VERIFY is set, but TLS to the Docker daemon is not "
+		       "supported: use its unix socket or a plain tcp:// address");
+		return -EPROTONOSUPPORT;
+	}
+	r = h->get_number(h, cfg, "timeout", &d->timeout);
+	if (r == 0 && !(d->timeout > 0))
+		return h->config_error(h, cfg, "timeout", "timeout must be more than 0 seconds");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if ((r = get_opt_string(d, cfg, "project", &d->project)) < 0 ||
+	    (r = get_opt_string(d, cfg, "service_label", &d->service_label)) < 0 ||
+	    (r = get_list(d, cfg, "labels", &d->labels, &d->nlabels)) < 0 ||
+	    (r = get_list(d, cfg, "containers", &d->patterns, &d->npatterns)) < 0)
+		return r;
+	/* Every container on the machine is rarely the application, and
+	 * throttling an unrelated one would be wrong. */
+	if (!d->project && !d->nlabels && !d->npatterns && !d->service_label)
+		return h->config_error(h, cfg, "project",
+				       "say which containers form the application: set project, "
+				       "labels, containers or service_label");
+	return 0;
+}
+
+static int docker_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
+{
+	struct docker *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->h = h;
+	d->timeout = 10;
+	/* Restore-only mode: nothing to undo, docker remembers nothing. */
+	r = cfg ? read_settings(d, cfg) : 0;
+	if (r < 0) {
+		docker_fini(d);
+		return r;
+	}
+	*state = d;
+	return 0;
+}
+
+static struct dk_selector selector(const struct docker *d)
+{
+	struct dk_selector s = {
+		.project = d->project,
+		.labels = (const char *const *)d->labels,
+		.nlabels = d->nlabels,
+		.patterns = (const char *const *)d->patterns,
+		.npatterns = d->npatterns,
+		.service_label = d->service_label,
+	};
+
+	return s;
+}
+
+/* Connect on first use: a config can be checked without a daemon. */
+static int client(struct docker *d)
+{
+	char err[1024];
+	int r;
+
+	if (!d->cli && (r = dk_client_new(&d->ep, d->timeout, &d->cli)) < 0)
+		return r;
+	r = dk_connect(d->cli, err, sizeof(err));
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+	return r;
+}
+
+static int get(struct docker *d, const char *path, json_t **out)
+{
+	char err[1024];
+	int r = dk_get(d->cli, path, out, err, sizeof(err));
+
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+	return r;
+}
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	size_t used = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (used + 1 < size && (n = read(fd, buf + used, size - 1 - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	buf[used] = '\0';
+	return 0;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The driver's naming rules give the directory in each hierarchy; when it is
+ * not there (a nested engine, a sub-tree mount), the kernel's own record of
+ * the container's process says where it is.
+ */
+static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct dk_container *c,
+		       char dirs[][1024], struct tb_target *t)
+{
+	char *found[TB_CG_SLOTS] = { NULL };
+	int have_found = 0, r;
+
+	if (!d->have_mounts) {
+		r = tb_cg_mounts_read(NULL, &d->mounts);
+		if (r < 0) {
+			TB_LOG(d->h, TB_LOG_ERROR, "cannot read the cgroup mounts: %s", strerror(-r));
+			return r;
+		}
+		d->have_mounts = 1;
+	}
+	for (int ctl = TB_CG_CPU; ctl <= TB_CG_MEMORY; ctl++) {
+		const char *hier = e->v2 ? d->mounts.v2 : d->mounts.v1[ctl];
+
+		if (hier && dk_cgroup_dir(e, hier, c, dirs[ctl], sizeof(dirs[ctl])) == 0 &&
+		    is_dir(dirs[ctl])) {
+			t->cgroup[ctl] = dirs[ctl];
+			continue;
+		}
+		if (!have_found) {
+			TB_LOG(d->h, TB_LOG_DEBUG, "%s: no %s cgroup where the %s driver puts it; "
+			       "asking /proc/%d/cgroup", c->name, tb_cg_v1_name(ctl),
+			       e->no_driver ? "(none)" : e->systemd ? "systemd" : "cgroupfs", (int)c->pid);
+			have_found = tb_cg_paths_of_pid(&d->mounts, c->pid, found) == 0;
+		}
+		if (have_found && found[ctl] && is_dir(found[ctl]) &&
+		    snprintf(dirs[ctl], sizeof(dirs[ctl]), "%s", found[ctl]) < (int)sizeof(dirs[ctl]))
+			t->cgroup[ctl] = dirs[ctl];
+		else
+			TB_LOG(d->h, TB_LOG_WARNING, "%s: no %s cgroup found", c->name,
+			       tb_cg_v1_name(ctl));
+	}
+	if (have_found)
+		tb_cg_paths_free(found);
+	return 0;
+}
+
+static int remember_target(struct docker *d, const struct tb_target *t,
+			   const struct dk_container *c)
+{
+	struct known *k = realloc(d->known, (d->nknown + 1) * sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	d->known = k;
+	k += d->nknown++;
+	snprintf(k->tid, sizeof(k->tid), "%s", t->id);
+	memcpy(k->id, c->id, sizeof(k->id));
+	k->pid = c->pid;
+	return 0;
+}
+
+static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
+		      struct dk_container *c)
+{
+	char path[128], netns[64], tid[300], err[512], proc[16384];
+	char dirs[TB_CG_SLOTS][1024];
+	struct tb_target t = { 0 };
+	json_t *j;
+	int r;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", c->id);
+	if ((r = get(d, path, &j)) < 0)
+		return r;
+	r = dk_parse_inspect(j, c, err, sizeof(err));
+	json_decref(j);
+	if (r < 0) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+		return r;
+	}
+	if (!c->running || c->pid <= 0) {
+		TB_LOG(d->h, TB_LOG_ERROR, "container %s (service %s) stopped during discovery",
+		       c->name, c->service);
+		return -ESRCH;
+	}
+	snprintf(tid, sizeof(tid), "%.12s (%s)", c->id, c->name);
+	t.id = tid;
+	t.pid = c->pid;
+	if ((r = cgroup_dirs(d, e, c, dirs, &t)) < 0)
+		return r;
+	if (!c->host_network) {
+		snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)c->pid);
+		t.netns = netns;
+		snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)c->pid);
+		if (!c->no_network && read_text(path, proc, sizeof(proc)) == 0 &&
+		    dk_net_has_iface(proc, "eth0"))
+			t.ifname = "eth0";
+	}
+	TB_LOG(d->h, TB_LOG_DEBUG, "service %s: %s pid %d cgroup %s netns %s", c->service, tid,
+	       (int)c->pid, t.cgroup[TB_CG_CPU] ? t.cgroup[TB_CG_CPU] : "(none)",
+	       t.netns ? t.netns : "(host)");
+	if ((r = d->h->add_service(d->h, inv, c->service, &t)) < 0)
+		return r;
+	return remember_target(d, &t, c);
+}
+
+static int list_containers(struct docker *d, struct dk_container **out)
+{
+	struct dk_selector sel = selector(d);
+	char *filters = dk_list_filters(&sel), *escaped = NULL, *path = NULL;
+	json_t *list = NULL;
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!filters || !(escaped = dk_escape(d->cli, filters)) ||
+	    !(path = malloc(strlen(escaped) + 32)))
+		goto out;
+	sprintf(path, "/containers/json?filters=%s", escaped);
+	if ((r = get(d, path, &list)) < 0)
+		goto out;
+	r = dk_select(list, &sel, out);
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "unexpected answer to GET /containers/json from %s",
+		       dk_client_display(d->cli));
+out:
+	json_decref(list);
+	free(path);
+	free(escaped);
+	free(filters);
+	return r;
+}
+
+static int docker_discover(void *state, struct tb_inventory *inv)
+{
+	struct docker *d = state;
+	struct dk_container *v = NULL;
+	struct dk_selector sel = selector(d);
+	struct dk_engine e;
+	char err[512], what[1024];
+	json_t *info;
+	int r, n;
+
+	d->nknown = 0;
+	if ((r = client(d)) < 0 || (r = get(d, "/info", &info)) < 0)
+		return r;
+	r = dk_parse_info(info, &e, err, sizeof(err));
+	json_decref(info);
+	if (r < 0) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+		return r;
+	}
+	TB_LOG(d->h, TB_LOG_DEBUG, "engine at %s: cgroup driver %s, cgroup v%d",
+	       dk_client_display(d->cli),
+	       e.no_driver ? "none" : e.systemd ? "systemd" : "cgroupfs", e.v2 ? 2 : 1);
+	n = list_containers(d, &v);
+	if (n == 0) {
+		dk_describe_selector(&sel, what, sizeof(what));
+		TB_LOG(d->h, TB_LOG_ERROR, "no running container matched %s at %s", what,
+		       dk_client_display(d->cli));
+		r = -ENOENT;
+	}
+	for (int i = 0; i < n && r >= 0; i++)
+		r = add_target(d, inv, &e, &v[i]);
+	if (n > 0 && r >= 0)
+		TB_LOG(d->h, TB_LOG_INFO, "%d container%s at %s", n, n == 1 ? "" : "s",
+		       dk_client_display(d->cli));
+	free(v);
+	return n < 0 ? n : (r < 0 ? r : 0);
+}
+
+/* Without the daemon: is pid still a process of container id? */
+static int alive_locally(const char *id, pid_t pid)
+{
+	char path[64], text[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	return read_text(path, text, sizeof(text)) == 0 && strstr(text, id) != NULL;
+}
+
+static int docker_alive(void *state, const struct tb_target *t)
+{
+	struct docker *d = state;
+	struct dk_container c = { 0 };
+	char path[128], err[1024];
+	const char *id = NULL;
+	json_t *j;
+	int r;
+
+	for (size_t i = 0; i < d->nknown && !id; i++)
+		if (strcmp(d->known[i].tid, t->id) == 0)
+			id = d->known[i].id;
+	if (!id) {
+		/* A target of an earlier discover: its id starts with the short id. */
+		size_t n = strspn(t->id, "0123456789abcdef");
+
+		if (n < 12 || n >= sizeof(c.id))
+			return -EINVAL;
+		memcpy(c.id, t->id, n);
+		id = c.id;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	r = d->cli ? dk_get(d->cli, path, &j, err, sizeof(err)) : -ENOTCONN;
+	if (r == -ENOENT) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container is gone", t->id);
+		return 0;
+	}
+	if (r < 0) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s; checking pid %d locally",
+		       d->cli ? err : "not connected", (int)t->pid);
+		return alive_locally(id, t->pid);
+	}
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	r = dk_parse_inspect(j, &c, err, sizeof(err));
+	json_decref(j);
+	if (r < 0) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s", err);
+		return r;
+	}
+	if (!c.running) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container is no longer running", t->id);
+		return 0;
+	}
+	if (c.pid != t->pid) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container was restarted (pid %d, now %d)",
+		       t->id, (int)t->pid, (int)c.pid);
+		return 0;
+	}
+	return 1;
+}
+
+TB_PLUGIN_DEFINE(tb_orchestrator) = {
+	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "docker",
+		    "services from the containers of a Docker engine (compose projects, labels, names)",
+		    PACKAGE_VERSION, settings },
+	.init = docker_init,
+	.fini = docker_fini,
+	.discover = docker_discover,
+	.alive = docker_alive,
+};

@@ -1,0 +1,188 @@
+/* docker_api.c - a small Docker Engine API client: GET requests with libcurl, JSON with jansson. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "docker_api.h"
+
+/* Answers bigger than this are not an API we know (a list of thousands of
+ * containers is a few MiB). */
+#define MAX_BODY (64u << 20)
+
+struct dk_client {
+	struct dk_endpoint ep;
+	long timeout_ms;
+	char prefix[32];       /* "/v1.41", "" before dk_connect() */
+	CURL *curl;
+};
+
+struct body {
+	char *data;
+	size_t len, cap;
+};
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len + n + 1 > MAX_BODY)
+		return 0;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client **out)
+{
+	struct dk_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->ep = *ep;
+	c->timeout_ms = timeout > 0 ? (long)(timeout * 1000.0) : 10000;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void dk_client_free(struct dk_client *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+const char *dk_client_display(const struct dk_client *c)
+{
+	return c->ep.display;
+}
+
+char *dk_escape(struct dk_client *c, const char *s)
+{
+	char *e = curl_easy_escape(c->curl, s, 0);
+	char *copy = e ? strdup(e) : NULL;
+
+	curl_free(e);
+	return copy;
+}
+
+static int unreachable(struct dk_client *c, CURLcode code, const char *detail, char *err,
+		       size_t errlen)
+{
+	const char *why = *detail ? detail : curl_easy_strerror(code);
+
+	/* curl names "localhost port 80" for a unix socket; the socket's own
+	 * state says more. */
+	if (c->ep.socket[0] && access(c->ep.socket, R_OK | W_OK) < 0)
+		why = strerror(errno);
+	snprintf(err, errlen, "cannot reach the Docker daemon at %s: %s", c->ep.display, why);
+	if (code == CURLE_OPERATION_TIMEDOUT)
+		return -ETIMEDOUT;
+	return -ECONNREFUSED;
+}
+
+static int http_error(struct dk_client *c, const char *path, long status, const struct body *b,
+		      char *err, size_t errlen)
+{
+	json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
+	const char *msg = dk_error_message(j);
+
+	snprintf(err, errlen, "Docker API GET %s%s at %s: HTTP %ld: %s", c->prefix, path,
+		 c->ep.display, status, msg ? msg : (b->data && *b->data ? b->data : "no message"));
+	json_decref(j);
+	if (status == 404)
+		return -ENOENT;
+	if (status == 401 || status == 403)
+		return -EACCES;
+	return -EIO;
+}
+
+int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
+{
+	char url[4096], detail[CURL_ERROR_SIZE] = "";
+	struct body b = { 0 };
+	json_error_t jerr;
+	CURLcode code;
+	long status = 0;
+	int n, r = 0;
+
+	*out = NULL;
+	n = snprintf(url, sizeof(url), "%s%s%s", c->ep.base, c->prefix, path);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(err, errlen, "Docker API path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	curl_easy_reset(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	if (c->ep.socket[0])
+		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->ep.socket);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, detail);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "throttlebot");
+	code = curl_easy_perform(c->curl);
+	if (code != CURLE_OK) {
+		if (code == CURLE_WRITE_ERROR) {
+			snprintf(err, errlen, "Docker API GET %s%s: answer too large or out of memory",
+				 c->prefix, path);
+			r = -ENOMEM;
+		} else {
+			r = unreachable(c, code, detail, err, errlen);
+		}
+		goto out;
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300) {
+		r = http_error(c, path, status, &b, err, errlen);
+		goto out;
+	}
+	*out = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+	if (!*out) {
+		snprintf(err, errlen, "Docker API GET %s%s: bad JSON at line %d: %s", c->prefix, path,
+			 jerr.line, jerr.text);
+		r = -EPROTO;
+	}
+out:
+	free(b.data);
+	return r;
+}
+
+int dk_connect(struct dk_client *c, char *err, size_t errlen)
+{
+	json_t *version;
+	int major, minor, r;
+
+	c->prefix[0] = '\0';
+	r = dk_get(c, "/version", &version, err, errlen);
+	if (r < 0)
+		return r;
+	r = dk_negotiate(version, &major, &minor, err, errlen);
+	json_decref(version);
+	if (r < 0)
+		return r;
+	snprintf(c->prefix, sizeof(c->prefix), "/v%d.%d", major, minor);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* docker_api.h - a small Docker Engine API client: GET requests with libcurl, JSON with jansson. */
+#ifndef TB_DOCKER_API_H
+#define TB_DOCKER_API_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "docker_parse.h"
+
+struct dk_client;
+
+/* A client for endpoint ep; timeout in seconds per request.  Does not connect. */
+int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client **out);
+void dk_client_free(struct dk_client *c);
+
+/* "unix:///var/run/docker.sock", for messages. */
+const char *dk_client_display(const struct dk_client *c);
+
+/*
+ * GET /version and pick the API version every later request is prefixed
+ * with.  0, or -errno with err set: -ECONNREFUSED (or the like) when the
+ * daemon cannot be reached, -EPROTO when it speaks no usable version.
+ */
+int dk_connect(struct dk_client *c, char *err, size_t errlen);
+
+/*
+ * GET path (after the version prefix; path may hold a query string) and
+ * parse the JSON answer into *out.  On an HTTP error the API's "message" is
+ * put in err and -ENOENT (404), -EACCES (401, 403) or -EIO is returned;
+ * when the daemon cannot be reached, -ECONNREFUSED.
+ */
+int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen);
+
+/* curl_easy_escape() of s, for query strings; free() it. */
+char *dk_escape(struct dk_client *c, const char *s);
+
+#endif

@@ -1,0 +1,134 @@
+/* sim.c - orchestrator of a generated application: one service per model node, truth in the log. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "throttlebot/plugin.h"
+#include "sim_app.h"
+#include "sim_state.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1"
+#endif
+
+struct sim {
+	const struct tb_host *h;
+	char *state;
+	long long seed, nservices;
+	double margin, level;
+};
+
+static const struct tb_setting_spec settings[] = {
+	{ "state", TB_SETTING_STRING, 1, "file shared with the sim throttlers and metric" },
+	{ "seed", TB_SETTING_INT, 0, "of the generated application (default 1)" },
+	{ "services", TB_SETTING_INT, 0, "how many services (default 10)" },
+	{ "margin", TB_SETTING_NUMBER, 0,
+	  "plant a MIMR this far above the runner-up (default 0.25, 0: none)" },
+	{ "level", TB_SETTING_NUMBER, 0, "stress the truth and the margin refer to (default 0.8)" },
+	{ NULL, 0, 0, NULL },
+};
+
+static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	const char *path = NULL;
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	s->h = h;
+	s->seed = 1;
+	s->nservices = 10;
+	s->margin = 0.25;
+	s->level = 0.8;
+	if (cfg) {
+		if ((r = h->get_string(h, cfg, "state", &path)) < 0 ||
+		    ((r = h->get_int(h, cfg, "seed", &s->seed)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_int(h, cfg, "services", &s->nservices)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_number(h, cfg, "margin", &s->margin)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_number(h, cfg, "level", &s->level)) < 0 && r != -ENOENT))
+			goto fail;
+		r = 0;
+		if (s->nservices < 1 || s->nservices > 1000000)
+			r = h->config_error(h, cfg, "services", "services must be 1 to 1000000, not %lld",
+					    s->nservices);
+		else if (s->seed < 0)
+			r = h->config_error(h, cfg, "seed", "seed must be 0 or more");
+		else if (s->margin < 0)
+			r = h->config_error(h, cfg, "margin", "margin must be 0 or more");
+		else if (!(s->level > 0 && s->level < 1))
+			r = h->config_error(h, cfg, "level", "level must be in (0, 1)");
+		if (r < 0)
+			goto fail;
+		s->state = strdup(path);
+		if (!s->state) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	*state = s;
+	return 0;
+fail:
+	free(s);
+	return r;
+}
+
+static void sim_fini(void *state)
+{
+	struct sim *s = state;
+
+	if (s)
+		free(s->state);
+	free(s);
+}
+
+static void log_truth(struct sim *s, const struct sim_app *a)
+{
+	TB_LOG(s->h, TB_LOG_INFO, "%zu services; at stress %g the MIMR is svc%zu %s (%+.1f%%), "
+	       "the runner-up svc%zu %s (%+.1f%%)", a->n, a->level,
+	       a->mimr / SIM_NRES, sim_resource_names[a->mimr % SIM_NRES], 100 * a->truth[a->mimr],
+	       a->runner_up / SIM_NRES, sim_resource_names[a->runner_up % SIM_NRES],
+	       100 * a->truth[a->runner_up]);
+}
+
+/* A fresh state file (nothing throttled), and one service per model node. */
+static int sim_discover(void *state, struct tb_inventory *inv)
+{
+	struct sim *s = state;
+	struct sim_state st = { .have_app = 1, .seed = (uint64_t)s->seed,
+				.nservices = (size_t)s->nservices, .margin = s->margin,
+				.level = s->level };
+	struct sim_app app;
+	char name[32], id[32];
+	int r;
+
+	if (!s->state)
+		return -EINVAL;
+	r = sim_app_generate(&app, st.seed, st.nservices, st.margin, st.level);
+	if (r < 0)
+		return r;
+	log_truth(s, &app);
+	sim_app_free(&app);
+	if ((r = sim_state_save(s->state, &st)) < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "cannot write %s: %s", s->state, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < st.nservices; i++) {
+		struct tb_target t = { .id = id };
+
+		snprintf(name, sizeof(name), "svc%zu", i);
+		snprintf(id, sizeof(id), "sim:%zu", i);
+		if ((r = s->h->add_service(s->h, inv, name, &t)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+TB_PLUGIN_DEFINE(tb_orchestrator) = {
+	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "sim",
+		    "a generated application model, for trying strategies without one",
+		    PACKAGE_VERSION, settings },
+	.init = sim_init,
+	.fini = sim_fini,
+	.discover = sim_discover,
+};

@@ -1,0 +1,139 @@
+/* sim_state.c - read and atomically rewrite the sim plugins' shared state file. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "sim_state.h"
+
+void sim_state_free(struct sim_state *st)
+{
+	for (size_t i = 0; i < st->nallow; i++)
+		free(st->allow[i].id);
+	free(st->allow);
+	memset(st, 0, sizeof(*st));
+}
+
+int sim_state_load(const char *path, struct sim_state *st)
+{
+	char line[512], id[256];
+	FILE *f;
+	int r = 0;
+
+	memset(st, 0, sizeof(*st));
+	f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		uint64_t seed;
+		size_t n;
+		double a, b;
+		int res;
+
+		if (sscanf(line, "app %" SCNu64 " %zu %lf %lf", &seed, &n, &a, &b) == 4) {
+			st->have_app = 1;
+			st->seed = seed;
+			st->nservices = n;
+			st->margin = a;
+			st->level = b;
+		} else if (sscanf(line, "allow %255s %d %lf", id, &res, &a) == 3) {
+			r = sim_state_set(st, id, res, a);
+		} else if (line[0] != '\n' && line[0] != '#') {
+			r = -EINVAL;
+		}
+	}
+	if (ferror(f) && r == 0)
+		r = -EIO;
+	fclose(f);
+	if (r < 0)
+		sim_state_free(st);
+	return r;
+}
+
+int sim_state_save(const char *path, const struct sim_state *st)
+{
+	size_t len = strlen(path);
+	char *tmp = malloc(len + 8);
+	FILE *f;
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	snprintf(tmp, len + 8, "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		r = -errno;
+		free(tmp);
+		return r;
+	}
+	if (st->have_app)
+		fprintf(f, "app %" PRIu64 " %zu %.17g %.17g\n", st->seed, st->nservices, st->margin,
+			st->level);
+	for (size_t i = 0; i < st->nallow; i++)
+		fprintf(f, "allow %s %d %.17g\n", st->allow[i].id, st->allow[i].resource,
+			st->allow[i].allowance);
+	if (fflush(f) != 0 || ferror(f))
+		r = -errno ? -errno : -EIO;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+int sim_state_get(const struct sim_state *st, const char *id, int resource, double *allowance)
+{
+	for (size_t i = 0; i < st->nallow; i++)
+		if (st->allow[i].resource == resource && strcmp(st->allow[i].id, id) == 0) {
+			*allowance = st->allow[i].allowance;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int sim_state_set(struct sim_state *st, const char *id, int resource, double allowance)
+{
+	struct sim_allow *grown;
+	size_t i;
+
+	for (i = 0; i < st->nallow; i++)
+		if (st->allow[i].resource == resource && strcmp(st->allow[i].id, id) == 0)
+			break;
+	if (isnan(allowance)) {
+		if (i < st->nallow) {
+			free(st->allow[i].id);
+			st->allow[i] = st->allow[--st->nallow];
+		}
+		return 0;
+	}
+	if (i == st->nallow) {
+		grown = realloc(st->allow, (st->nallow + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		st->allow = grown;
+		grown[i].id = strdup(id);
+		if (!grown[i].id)
+			return -ENOMEM;
+		grown[i].resource = resource;
+		st->nallow++;
+	}
+	st->allow[i].allowance = allowance;
+	return 0;
+}
+
+long sim_target_index(const char *id)
+{
+	char *end;
+	long v;
+
+	if (strncmp(id, "sim:", 4) != 0)
+		return -1;
+	errno = 0;
+	v = strtol(id + 4, &end, 10);
+	return errno || *end || end == id + 4 || v < 0 ? -1 : v;
+}

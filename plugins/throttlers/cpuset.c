@@ -1,0 +1,318 @@
+/* cpuset.c - throttle a target's CPUs by shrinking its cpuset (cgroup v1 or v2). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <throttlebot/plugin.h>
+#include "cgroup_file.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1"
+#endif
+
+/* Kernel CPU numbers stay far below this; it bounds the parser's bitmap. */
+#define CPU_MAX 65536
+#define LIST_MAX 4096
+
+struct cpuset_state {
+	const struct tb_host *h;
+	int keep_last;      /* keep the highest-numbered CPUs instead of the lowest */
+};
+
+static const struct tb_setting_spec settings[] = {
+	{ "keep", TB_SETTING_STRING, 0,
+	  "which CPUs stay under stress: \"first\" (lowest-numbered, default) or \"last\"" },
+	{ NULL, 0, 0, NULL },
+};
+
+/*
+ * Parse a cpuset list ("0-3,6") into ascending CPU numbers.  The kernel also
+ * accepts strides ("0-7:2/4") on input but never prints them, so we only
+ * ever read what it printed and reject the rest.  Returns the count or
+ * -EINVAL; *cpus is malloc()ed.
+ */
+static int cpulist_parse(const char *s, int **cpus)
+{
+	unsigned char *set = calloc(CPU_MAX / 8, 1);
+	int n = 0, *out;
+	const char *p = s;
+
+	if (!set)
+		return -ENOMEM;
+	while (*p) {
+		char *end;
+		long a, b;
+
+		while (*p == ' ' || *p == '\n' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		a = b = strtol(p, &end, 10);
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				goto bad;
+			b = strtol(end + 1, &end, 10);
+		}
+		if (b < a || b >= CPU_MAX || (*end && *end != ',' && *end != '\n' && *end != ' '))
+			goto bad;
+		for (long c = a; c <= b; c++)
+			set[c / 8] |= (unsigned char)(1u << (c % 8));
+		p = end;
+	}
+	for (int c = 0; c < CPU_MAX; c++)
+		n += (set[c / 8] >> (c % 8)) & 1;
+	out = malloc(sizeof(*out) * (size_t)(n ? n : 1));
+	if (!out) {
+		free(set);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (int c = 0; c < CPU_MAX; c++)
+		if ((set[c / 8] >> (c % 8)) & 1)
+			out[n++] = c;
+	free(set);
+	*cpus = out;
+	return n;
+bad:
+	free(set);
+	return -EINVAL;
+}
+
+/* Format ascending CPU numbers as the kernel does: "0-3,6,8-9". */
+static int cpulist_format(const int *cpus, int n, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n;) {
+		int j = i, w;
+
+		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
+			j++;
+		if (j == i)
+			w = snprintf(out + used, size - used, "%s%d", used ? "," : "", cpus[i]);
+		else
+			w = snprintf(out + used, size - used, "%s%d-%d", used ? "," : "", cpus[i],
+				     cpus[j]);
+		if (w < 0 || (size_t)w >= size - used)
+			return -ENOSPC;
+		used += (size_t)w;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int cpuset_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
+{
+	struct cpuset_state *s = calloc(1, sizeof(*s));
+	const char *keep;
+
+	if (!s)
+		return -ENOMEM;
+	s->h = h;
+	if (cfg && h->get_string(h, cfg, "keep", &keep) == 0) {
+		if (!strcmp(keep, "last"))
+			s->keep_last = 1;
+		else if (strcmp(keep, "first")) {
+			free(s);
+			return h->config_error(h, cfg, "keep",
+					       "keep must be \"first\" or \"last\", not \"%s\"", keep);
+		}
+	}
+	*state = s;
+	return 0;
+}
+
+static void cpuset_fini(void *state)
+{
+	free(state);
+}
+
+static const char *cpuset_dir(struct cpuset_state *s, const struct tb_target *t)
+{
+	const char *dir = t->cgroup[TB_CG_CPUSET];
+
+	if (!dir)
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: no cpuset cgroup", t->id);
+	return dir;
+}
+
+/*
+ * The CPUs a target may use now.  An empty v2 cpuset.cpus means "inherit the
+ * parent's", which cpuset.cpus.effective shows.
+ */
+static int current_cpus(const char *dir, char *cpus, size_t size, char *effective, size_t esize)
+{
+	int r = tb_cg_read(dir, "cpuset.cpus", cpus, size);
+
+	effective[0] = '\0';
+	if (r == -ENOENT && tb_cg_is_v2(dir))
+		return -EOPNOTSUPP;   /* the cpuset controller is not enabled there */
+	if (r < 0 || cpus[0])
+		return r;
+	r = tb_cg_read(dir, "cpuset.cpus.effective", effective, esize);
+	if (r < 0)
+		return r;
+	return effective[0] ? 0 : -EINVAL;
+}
+
+static int cpuset_probe(void *state, const struct tb_target *t, double *capacity)
+{
+	struct cpuset_state *s = state;
+	const char *dir = cpuset_dir(s, t);
+	char cpus[LIST_MAX], effective[LIST_MAX];
+	int n, r;
+
+	if (!dir)
+		return -EINVAL;
+	r = current_cpus(dir, cpus, sizeof(cpus), effective, sizeof(effective));
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: cannot read the CPUs of %s: %s", t->id, dir,
+		       strerror(-r));
+		return r;
+	}
+	n = tb_cpulist_count(cpus[0] ? cpus : effective);
+	if (n <= 0)
+		return -EINVAL;
+	*capacity = n;
+	return 0;
+}
+
+/*
+ * Saved state: the cpuset.cpus line is what restore() writes back; when it
+ * was empty (v2 "inherit") a cpuset.cpus.effective line records the CPUs
+ * apply() shrinks from.  restore() never writes that one.
+ */
+static int cpuset_save(void *state, const struct tb_target *t, char *saved, size_t size)
+{
+	struct cpuset_state *s = state;
+	const char *dir = cpuset_dir(s, t);
+	char cpus[LIST_MAX], effective[LIST_MAX];
+	int r;
+
+	if (!dir || size == 0)
+		return -EINVAL;
+	saved[0] = '\0';
+	r = current_cpus(dir, cpus, sizeof(cpus), effective, sizeof(effective));
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: cannot read the CPUs of %s: %s", t->id, dir,
+		       r == -EOPNOTSUPP ? "no cpuset.cpus: is \"cpuset\" in its parent's "
+		       "cgroup.subtree_control?" : strerror(-r));
+		return r;
+	}
+	r = tb_saved_add(saved, size, dir, "cpuset.cpus", cpus);
+	if (r == 0 && !cpus[0])
+		r = tb_saved_add(saved, size, dir, "cpuset.cpus.effective", effective);
+	return r;
+}
+
+static int cpuset_apply(void *state, const struct tb_target *t, const char *saved, double stress)
+{
+	struct cpuset_state *s = state;
+	const char *dir = cpuset_dir(s, t);
+	char base[LIST_MAX], list[LIST_MAX];
+	int *cpus, n, keep, r;
+
+	if (!dir)
+		return -EINVAL;
+	if (!(stress >= 0 && stress < 1))
+		return -EINVAL;
+	/* Shrink from the saved list, not the current one, so that successive
+	 * applies without a restore in between do not compound. */
+	r = tb_saved_get(saved, dir, "cpuset.cpus", base, sizeof(base));
+	if (r == 0 && !base[0])
+		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, sizeof(base));
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
+		return -EINVAL;
+	}
+	n = cpulist_parse(base, &cpus);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		free(cpus);
+		return -EINVAL;
+	}
+	/* The epsilon keeps 0.7 * 10 from rounding up to 8. */
+	keep = (int)ceil((1.0 - stress) * n - 1e-9);
+	if (keep < 1)
+		keep = 1;
+	if (keep > n)
+		keep = n;
+	r = cpulist_format(s->keep_last ? cpus + (n - keep) : cpus, keep, list, sizeof(list));
+	free(cpus);
+	if (r < 0)
+		return r;
+	r = tb_cg_write(dir, "cpuset.cpus", list);
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/cpuset.cpus: %s%s", t->id, list,
+		       dir, strerror(-r), r == -EBUSY ?
+		       " (a child cgroup holds CPUs outside that list)" : "");
+		return r;
+	}
+	TB_LOG(s->h, TB_LOG_INFO, "%s: %d of %d CPUs (%s of %s)", t->id, keep, n, list, base);
+	return 0;
+}
+
+static int cpuset_restore(void *state, const char *saved)
+{
+	struct cpuset_state *s = state;
+	static const char suffix[] = "/cpuset.cpus";
+	const char *line = saved;
+	int first = 0;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
+		char path[4096], value[LIST_MAX];
+		size_t plen;
+		int r;
+
+		if (!end)
+			end = line + strlen(line);
+		if (!tab || tab > end || (size_t)(tab - line) >= sizeof(path) ||
+		    (size_t)(end - tab) > sizeof(value)) {
+			first = first ? first : -EINVAL;
+			goto next;
+		}
+		plen = (size_t)(tab - line);
+		memcpy(path, line, plen);
+		path[plen] = '\0';
+		if (plen < sizeof(suffix) || strcmp(path + plen - (sizeof(suffix) - 1), suffix))
+			goto next;
+		memcpy(value, tab + 1, (size_t)(end - tab - 1));
+		value[end - tab - 1] = '\0';
+		path[plen - (sizeof(suffix) - 1)] = '\0';
+		/* A zero-length write may never reach the kernel's parser; "\n"
+		 * is an empty list to cgroupfs. */
+		r = tb_cg_write(path, "cpuset.cpus", value[0] ? value : "\n");
+		if (r == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT) {
+			TB_LOG(s->h, TB_LOG_WARNING, "%s is gone: nothing to restore", path);
+			r = 0;
+		}
+		if (r < 0) {
+			TB_LOG(s->h, TB_LOG_ERROR, "restoring %s/cpuset.cpus: %s", path, strerror(-r));
+			if (!first)
+				first = r;
+		}
+next:
+		line = *end ? end + 1 : NULL;
+	}
+	return first;
+}
+
+TB_PLUGIN_DEFINE(tb_throttler) = {
+	.header = { TB_ABI_CURRENT, TB_KIND_THROTTLER, "cpuset",
+		    "limit the CPUs a target may run on (cpuset.cpus)", PACKAGE_VERSION, settings },
+	.resource = "cpu",
+	.unit = "cores",
+	.init = cpuset_init,
+	.fini = cpuset_fini,
+	.probe = cpuset_probe,
+	.save = cpuset_save,
+	.apply = cpuset_apply,
+	.restore = cpuset_restore,
+};

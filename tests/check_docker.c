@@ -1,0 +1,929 @@
+/* check_docker.c - the docker orchestrator: recorded Engine API answers, then a real engine with real containers. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "inventory.h"
+#include "testhost.h"
+#include "docker_api.h"
+#include "docker_parse.h"
+#include "fake_engine.h"
+
+#ifndef TB_DOCKER_FIXTURES
+#define TB_DOCKER_FIXTURES "tests/fixtures/docker"
+#endif
+
+extern const struct tb_orchestrator throttlebot_plugin;
+
+#define WEB1 "59bb56b844ac8e72313d811bb482bef04680a6996531e62f748fa357ba651b84"
+#define WEB2 "f7c77939cd3ab7f4a9d8385323c9cff6f2623732fbaffdce13abd0cf93fe1ce4"
+#define DB1 "e93cbe3be79de381cd43cdc6e9d213eb3c98d068564dbc334e85a307448dc2c8"
+#define PARENT "8bf506b1db181ecf98ecf53f959a8cc5cf004ca8774485bf77c61a986d5406a5"
+
+static json_t *fixture(const char *name)
+{
+	char path[1024];
+	json_error_t e;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/%s", TB_DOCKER_FIXTURES, name);
+	j = json_load_file(path, 0, &e);
+	ck_assert_msg(j != NULL, "%s:%d: %s", path, e.line, e.text);
+	return j;
+}
+
+static char *fixture_text(const char *name)
+{
+	char path[1024];
+	static char buf[16384];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", TB_DOCKER_FIXTURES, name);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unit: parsing recorded answers (Docker 20.10, API 1.41, on this machine;
+ * the systemd-driver and cgroup v2 answers are the same recordings with the
+ * fields those setups change, since neither can run here). */
+
+START_TEST(endpoint)
+{
+	struct dk_endpoint ep;
+	char err[256];
+
+	ck_assert_int_eq(dk_parse_endpoint("unix:///var/run/docker.sock", &ep, err, sizeof(err)), 0);
+	ck_assert_str_eq(ep.socket, "/var/run/docker.sock");
+	ck_assert_str_eq(ep.base, "http://localhost");
+	ck_assert_str_eq(ep.display, "unix:///var/run/docker.sock");
+	ck_assert_int_eq(dk_parse_endpoint("/run/user/0/docker.sock", &ep, err, sizeof(err)), 0);
+	ck_assert_str_eq(ep.socket, "/run/user/0/docker.sock");
+	ck_assert_int_eq(dk_parse_endpoint("tcp://10.0.0.2:2375", &ep, err, sizeof(err)), 0);
+	ck_assert_str_eq(ep.socket, "");
+	ck_assert_str_eq(ep.base, "http://10.0.0.2:2375");
+	ck_assert_int_eq(dk_parse_endpoint("tcp://10.0.0.2:2375/", &ep, err, sizeof(err)), 0);
+	ck_assert_int_eq(dk_parse_endpoint("tcp://", &ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(dk_parse_endpoint("tcp://h:1/x", &ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(dk_parse_endpoint("unix://relative", &ep, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(dk_parse_endpoint("ssh://user@host", &ep, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "ssh://user@host") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(negotiate)
+{
+	json_t *v = fixture("version.json");
+	int major, minor;
+	char err[256];
+
+	ck_assert_int_eq(dk_negotiate(v, &major, &minor, err, sizeof(err)), 0);
+	ck_assert_int_eq(major, 1);
+	ck_assert_int_eq(minor, 41);
+	/* An older engine is spoken to in its own version. */
+	json_object_set_new(v, "ApiVersion", json_string("1.30"));
+	ck_assert_int_eq(dk_negotiate(v, &major, &minor, err, sizeof(err)), 0);
+	ck_assert_int_eq(minor, 30);
+	/* A newer one that refuses old clients (Engine 29: 1.44 at least). */
+	json_object_set_new(v, "ApiVersion", json_string("1.52"));
+	json_object_set_new(v, "MinAPIVersion", json_string("1.44"));
+	ck_assert_int_eq(dk_negotiate(v, &major, &minor, err, sizeof(err)), 0);
+	ck_assert_int_eq(minor, 44);
+	json_object_set_new(v, "ApiVersion", json_string("1.12"));
+	json_object_set_new(v, "MinAPIVersion", json_string("1.12"));
+	ck_assert_int_eq(dk_negotiate(v, &major, &minor, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "1.12") != NULL, "%s", err);
+	json_object_del(v, "ApiVersion");
+	ck_assert_int_eq(dk_negotiate(v, &major, &minor, err, sizeof(err)), -EPROTO);
+	json_decref(v);
+}
+END_TEST
+
+static struct dk_engine engine(const char *file)
+{
+	json_t *info = fixture(file);
+	struct dk_engine e;
+	char err[256];
+
+	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), 0);
+	json_decref(info);
+	return e;
+}
+
+START_TEST(info_fields)
+{
+	struct dk_engine e;
+	json_t *info;
+	char err[256];
+
+	e = engine("info-cgroupfs-v1.json");
+	ck_assert(!e.systemd && !e.v2);
+	e = engine("info-systemd-v1.json");
+	ck_assert(e.systemd && !e.v2);
+	e = engine("info-systemd-v2.json");
+	ck_assert(e.systemd && e.v2);
+	e = engine("info-cgroupfs-v2.json");
+	ck_assert(!e.systemd && e.v2);
+	/* Before API 1.41 there is no CgroupVersion: v1. */
+	info = fixture("info-systemd-v2.json");
+	json_object_del(info, "CgroupVersion");
+	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), 0);
+	ck_assert(e.systemd && !e.v2);
+	/* Rootless engines may have no driver: only /proc/PID/cgroup knows. */
+	json_object_set_new(info, "CgroupDriver", json_string("none"));
+	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), 0);
+	ck_assert(e.no_driver);
+	json_object_set_new(info, "CgroupDriver", json_string("bogus"));
+	ck_assert_int_eq(dk_parse_info(info, &e, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "\"bogus\"") != NULL, "%s", err);
+	json_decref(info);
+}
+END_TEST
+
+START_TEST(error_message)
+{
+	json_t *j = fixture("error-no-such-container.json");
+
+	ck_assert_str_eq(dk_error_message(j), "No such container: nosuch");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(filters)
+{
+	const char *labels[] = { "tier=front", "owner" };
+	struct dk_selector sel = { .project = "frontend-storage", .labels = labels, .nlabels = 2,
+				   .service_label = "app.service" };
+	struct dk_selector none = { 0 };
+	char *text = dk_list_filters(&sel), what[512];
+
+	ck_assert_str_eq(text, "{\"label\":[\"com.docker.compose.project=frontend-storage\","
+			 "\"tier=front\",\"owner\",\"app.service\"],\"status\":[\"running\"]}");
+	free(text);
+	text = dk_list_filters(&none);
+	ck_assert_str_eq(text, "{\"status\":[\"running\"]}");
+	free(text);
+	dk_describe_selector(&sel, what, sizeof(what));
+	ck_assert_str_eq(what, "project \"frontend-storage\", labels [tier=front, owner], "
+			 "service_label \"app.service\"");
+}
+END_TEST
+
+START_TEST(select_project)
+{
+	json_t *list = fixture("containers-tbtest.json");
+	struct dk_selector sel = { .project = "tbtest" };
+	struct dk_container *v;
+
+	/* Replicas web_1 and web_2 are one service with two targets. */
+	ck_assert_int_eq(dk_select(list, &sel, &v), 3);
+	ck_assert_str_eq(v[0].service, "db");
+	ck_assert_str_eq(v[0].name, "tbtest_db_1");
+	ck_assert_str_eq(v[0].id, DB1);
+	ck_assert_str_eq(v[1].service, "web");
+	ck_assert_str_eq(v[1].name, "tbtest_web_1");
+	ck_assert_str_eq(v[1].id, WEB1);
+	ck_assert_str_eq(v[2].service, "web");
+	ck_assert_str_eq(v[2].name, "tbtest_web_2");
+	free(v);
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(select_names)
+{
+	json_t *list = fixture("containers-tbtest.json");
+	const char *pat[] = { "tbtest_web_*" };
+	struct dk_selector sel = { .patterns = pat, .npatterns = 1 };
+	struct dk_container *v;
+
+	/* Without a project, each container is its own service. */
+	ck_assert_int_eq(dk_select(list, &sel, &v), 2);
+	ck_assert_str_eq(v[0].service, "tbtest_web_1");
+	ck_assert_str_eq(v[1].service, "tbtest_web_2");
+	free(v);
+	sel.project = "tbtest";
+	ck_assert_int_eq(dk_select(list, &sel, &v), 2);
+	ck_assert_str_eq(v[0].service, "web");
+	free(v);
+	/* A service label that db lacks (the engine's filter leaves it out). */
+	sel = (struct dk_selector){ .service_label = "com.docker.compose.container-number" };
+	ck_assert_int_eq(dk_select(list, &sel, &v), 2);
+	ck_assert_str_eq(v[0].service, "1");
+	ck_assert_str_eq(v[0].name, "tbtest_web_1");
+	ck_assert_str_eq(v[1].service, "2");
+	free(v);
+	pat[0] = "nosuch*";
+	sel = (struct dk_selector){ .patterns = pat, .npatterns = 1 };
+	ck_assert_int_eq(dk_select(list, &sel, &v), 0);
+	free(v);
+	ck_assert_int_eq(dk_select(json_object_get(list, "x"), &sel, &v), -EPROTO);
+	json_decref(list);
+}
+END_TEST
+
+static struct dk_container inspect(const char *file, const char *id)
+{
+	json_t *j = fixture(file);
+	struct dk_container c = { 0 };
+	char err[256];
+
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	ck_assert_int_eq(dk_parse_inspect(j, &c, err, sizeof(err)), 0);
+	json_decref(j);
+	return c;
+}
+
+START_TEST(inspect_fields)
+{
+	struct dk_container c = inspect("inspect-web_1.json", WEB1);
+
+	ck_assert(c.running);
+	ck_assert_int_eq(c.pid, 7706);
+	ck_assert(!c.host_network && !c.no_network);
+	ck_assert_str_eq(c.cgroup_parent, "");
+	c = inspect("inspect-web_2-exited.json", WEB2);
+	ck_assert(!c.running);
+	ck_assert_int_eq(c.pid, 0);
+	c = inspect("inspect-parent-hostnet.json", PARENT);
+	ck_assert(c.running && c.host_network);
+	ck_assert_int_eq(c.pid, 8274);
+	ck_assert_str_eq(c.cgroup_parent, "/throttlebot-parent");
+}
+END_TEST
+
+static void expect_dir(const struct dk_engine *e, const struct dk_container *c,
+		       const char *hierarchy, const char *want)
+{
+	char dir[1024];
+
+	ck_assert_int_eq(dk_cgroup_dir(e, hierarchy, c, dir, sizeof(dir)), 0);
+	ck_assert_str_eq(dir, want);
+}
+
+START_TEST(cgroup_cgroupfs_v1)
+{
+	struct dk_engine e = engine("info-cgroupfs-v1.json");
+	struct dk_container c = inspect("inspect-web_1.json", WEB1);
+
+	expect_dir(&e, &c, "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu/docker/" WEB1);
+	expect_dir(&e, &c, "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/cpuset/docker/" WEB1);
+	expect_dir(&e, &c, "/sys/fs/cgroup/blkio", "/sys/fs/cgroup/blkio/docker/" WEB1);
+	expect_dir(&e, &c, "/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/docker/" WEB1);
+	c = inspect("inspect-parent-hostnet.json", PARENT);
+	expect_dir(&e, &c, "/sys/fs/cgroup/blkio", "/sys/fs/cgroup/blkio/throttlebot-parent/" PARENT);
+}
+END_TEST
+
+START_TEST(cgroup_systemd_v1)
+{
+	struct dk_engine e = engine("info-systemd-v1.json");
+	struct dk_container c = inspect("inspect-web_1.json", WEB1);
+	char dir[256];
+
+	expect_dir(&e, &c, "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu/system.slice/docker-" WEB1 ".scope");
+	expect_dir(&e, &c, "/sys/fs/cgroup/blkio",
+		   "/sys/fs/cgroup/blkio/system.slice/docker-" WEB1 ".scope");
+	c = inspect("inspect-db_1-slice.json", DB1);
+	expect_dir(&e, &c, "/sys/fs/cgroup/cpuset",
+		   "/sys/fs/cgroup/cpuset/tb.slice/tb-app.slice/docker-" DB1 ".scope");
+	/* The systemd driver only takes slice names. */
+	c = inspect("inspect-parent-hostnet.json", PARENT);
+	ck_assert_int_eq(dk_cgroup_dir(&e, "/sys/fs/cgroup/cpu", &c, dir, sizeof(dir)), -EINVAL);
+	strcpy(c.cgroup_parent, "a--b.slice");
+	ck_assert_int_eq(dk_cgroup_dir(&e, "/sys/fs/cgroup/cpu", &c, dir, sizeof(dir)), -EINVAL);
+	strcpy(c.cgroup_parent, "-.slice");
+	expect_dir(&e, &c, "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu/docker-" PARENT ".scope");
+	e.no_driver = 1;
+	ck_assert_int_eq(dk_cgroup_dir(&e, "/sys/fs/cgroup/cpu", &c, dir, sizeof(dir)), -ENOENT);
+}
+END_TEST
+
+START_TEST(cgroup_v2)
+{
+	struct dk_engine e = engine("info-systemd-v2.json");
+	struct dk_container c = inspect("inspect-web_1-v2.json", WEB1);
+
+	/* One directory, in the one hierarchy, for every controller. */
+	expect_dir(&e, &c, "/sys/fs/cgroup", "/sys/fs/cgroup/system.slice/docker-" WEB1 ".scope");
+	e = engine("info-cgroupfs-v2.json");
+	expect_dir(&e, &c, "/sys/fs/cgroup", "/sys/fs/cgroup/docker/" WEB1);
+}
+END_TEST
+
+START_TEST(net_dev)
+{
+	const char *text = fixture_text("proc-net-dev-web_1.txt");
+
+	ck_assert(dk_net_has_iface(text, "eth0"));
+	ck_assert(dk_net_has_iface(text, "lo"));
+	ck_assert(!dk_net_has_iface(text, "eth"));
+	ck_assert(!dk_net_has_iface(text, "eth1"));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* The plugin through the host: settings, and errors without a daemon.       */
+
+static char last_log[4096];
+
+static void capture_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	if (level <= TB_LOG_WARNING)
+		fprintf(stderr, "%s: %s\n", h->plugin_name, last_log);
+}
+
+static int plugin_init(struct tb_test_plugin *t, const char *conf, void **st)
+{
+	int r;
+
+	ck_assert_int_eq(tb_test_plugin_open(t, &throttlebot_plugin, conf), 0);
+	t->in.host.log = capture_log;
+	last_log[0] = '\0';
+	r = throttlebot_plugin.init(&t->in.host, tb_test_plugin_config(t), st);
+	return r;
+}
+
+START_TEST(settings)
+{
+	struct tb_test_plugin t;
+	void *st = NULL;
+
+	ck_assert_int_eq(plugin_init(&t, NULL, &st), 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	/* Naming no containers at all is refused. */
+	ck_assert_int_eq(plugin_init(&t, "timeout = 5;", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"ftp://x\";", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "labels = [\"=v\"];", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; timeout = 0;", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	/* Plain HTTP to a TLS port would only fail later, obscurely. */
+	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\";", &st),
+			 -EPROTONOSUPPORT);
+	ck_assert_msg(strstr(last_log, "DOCKER_TLS_VERIFY") != NULL, "%s", last_log);
+	tb_test_plugin_close(&t);
+	unsetenv("DOCKER_TLS_VERIFY");
+	/* DOCKER_HOST is used when there is no host setting. */
+	setenv("DOCKER_HOST", "ssh://somewhere", 1);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\";", &st), -EINVAL);
+	ck_assert_msg(strstr(last_log, "ssh://somewhere") && strstr(last_log, "DOCKER_HOST"), "%s",
+		      last_log);
+	tb_test_plugin_close(&t);
+	unsetenv("DOCKER_HOST");
+	ck_assert_int_eq(plugin_init(&t, "containers = [\"web*\"]; labels = [\"a=b\", \"c\"]; "
+				     "service_label = \"s\"; timeout = 2.5; "
+				     "host = \"tcp://127.0.0.1:2375\";", &st), 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+START_TEST(unreachable)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	void *st = NULL;
+
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; "
+				     "host = \"unix:///nonexistent/throttlebot/docker.sock\";", &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -ECONNREFUSED);
+	ck_assert_msg(strstr(last_log, "cannot reach the Docker daemon at "
+			     "unix:///nonexistent/throttlebot/docker.sock: No such file or directory"),
+		      "%s", last_log);
+	ck_assert_int_eq((int)inv.nservices, 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* The plugin against a stand-in daemon serving the recorded answers: the     */
+/* systemd driver, cgroup v2 and HTTP failures cannot be had from the engine  */
+/* that runs here.  The containers' pid is this test's own process, so the   */
+/* cgroup directories found must really hold it.                              */
+
+static char *with_pid(const char *file, pid_t pid)
+{
+	json_t *j = fixture(file);
+	char *s;
+
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(pid));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+static char *dump(const char *file)
+{
+	json_t *j = fixture(file);
+	char *s = json_dumps(j, 0);
+
+	json_decref(j);
+	return s;
+}
+
+static char *version_body(const char *api)
+{
+	json_t *j = fixture("version.json");
+	char *s;
+
+	json_object_set_new(j, "ApiVersion", json_string(api));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+static int procs_has(const char *dir, pid_t pid);
+
+/* The stand-in daemons' sockets: made and removed by main(), since Check
+ * ends a failed test's process at once. */
+static char sockdir[] = "/tmp/throttlebot-test-docker-XXXXXX";
+
+START_TEST(fake_discover)
+{
+	/* 0: cgroupfs driver, v1, unix socket; 1: systemd driver, v2, TCP. */
+	int v2 = _i == 1;
+	pid_t me = getpid();
+	char *version = version_body("1.43");
+	char *info = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
+	char *list = dump("containers-tbtest.json");
+	char *web1 = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", me);
+	char *web2 = with_pid("inspect-web_2.json", me), *db1 = with_pid("inspect-db_1.json", me);
+	const struct fake_route routes[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
+		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
+	};
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[512], netns[64];
+	const struct tb_service *web;
+	void *st;
+
+	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, routes, 6), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	/* Negotiated down to ours, filtered by the engine. */
+	ck_assert_str_eq(fake_engine_request(&fe, 0), "/version");
+	ck_assert_str_eq(fake_engine_request(&fe, 1), "/v1.41/info");
+	ck_assert_str_eq(fake_engine_request(&fe, 2), "/v1.41/containers/json?filters="
+			 "%7B%22label%22%3A%5B%22com.docker.compose.project%3Dtbtest%22%5D%2C"
+			 "%22status%22%3A%5B%22running%22%5D%7D");
+	ck_assert_int_eq((int)inv.nservices, 2);
+	ck_assert_str_eq(inv.services[0].name, "db");
+	web = &inv.services[1];
+	ck_assert_str_eq(web->name, "web");
+	ck_assert_int_eq((int)web->ntargets, 2);
+	ck_assert_str_eq(web->targets[0].id, "59bb56b844ac (tbtest_web_1)");
+	ck_assert_str_eq(web->targets[1].id, "f7c77939cd3a (tbtest_web_2)");
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)me);
+	ck_assert_int_eq(web->targets[0].pid, me);
+	ck_assert_str_eq(web->targets[0].netns, netns);
+	/* The driver's directories do not exist for these ids: the process's
+	 * own /proc/PID/cgroup must have led to the cgroups holding it (v1 ones
+	 * on a hybrid host, whatever the fake engine says). */
+	ck_assert(web->targets[0].cgroup[TB_CG_CPU] != NULL);
+	for (int c = TB_CG_CPU; c <= TB_CG_MEMORY; c++) {
+		const char *dir = web->targets[0].cgroup[c];
+
+		ck_assert_msg(!dir || procs_has(dir, me), "%s/cgroup.procs lacks %d", dir, (int)me);
+	}
+	/* Same pid, still running. */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[1]), 1);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+}
+END_TEST
+
+START_TEST(fake_errors)
+{
+	char *version = version_body("1.41"), *old = version_body("1.12");
+	char *web1 = with_pid("inspect-web_1.json", getpid());
+	char *db1 = with_pid("inspect-db_1.json", getpid() + 1);
+	char *list = dump("containers-tbtest.json");
+	char *info = dump("info-cgroupfs-v1.json");
+	const struct fake_route broken[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 500, "{\"message\":\"boom: the daemon is shutting down\"}" },
+	};
+	const struct fake_route garbled[] = { { "/version", 200, "<html>" } };
+	const struct fake_route ancient[] = { { "/version", 200, old } };
+	const struct fake_route ok[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		/* Targets known by id alone are asked for by short id, which the
+		 * engine accepts as a prefix. */
+		{ "/v1.41/containers/e93cbe3be79d/json", 200, db1 },
+		{ "/v1.41/containers/f7c77939cd3a/json", 404,
+		  "{\"message\":\"No such container: f7c77939cd3a\"}" },
+	};
+	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid() };
+	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid() };
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[512];
+	void *st;
+
+	ck_assert_int_eq(fake_engine_start(&fe, NULL, broken, 2), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
+	ck_assert_msg(strstr(last_log, "GET /v1.41/info") && strstr(last_log, "HTTP 500: boom: "
+			     "the daemon is shutting down"), "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, garbled, 1), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
+	ck_assert_msg(strstr(last_log, "bad JSON") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ancient, 1), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
+	ck_assert_msg(strstr(last_log, "API 1.12") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* alive() on targets of an earlier run, known only by their id. */
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ok, 6), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_int_eq((int)inv.nservices, 1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &inv.services[0].targets[0]), 1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
+	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &restarted), 0);
+	ck_assert_msg(strstr(last_log, "restarted") != NULL, "%s", last_log);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	free(version); free(old); free(web1); free(db1); free(list); free(info);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Integration: a real engine, an image built offline, real containers.     */
+
+#define IMAGE "throttlebot-test/busybox:latest"
+static char project[64];
+static int started_dockerd;       /* pid of the dockerd we started, 0 if none */
+static int made_image;
+static pid_t main_pid;            /* Check forks each test: only main cleans up */
+
+static void teardown_engine(void)
+{
+	if (!project[0] || getpid() != main_pid)
+		return;
+	tb_test_sh("ids=$(docker ps -aq --filter label=com.docker.compose.project=%s); "
+		   "[ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1", project);
+	if (made_image)
+		tb_test_sh("docker rmi -f %s >/dev/null 2>&1", IMAGE);
+	if (started_dockerd > 0) {
+		kill(started_dockerd, SIGTERM);
+		tb_test_sh("for i in $(seq 1 40); do kill -0 %d 2>/dev/null || exit 0; sleep 0.25; done;"
+			   " kill -9 %d 2>/dev/null", started_dockerd, started_dockerd);
+		unlink("/tmp/throttlebot-dockerd.log");
+	}
+	project[0] = '\0';
+}
+
+static int made_sockdir;
+
+static void cleanup(void)
+{
+	if (getpid() != main_pid)
+		return;
+	teardown_engine();
+	if (made_sockdir)
+		tb_test_sh("rm -rf '%s'", sockdir);
+	made_sockdir = 0;
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int start_engine(void)
+{
+	char pidfile[] = "/tmp/throttlebot-dockerd.XXXXXX";
+	FILE *f;
+	int fd;
+
+	if (tb_test_sh("command -v dockerd >/dev/null") != 0 &&
+	    tb_test_sh("timeout 300 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+		       "docker.io' >/dev/null 2>&1") != 0)
+		return -1;
+	if (tb_test_sh("docker version >/dev/null 2>&1") == 0)
+		return 0;
+	if (access("/var/run/docker.sock", F_OK) == 0)
+		return -1;  /* someone's daemon, not answering: leave it alone */
+	fd = mkstemp(pidfile);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	tb_test_sh("dockerd >/tmp/throttlebot-dockerd.log 2>&1 & echo $! > %s", pidfile);
+	f = fopen(pidfile, "r");
+	if (f) {
+		if (fscanf(f, "%d", &started_dockerd) != 1)
+			started_dockerd = 0;
+		fclose(f);
+	}
+	unlink(pidfile);
+	return tb_test_sh("for i in $(seq 1 60); do docker version >/dev/null 2>&1 && exit 0; "
+			  "sleep 0.5; done; exit 1");
+}
+
+static int build_image(void)
+{
+	if (tb_test_sh("docker image inspect %s >/dev/null 2>&1", IMAGE) == 0)
+		return 0;
+	if (tb_test_sh("[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1") != 0 &&
+	    tb_test_sh("timeout 300 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+		       "busybox-static' >/dev/null 2>&1") != 0)
+		return -1;
+	made_image = 1;
+	return tb_test_sh("set -e; d=$(mktemp -d /tmp/throttlebot-rootfs.XXXXXX); "
+			  "trap 'rm -rf \"$d\"' EXIT; mkdir \"$d/bin\"; cp /bin/busybox \"$d/bin/\"; "
+			  "for a in sh sleep; do ln -s busybox \"$d/bin/$a\"; done; "
+			  "tar -C \"$d\" -c . | docker import - %s >/dev/null", IMAGE);
+}
+
+static int run_container(const char *service, int n)
+{
+	return tb_test_sh("docker run -d --name %s_%s_%d --label com.docker.compose.project=%s "
+			  "--label com.docker.compose.service=%s --label tier=%s %s sleep 600 "
+			  ">/dev/null", project, service, n, project, service,
+			  strcmp(service, "db") ? "front" : "back", IMAGE);
+}
+
+static int setup_engine(void)
+{
+	snprintf(project, sizeof(project), "throttlebot-test-%d", (int)main_pid);
+	if (start_engine() != 0 || build_image() != 0)
+		return -1;
+	if (run_container("web", 1) || run_container("web", 2) || run_container("db", 1))
+		return -2;
+	return 0;
+}
+
+static pid_t docker_pid(const char *name)
+{
+	char cmd[256], out[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "docker inspect -f '{{.State.Pid}}' %s_%s", project, name);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	if (!fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	pclose(p);
+	return (pid_t)atoi(out);
+}
+
+static int procs_has(const char *dir, pid_t pid)
+{
+	char path[1200], line[64];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = atoi(line) == pid;
+	fclose(f);
+	return found;
+}
+
+static void check_target(const struct tb_target *t, const char *name)
+{
+	pid_t pid = docker_pid(name);
+	char netns[64];
+
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(t->pid, pid);
+	ck_assert_msg(strstr(t->id, name) != NULL, "%s", t->id);
+	for (int c = TB_CG_CPU; c <= TB_CG_MEMORY; c++) {
+		ck_assert_msg(t->cgroup[c] != NULL, "%s: no cgroup %d", t->id, c);
+		ck_assert_msg(procs_has(t->cgroup[c], pid), "%s/cgroup.procs lacks %d", t->cgroup[c],
+			      (int)pid);
+	}
+	ck_assert_msg(strstr(t->cgroup[TB_CG_IO], "/blkio/") != NULL, "%s", t->cgroup[TB_CG_IO]);
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)pid);
+	ck_assert_str_eq(t->netns, netns);
+	ck_assert_str_eq(t->ifname, "eth0");
+}
+
+static void discover(struct tb_test_plugin *t, const char *conf, void **st,
+		     struct tb_inventory *inv, int want)
+{
+	ck_assert_int_eq(plugin_init(t, conf, st), 0);
+	memset(inv, 0, sizeof(*inv));
+	ck_assert_int_eq(throttlebot_plugin.discover(*st, inv), want);
+}
+
+START_TEST(real_project)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv;
+	char conf[256];
+	void *st;
+
+	snprintf(conf, sizeof(conf), "project = \"%s\";", project);
+	discover(&t, conf, &st, &inv, 0);
+	ck_assert_int_eq((int)inv.nservices, 2);
+	ck_assert_str_eq(inv.services[0].name, "db");
+	ck_assert_int_eq((int)inv.services[0].ntargets, 1);
+	check_target(&inv.services[0].targets[0], "db_1");
+	ck_assert_str_eq(inv.services[1].name, "web");
+	ck_assert_int_eq((int)inv.services[1].ntargets, 2);
+	check_target(&inv.services[1].targets[0], "web_1");
+	check_target(&inv.services[1].targets[1], "web_2");
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+START_TEST(real_names_and_labels)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv;
+	char conf[256];
+	void *st;
+
+	snprintf(conf, sizeof(conf), "containers = [\"%s_web_*\"];", project);
+	discover(&t, conf, &st, &inv, 0);
+	ck_assert_int_eq((int)inv.nservices, 2);
+	ck_assert_msg(strstr(inv.services[0].name, "_web_1") != NULL, "%s", inv.services[0].name);
+	check_target(&inv.services[0].targets[0], "web_1");
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+
+	snprintf(conf, sizeof(conf), "labels = [\"com.docker.compose.project=%s\", \"tier=back\"]; "
+		 "service_label = \"com.docker.compose.service\";", project);
+	discover(&t, conf, &st, &inv, 0);
+	ck_assert_int_eq((int)inv.nservices, 1);
+	ck_assert_str_eq(inv.services[0].name, "db");
+	check_target(&inv.services[0].targets[0], "db_1");
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+START_TEST(real_no_match)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv;
+	void *st;
+
+	discover(&t, "project = \"throttlebot-nosuch\";", &st, &inv, -ENOENT);
+	ck_assert_msg(strstr(last_log, "no running container matched project "
+			     "\"throttlebot-nosuch\" at unix:///var/run/docker.sock"), "%s", last_log);
+	ck_assert_int_eq((int)inv.nservices, 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+/* Runs last: it stops, restarts and removes the containers. */
+START_TEST(real_alive)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv;
+	const struct tb_target *web1, *web2, *db1;
+	char conf[256];
+	void *st;
+
+	snprintf(conf, sizeof(conf), "project = \"%s\";", project);
+	discover(&t, conf, &st, &inv, 0);
+	db1 = &inv.services[0].targets[0];
+	web1 = &inv.services[1].targets[0];
+	web2 = &inv.services[1].targets[1];
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 1);
+	ck_assert_int_eq(tb_test_sh("docker stop -t 1 %s_web_2 >/dev/null", project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
+	ck_assert_msg(strstr(last_log, "no longer running") != NULL, "%s", last_log);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
+	/* A restarted container has a new process: not the target discovered. */
+	ck_assert_int_eq(tb_test_sh("docker restart -t 1 %s_web_1 >/dev/null", project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 0);
+	ck_assert_msg(strstr(last_log, "was restarted") != NULL, "%s", last_log);
+	ck_assert_int_eq(tb_test_sh("docker rm -f %s_db_1 >/dev/null", project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, db1), 0);
+	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("docker");
+	TCase *unit = tcase_create("unit"), *real = tcase_create("engine");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(unit, endpoint);
+	tcase_add_test(unit, negotiate);
+	tcase_add_test(unit, info_fields);
+	tcase_add_test(unit, error_message);
+	tcase_add_test(unit, filters);
+	tcase_add_test(unit, select_project);
+	tcase_add_test(unit, select_names);
+	tcase_add_test(unit, inspect_fields);
+	tcase_add_test(unit, cgroup_cgroupfs_v1);
+	tcase_add_test(unit, cgroup_systemd_v1);
+	tcase_add_test(unit, cgroup_v2);
+	tcase_add_test(unit, net_dev);
+	tcase_add_test(unit, settings);
+	tcase_add_test(unit, unreachable);
+	tcase_add_loop_test(unit, fake_discover, 0, 2);
+	tcase_add_test(unit, fake_errors);
+	suite_add_tcase(s, unit);
+
+	main_pid = getpid();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	atexit(cleanup);
+	if (!mkdtemp(sockdir)) {
+		perror(sockdir);
+		return EXIT_FAILURE;
+	}
+	made_sockdir = 1;
+	if (!tb_test_is_root()) {
+		printf("SKIP: docker engine tests: not root\n");
+	} else {
+		int r = setup_engine();
+
+		if (r == -1)
+			printf("SKIP: docker engine tests: cannot install or start the Docker engine\n");
+		else if (r < 0)
+			fprintf(stderr, "docker engine tests: cannot run the test containers\n");
+		if (r != -1) {
+			/* A container that failed to start is a failure, not a skip. */
+			tcase_set_timeout(real, 60);
+			tcase_add_test(real, real_project);
+			tcase_add_test(real, real_names_and_labels);
+			tcase_add_test(real, real_no_match);
+			tcase_add_test(real, real_alive);
+			suite_add_tcase(s, real);
+		}
+	}
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	cleanup();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,42 @@
+/* fake_engine.h - a stand-in Docker daemon for tests: answers GETs with fixed JSON over a unix socket or TCP. */
+#ifndef TB_FAKE_ENGINE_H
+#define TB_FAKE_ENGINE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+/* An answer for a path (without the query string), matched exactly. */
+struct fake_route {
+	const char *path;
+	int status;
+	const char *body;
+};
+
+#define FAKE_MAX_REQUESTS 32
+
+struct fake_engine {
+	const struct fake_route *routes;
+	size_t nroutes;
+	char host[160];                  /* for the plugin's "host" setting */
+	char sock[108];                  /* unix socket path, or "" for TCP */
+	int fd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int stop;
+	int nrequests;
+	char requests[FAKE_MAX_REQUESTS][2048];   /* request targets, as received */
+};
+
+/*
+ * Listen on a fresh unix socket in dir (one the caller removes, so that a
+ * test that fails half-way leaves nothing behind), or on 127.0.0.1 when dir
+ * is NULL, and serve routes from a thread until fake_engine_stop().
+ * 0 or -errno.
+ */
+int fake_engine_start(struct fake_engine *e, const char *dir, const struct fake_route *routes,
+		      size_t n);
+void fake_engine_stop(struct fake_engine *e);
+/* Request target i ("/v1.41/info"), or NULL. */
+const char *fake_engine_request(struct fake_engine *e, int i);
+
+#endif
