@@ -184,6 +184,7 @@ static int read_tree(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 	int err, found, root = -1;
 
 	why[0] = '\0';
+	t->n = 0;
 	c.t = &all;
 	err = tc_dump(sk, RTM_NEWQDISC, ifindex, 0, &c);
 	if (err < 0)
@@ -201,7 +202,6 @@ static int read_tree(struct nl_sock *sk, int ifindex, struct tb_tc_tree *t,
 		return -ENOENT;
 	}
 	/* root first, then the other qdiscs in dump order */
-	t->n = 0;
 	t->node[t->n++] = all.node[root];
 	for (size_t i = 0; i < all.n; i++) {
 		if ((int)i == root)
