@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,17 @@ START_TEST(probe_and_discovery)
 }
 END_TEST
 
+static pid_t runner;                /* the process that owns the namespaces */
+
+/* Interrupted (Ctrl-C, a harness's timeout): still remove the namespaces. */
+static void on_signal(int sig)
+{
+	if (getpid() == runner)
+		pair_teardown();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tc");
@@ -441,6 +453,9 @@ int main(void)
 		printf("SKIP: needs root, network namespaces and iproute2's tc\n");
 		return 77;
 	}
+	runner = getpid();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	sr = srunner_create(suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
