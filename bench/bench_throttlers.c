@@ -235,7 +235,8 @@ struct row {
 		   size_t size);
 	char skip[1024];              /* why the row did not run, or "" */
 	char error[1024];            /* why it failed, or "" */
-	struct stats tb, cmd;
+	struct stats tb, cmd, raw;    /* raw: cgroup rows' bare write()s */
+	struct stats phase[3];        /* save, apply, restore on their own */
 	int exact, cmd_exact;        /* after the cycles, as before them */
 	char script[2048];
 };
@@ -317,18 +318,25 @@ struct echo_script {
 	const char *applied;   /* NULL: the restoring half */
 };
 
+/* apply()'s value for path: the file's content in the applied snapshot. */
+static int applied_value(const char *applied, const char *path, char *out, size_t size)
+{
+	const char *at = strstr(applied, path);
+
+	if (!at || !(at = strchr(at, '\n')))
+		return -EINVAL;
+	snprintf(out, size, "%.*s", (int)strcspn(at + 1, "\n"), at + 1);
+	return 0;
+}
+
 static int echo_line(void *arg, const char *path, const char *value)
 {
 	struct echo_script *e = arg;
 	char now_value[4096];
 
 	if (e->applied) {
-		/* apply()'s value is the file's content in the applied snapshot. */
-		const char *at = strstr(e->applied, path);
-
-		if (!at || !(at = strchr(at, '\n')))
+		if (applied_value(e->applied, path, now_value, sizeof(now_value)) < 0)
 			return -EINVAL;
-		snprintf(now_value, sizeof(now_value), "%.*s", (int)strcspn(at + 1, "\n"), at + 1);
 		value = now_value;
 	}
 	e->used += (size_t)snprintf(e->out + e->used, e->size - e->used, "; echo '%s' > '%s'",
@@ -349,6 +357,21 @@ static int cli_echo(struct row *row, const char *saved, const char *applied, cha
 	return r < 0 ? r : each_saved(saved, echo_line, &e);
 }
 
+/* The kernel's own share of a cgroup row: the command line's writes, done
+ * in-process with nothing around them. */
+static int raw_line(void *arg, const char *path, const char *value)
+{
+	const char *applied = arg;
+	char now_value[4096];
+
+	if (applied) {
+		if (applied_value(applied, path, now_value, sizeof(now_value)) < 0)
+			return -EINVAL;
+		value = now_value;
+	}
+	return write_file(path, value);
+}
+
 /* ---- one row: the plugin, then the command line ------------------------- */
 
 static int fail(struct row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -366,7 +389,7 @@ static int bench_plugin(struct row *row, const char *plugin_dir, char *saved, ch
 			char *applied)
 {
 	static const char *const reserved[] = { "plugin", "name", NULL };
-	static double us[PLUGIN_CYCLES];
+	static double us[PLUGIN_CYCLES], phase_us[3][PLUGIN_CYCLES];
 	const struct tb_throttler *th;
 	const struct tb_target *t = &row->target;
 	struct tb_instance in;
@@ -429,17 +452,25 @@ static int bench_plugin(struct row *row, const char *plugin_dir, char *saved, ch
 	}
 	end = now() + LOOP_SECONDS;
 	for (; n < PLUGIN_CYCLES && now() < end && !tb_cancelled; n++) {
-		double t0 = now();
+		double at[4];
 
-		if ((r = th->save(st, t, saved, TB_SAVED_MAX)) < 0 ||
-		    (r = th->apply(st, t, saved, 0.5)) < 0 ||
-		    (r = th->restore(st, saved)) < 0) {
-			r = fail(row, "cycle %d: %s", n + 1, strerror(-r));
-			goto out;
-		}
-		us[n] = (now() - t0) * 1e6;
+		at[0] = now();
+		if ((r = th->save(st, t, saved, TB_SAVED_MAX)) < 0)
+			goto cycle_failed;
+		at[1] = now();
+		if ((r = th->apply(st, t, saved, 0.5)) < 0)
+			goto cycle_failed;
+		at[2] = now();
+		if ((r = th->restore(st, saved)) < 0)
+			goto cycle_failed;
+		at[3] = now();
+		us[n] = (at[3] - at[0]) * 1e6;
+		for (int k = 0; k < 3; k++)
+			phase_us[k][n] = (at[k + 1] - at[k]) * 1e6;
 	}
 	summarise(us, n, &row->tb);
+	for (int k = 0; k < 3; k++)
+		summarise(phase_us[k], n, &row->phase[k]);
 	if ((r = snapshot(row, saved, after, sizeof(after))) < 0) {
 		r = fail(row, "reading the target's state: %s", strerror(-r));
 		goto out;
@@ -449,6 +480,10 @@ static int bench_plugin(struct row *row, const char *plugin_dir, char *saved, ch
 		fprintf(stderr, "%s: after %d cycles the state differs.\nbefore:\n%s\nafter:\n%s\n",
 			row->label, n, before, after);
 	r = 0;
+	goto out;
+cycle_failed:
+	r = fail(row, "cycle %d: %s", n + 1, strerror(-r));
+	th->restore(st, saved);   /* best effort: the target is ours and goes anyway */
 out:
 	if (st)
 		th->fini(st);
@@ -482,6 +517,24 @@ static int bench_cli(struct row *row, const char *saved, const char *before, con
 	return 0;
 }
 
+static int bench_raw(struct row *row, const char *saved, const char *applied)
+{
+	static double us[PLUGIN_CYCLES];
+	double end = now() + LOOP_SECONDS;
+	int n = 0, r;
+
+	for (; n < PLUGIN_CYCLES && now() < end && !tb_cancelled; n++) {
+		double t0 = now();
+
+		if ((r = each_saved(saved, raw_line, (void *)applied)) < 0 ||
+		    (r = each_saved(saved, raw_line, NULL)) < 0)
+			return fail(row, "bare writes (cycle %d): %s", n + 1, strerror(-r));
+		us[n] = (now() - t0) * 1e6;
+	}
+	summarise(us, n, &row->raw);
+	return 0;
+}
+
 static void bench_row(struct row *row, const char *plugin_dir)
 {
 	static char saved[TB_SAVED_MAX], before[SNAP_MAX], applied[SNAP_MAX];
@@ -495,8 +548,9 @@ static void bench_row(struct row *row, const char *plugin_dir)
 		return;
 	}
 	fprintf(stderr, "bench: %s ...\n", row->label);
-	if (bench_plugin(row, plugin_dir, saved, before, applied) == 0 && !tb_cancelled)
-		bench_cli(row, saved, before, applied);
+	if (bench_plugin(row, plugin_dir, saved, before, applied) == 0 && !tb_cancelled &&
+	    bench_cli(row, saved, before, applied) == 0 && !tb_cancelled && !row->snapshot)
+		bench_raw(row, saved, applied);
 }
 
 /* ---- targets ---------------------------------------------------------------- */
@@ -685,6 +739,7 @@ static int make_container(struct row *row, char *why, size_t size)
 
 static void print_table(struct row *rows, int nrows)
 {
+	static const char rule[] = "------------------------------------------";
 	char load[128] = "?";
 	int misses = 0;
 
@@ -694,44 +749,56 @@ static void print_table(struct row *rows, int nrows)
 	printf("\nsave + apply(0.5) + restore through the plugin (%d cycles) against the command line "
 	       "for the same change (%d cycles), microseconds; %ld CPUs, load average %s\n\n",
 	       PLUGIN_CYCLES, CLI_CYCLES, sysconf(_SC_NPROCESSORS_ONLN), load);
-	printf("%-20s | %-25s | %-25s | %-9s | %s\n", "throttler", "ThrottleBot median / p99",
-	       "CLI route median / p99", "speed-up", "restored exactly / targets");
-	printf("%.20s-+-%.25s-+-%.25s-+-%.9s-+-%s\n", "--------------------------------",
-	       "--------------------------------", "--------------------------------",
-	       "--------------------------------", "--------------------------------");
+	printf("%-18s | %-21s | %-21s | %-8s | %-11s | %s\n", "throttler", "ThrottleBot med / p99",
+	       "CLI route med / p99", "speed-up", "bare writes", "restored exactly / targets");
+	printf("%.18s-+-%.21s-+-%.21s-+-%.8s-+-%.11s-+-%.28s\n", rule, rule, rule, rule, rule, rule);
 	for (int i = 0; i < nrows; i++) {
 		struct row *r = &rows[i];
-		char tb[64], cmd[64], speed[32];
+		char tb[64], cmd[64], speed[32], raw[32];
 		int miss;
 
 		if (r->skip[0] || (r->error[0] && r->tb.n == 0)) {
-			printf("%-20s | %s: %s\n", r->label, r->skip[0] ? "skipped" : "FAILED",
+			printf("%-18s | %s: %s\n", r->label, r->skip[0] ? "skipped" : "FAILED",
 			       r->skip[0] ? r->skip : r->error);
 			continue;
 		}
-		snprintf(tb, sizeof(tb), "%9.1f / %9.1f", r->tb.median, r->tb.p99);
+		snprintf(tb, sizeof(tb), "%8.1f / %8.1f", r->tb.median, r->tb.p99);
+		snprintf(cmd, sizeof(cmd), "-");
+		snprintf(speed, sizeof(speed), "-");
+		snprintf(raw, sizeof(raw), "-");
 		if (r->cmd.n) {
-			snprintf(cmd, sizeof(cmd), "%9.1f / %9.1f", r->cmd.median, r->cmd.p99);
-			snprintf(speed, sizeof(speed), "%8.0fx", r->cmd.median / r->tb.median);
-		} else {
-			snprintf(cmd, sizeof(cmd), "%s", "-");
-			snprintf(speed, sizeof(speed), "%s", "-");
+			snprintf(cmd, sizeof(cmd), "%8.1f / %8.1f", r->cmd.median, r->cmd.p99);
+			snprintf(speed, sizeof(speed), "%7.0fx", r->cmd.median / r->tb.median);
 		}
+		if (r->raw.n)
+			snprintf(raw, sizeof(raw), "%8.1f", r->raw.median);
 		miss = r->tb.median >= TARGET_MEDIAN_US ||
 		       (r->cmd.n && r->cmd.median / r->tb.median < TARGET_SPEEDUP);
 		misses += miss;
-		printf("%-20s | %-25s | %-25s | %-9s | %s%s%s%s\n", r->label, tb, cmd, speed,
-		       r->exact ? "yes" : "NO", r->tb.n < PLUGIN_CYCLES ? " (cycles cut short)" : "",
+		printf("%-18s | %-21s | %-21s | %-8s | %-11s | %s%s%s%s\n", r->label, tb, cmd, speed,
+		       raw, r->exact ? "yes" : "NO", r->tb.n < PLUGIN_CYCLES ? " (cycles cut short)" : "",
 		       miss ? " / MISSED" : " / met",
 		       r->tb.median >= TARGET_MEDIAN_US ? " (median >= 1 ms)" :
-		       miss ? " (< 50x the CLI route)" : "");
+		       miss ? " (< 50x)" : "");
 		if (r->error[0])
-			printf("%-20s |   FAILED: %s\n", "", r->error);
+			printf("%-18s |   FAILED: %s\n", "", r->error);
 	}
 	printf("\ntargets: median < %.0f us and at least %.0fx faster than the CLI route%s\n",
 	       TARGET_MEDIAN_US, TARGET_SPEEDUP, misses ? "; rows marked MISSED do not meet them" : "");
-	printf("\"restored exactly\": after the %d cycles every file (tc: qdisc and class listing) "
-	       "the throttler touches is byte for byte as before the first cycle\n", PLUGIN_CYCLES);
+	printf("restored exactly: after the %d cycles every file the throttler touches (tc: the "
+	       "qdisc and class listing) is byte for byte as before the first cycle\n", PLUGIN_CYCLES);
+	printf("bare writes: the CLI route's writes done in-process with nothing around them, "
+	       "median of %d (the kernel's share)\n", PLUGIN_CYCLES);
+	printf("\nThrottleBot's cycle by step, median / p99 (us):\n");
+	printf("  %-18s %-19s %-19s %-19s\n", "", "save", "apply(0.5)", "restore");
+	for (int i = 0; i < nrows; i++) {
+		const struct stats *ph = rows[i].phase;
+
+		if (rows[i].tb.n)
+			printf("  %-18s %7.1f / %-9.1f %7.1f / %-9.1f %7.1f / %-9.1f\n", rows[i].label,
+			       ph[0].median, ph[0].p99, ph[1].median, ph[1].p99, ph[2].median,
+			       ph[2].p99);
+	}
 	printf("\nCLI routes (one \"sh -c\" per cycle, as an operator's script would):\n");
 	for (int i = 0; i < nrows; i++)
 		if (rows[i].script[0])
