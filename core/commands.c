@@ -231,8 +231,11 @@ static void print_target(const struct tb_target *t)
 	for (int k = 0; k < 4; k++)
 		if (t->cgroup[k])
 			printf("      cgroup %-7s %s\n", names[k], t->cgroup[k]);
-	printf("      netns   %s\n      iface   %s\n", t->netns ? t->netns : "(host)",
-	       t->ifname ? t->ifname : "(discovered by the throttler)");
+	if (t->netns)
+		printf("      netns   %s\n      iface   %s\n", t->netns,
+		       t->ifname ? t->ifname : "(found by the network throttler)");
+	else
+		printf("      netns   (the host's)\n");
 	if (t->node)
 		printf("      node    %s\n", t->node);
 }
