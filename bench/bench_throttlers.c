@@ -18,9 +18,20 @@
 #include "log.h"
 #include "settings.h"
 
+/*
+ * For each throttler the bench makes a target of its own (v1 cgroups holding
+ * a sleeping process; for tc a veth pair in a network namespace; a container
+ * when a Docker daemon answers), loads the built plugin with the core's
+ * loader and host services, and times save + apply(0.5) + restore per cycle.
+ * The command-line route then makes the same change the way an operator's
+ * script would, one "sh -c" per cycle: it writes exactly what apply() wrote,
+ * then the saved value back.  The targets start from non-default limits, so
+ * that "restored byte for byte" means the previous value, not a default.
+ */
+
 #define PLUGIN_CYCLES 1000
 #define CLI_CYCLES 100
-#define LOOP_SECONDS 60.0       /* per route and row: the cycles stop there */
+#define LOOP_SECONDS 30.0       /* per route and row: the cycles stop there */
 #define COMMAND_SECONDS 20      /* one command is killed after this */
 #define TARGET_MEDIAN_US 1000.0
 #define TARGET_SPEEDUP 50.0
