@@ -25,8 +25,9 @@
  * loader and host services, and times save + apply(0.5) + restore per cycle.
  * The command-line route then makes the same change the way an operator's
  * script would, one "sh -c" per cycle: it writes exactly what apply() wrote,
- * then the saved value back.  The targets start from non-default limits, so
- * that "restored byte for byte" means the previous value, not a default.
+ * then the saved value back.  The CPU quota and disk targets start from
+ * limits of their own, so that "restored byte for byte" means the previous
+ * value, not a default.
  */
 
 #define PLUGIN_CYCLES 1000
@@ -727,7 +728,7 @@ static int make_container(struct row *row, char *why, size_t size)
 		}
 	}
 	snprintf(made.container, sizeof(made.container), "throttlebot-bench-%d", (int)getpid());
-	if (shf(NULL, 0, "docker run -d --name '%s' '%s' sleep 600", made.container, IMAGE) != 0 ||
+	if (shf(NULL, 0, "docker run -d --cpu-quota 150000 --name '%s' '%s' sleep 600", made.container, IMAGE) != 0 ||
 	    shf(out, sizeof(out), "cat /proc/$(docker inspect -f '{{.State.Pid}}' '%s')/cgroup",
 		made.container) != 0) {
 		snprintf(why, size, "cannot run a container of %s", IMAGE);
