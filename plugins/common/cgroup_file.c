@@ -2,11 +2,30 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "cgroup_file.h"
+
+/* A kept file, or (fd < 0) what is known of a directory. */
+struct kept {
+	char *path;
+	uint64_t hash;
+	int fd;
+	int acc;                 /* O_RDWR, O_RDONLY or O_WRONLY */
+	int v2;                  /* directories: 1 if cgroup v2 */
+	unsigned long used;      /* when last used, for eviction */
+};
+
+struct tb_cg_files {
+	struct kept kept[TB_CG_FILES_MAX];
+	int n;
+	unsigned long tick;
+};
 
 int tb_cg_is_v2(const char *dir)
 {
@@ -69,6 +88,243 @@ int tb_cg_write(const char *dir, const char *file, const char *value)
 	return write_path(path, value);
 }
 
+/* ---- kept files ---- */
+
+struct tb_cg_files *tb_cg_files_new(void)
+{
+	return calloc(1, sizeof(struct tb_cg_files));
+}
+
+static void drop(struct tb_cg_files *f, int i)
+{
+	if (f->kept[i].fd >= 0)
+		close(f->kept[i].fd);
+	free(f->kept[i].path);
+	f->kept[i] = f->kept[--f->n];
+}
+
+void tb_cg_files_free(struct tb_cg_files *f)
+{
+	if (!f)
+		return;
+	while (f->n > 0)
+		drop(f, f->n - 1);
+	free(f);
+}
+
+static uint64_t hash_of(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;      /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The entry for the first len bytes of path, or NULL. */
+static struct kept *find(struct tb_cg_files *f, const char *path, size_t len)
+{
+	uint64_t h = hash_of(path, len);
+
+	for (int i = 0; i < f->n; i++) {
+		struct kept *k = &f->kept[i];
+
+		if (k->hash == h && !strncmp(k->path, path, len) && !k->path[len]) {
+			k->used = ++f->tick;
+			return k;
+		}
+	}
+	return NULL;
+}
+
+/* A new entry for path (the least recently used one goes when full). */
+static struct kept *add(struct tb_cg_files *f, const char *path, int fd, int acc, int v2)
+{
+	char *copy = strdup(path);
+	struct kept *k;
+
+	if (!copy)
+		return NULL;
+	if (f->n == TB_CG_FILES_MAX) {
+		int oldest = 0;
+
+		for (int i = 1; i < f->n; i++)
+			if (f->kept[i].used < f->kept[oldest].used)
+				oldest = i;
+		drop(f, oldest);
+	}
+	k = &f->kept[f->n++];
+	*k = (struct kept){ copy, hash_of(path, strlen(path)), fd, acc, v2, ++f->tick };
+	return k;
+}
+
+/* The kept file path seems gone: forget it and what its directory was. */
+static void forget(struct tb_cg_files *f, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct kept *k;
+
+	if ((k = find(f, path, strlen(path))))
+		drop(f, (int)(k - f->kept));
+	if (slash && (k = find(f, path, (size_t)(slash - path))))
+		drop(f, (int)(k - f->kept));
+}
+
+/* Errors that mean the file under path is no longer the one kept. */
+static int gone(int e)
+{
+	return e == ENODEV || e == ENOENT || e == EBADF || e == ESTALE;
+}
+
+static int on_cgroupfs(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 &&
+	       (sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC);
+}
+
+/* Read and write if allowed (a file kept serves both), else just what is asked. */
+static int open_for(const char *path, int writing, int *acc)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	*acc = O_RDWR;
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS || errno == EISDIR)) {
+		*acc = writing ? O_WRONLY : O_RDONLY;
+		fd = open(path, *acc | O_CLOEXEC);
+	}
+	return fd;
+}
+
+static int can(const struct kept *k, int writing)
+{
+	return k->fd >= 0 && (k->acc == O_RDWR || k->acc == (writing ? O_WRONLY : O_RDONLY));
+}
+
+static int read_fd(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int read_kept(struct tb_cg_files *f, const char *path, char *buf, size_t size)
+{
+	struct kept *k = find(f, path, strlen(path));
+	int fd, acc, r;
+
+	if (k && can(k, 0)) {
+		r = read_fd(k->fd, buf, size);
+		if (r == 0 || !gone(-r))
+			return r;
+	}
+	if (k)
+		forget(f, path);
+	fd = open_for(path, 0, &acc);
+	if (fd < 0) {
+		r = -errno;
+		forget(f, path);
+		return r;
+	}
+	r = read_fd(fd, buf, size);
+	if (r < 0 || !on_cgroupfs(fd) || !add(f, path, fd, acc, 0))
+		close(fd);
+	return r;
+}
+
+static int write_kept(struct tb_cg_files *f, const char *path, const char *value)
+{
+	struct kept *k = find(f, path, strlen(path));
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, acc;
+
+	if (k && can(k, 1)) {
+		n = pwrite(k->fd, value, len, 0);
+		if (n >= 0)
+			return (size_t)n == len ? 0 : -EIO;
+		if (!gone(errno))
+			return -errno;
+	}
+	if (k)
+		forget(f, path);
+	fd = open_for(path, 1, &acc);
+	if (fd < 0) {
+		int e = errno;
+
+		forget(f, path);
+		return -e;
+	}
+	if (!on_cgroupfs(fd)) {
+		/* Truncated and written afresh, as without a set. */
+		close(fd);
+		return write_path(path, value);
+	}
+	n = pwrite(fd, value, len, 0);
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (!add(f, path, fd, acc, 0))
+		close(fd);
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int join(char *path, size_t size, const char *dir, const char *file)
+{
+	return (size_t)snprintf(path, size, "%s/%s", dir, file) < size ? 0 : -ENAMETOOLONG;
+}
+
+int tb_cg_files_read(struct tb_cg_files *f, const char *dir, const char *file, char *buf,
+		     size_t size)
+{
+	char path[4096];
+
+	if (!f)
+		return tb_cg_read(dir, file, buf, size);
+	if (join(path, sizeof(path), dir, file) < 0)
+		return -ENAMETOOLONG;
+	return read_kept(f, path, buf, size);
+}
+
+int tb_cg_files_write(struct tb_cg_files *f, const char *dir, const char *file,
+		      const char *value)
+{
+	char path[4096];
+
+	if (join(path, sizeof(path), dir, file) < 0)
+		return -ENAMETOOLONG;
+	return f ? write_kept(f, path, value) : write_path(path, value);
+}
+
+int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir)
+{
+	struct statfs sf;
+	struct kept *k;
+
+	if (!f)
+		return tb_cg_is_v2(dir);
+	k = find(f, dir, strlen(dir));
+	if (k)
+		return k->v2;
+	/* On cgroupfs the filesystem answers; anything else is asked each time. */
+	if (statfs(dir, &sf) < 0 ||
+	    (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC))
+		return tb_cg_is_v2(dir);
+	add(f, dir, -1, 0, sf.f_type == CGROUP2_SUPER_MAGIC);
+	return sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* ---- saved state ---- */
+
 int tb_saved_add(char *saved, size_t size, const char *dir, const char *file,
 		 const char *value)
 {
@@ -86,6 +342,11 @@ int tb_saved_add(char *saved, size_t size, const char *dir, const char *file,
 }
 
 int tb_saved_restore(const char *saved)
+{
+	return tb_saved_restore_files(NULL, saved);
+}
+
+int tb_saved_restore_files(struct tb_cg_files *f, const char *saved)
 {
 	const char *line = saved;
 	int first = 0;
@@ -106,7 +367,7 @@ int tb_saved_restore(const char *saved)
 			path[tab - line] = '\0';
 			memcpy(value, tab + 1, (size_t)(end - tab - 1));
 			value[end - tab - 1] = '\0';
-			r = write_path(path, value);
+			r = f ? write_kept(f, path, value) : write_path(path, value);
 			if (r < 0 && !first)
 				first = r;
 		}

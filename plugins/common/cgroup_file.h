@@ -34,6 +34,36 @@ int tb_saved_restore(const char *saved);
 int tb_saved_get(const char *saved, const char *dir, const char *file, char *out,
 		 size_t size);
 
+/*
+ * An instance's cgroup files, kept open: on cgroupfs a path lookup with open
+ * and close costs about 5 us, the pread or pwrite itself about 1 us, so a
+ * save + apply + restore cycle through kept files costs a few microseconds.
+ * Only cgroupfs files are kept (fstatfs tells); any other file, such as a
+ * cgroupfs-shaped test tree, is opened per call exactly as tb_cg_read and
+ * tb_cg_write do, because a regular file replaced under the same name would
+ * leave a kept descriptor writing to the old one without an error.  A kept
+ * file whose cgroup was removed fails with ENODEV; it is then reopened once,
+ * so that a cgroup removed and recreated under the same path still works.
+ * At most TB_CG_FILES_MAX files stay open per set; the least recently used
+ * is closed beyond that.  A set serves one thread.  Every function below
+ * accepts a NULL set and then keeps nothing open.
+ */
+#define TB_CG_FILES_MAX 64
+struct tb_cg_files;
+
+/* An empty set, or NULL when out of memory. */
+struct tb_cg_files *tb_cg_files_new(void);
+/* Close every kept file and free the set (NULL is fine). */
+void tb_cg_files_free(struct tb_cg_files *f);
+/* tb_cg_read, tb_cg_write and tb_saved_restore through the set's files. */
+int tb_cg_files_read(struct tb_cg_files *f, const char *dir, const char *file, char *buf,
+		     size_t size);
+int tb_cg_files_write(struct tb_cg_files *f, const char *dir, const char *file,
+		      const char *value);
+int tb_saved_restore_files(struct tb_cg_files *f, const char *saved);
+/* tb_cg_is_v2, remembered per directory until a file of it fails as gone. */
+int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir);
+
 /* Number of CPUs in a cpuset list such as "0-3,6". */
 int tb_cpulist_count(const char *list);
 

@@ -42,6 +42,7 @@ struct blkio_state {
 	char *probe_dir;          /* where a write probe may create its file, or NULL */
 	double capacity;          /* configured or measured once; 0 = not yet */
 	double probe_seconds;
+	struct tb_cg_files *files;   /* the targets' throttle files, kept open */
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -130,6 +131,11 @@ static int blkio_init(const struct tb_host *h, const struct tb_config *cfg, void
 		return -ENOMEM;
 	s->h = h;
 	s->probe_seconds = 1.0;
+	s->files = tb_cg_files_new();
+	if (!s->files) {
+		free(s);
+		return -ENOMEM;
+	}
 	*state = s;
 	if (!cfg)
 		return 0;     /* restore-only: saved state carries everything */
@@ -155,6 +161,7 @@ static int blkio_init(const struct tb_host *h, const struct tb_config *cfg, void
 	       s->iops ? "IO/s" : "bytes/s");
 	return 0;
 fail:
+	tb_cg_files_free(s->files);
 	free(s->probe_dir);
 	free(s);
 	*state = NULL;
@@ -165,8 +172,10 @@ static void blkio_fini(void *state)
 {
 	struct blkio_state *s = state;
 
-	if (s)
+	if (s) {
+		tb_cg_files_free(s->files);
 		free(s->probe_dir);
+	}
 	free(s);
 }
 
@@ -372,12 +381,12 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 	buf = malloc(FILE_MAX);
 	if (!buf)
 		return -ENOMEM;
-	if (tb_cg_is_v2(dir)) {
+	if (tb_cg_files_is_v2(s->files, dir)) {
 		const char *kind = s->iops ? "iops" : "bps";
 		char key[8], old[64];
 		size_t used;
 
-		r = tb_cg_read(dir, "io.max", buf, FILE_MAX);
+		r = tb_cg_files_read(s->files, dir, "io.max", buf, FILE_MAX);
 		if (r == -ENOENT)
 			TB_LOG(s->h, TB_LOG_ERROR, "%s: %s has no io.max: is \"io\" in its parent's "
 			       "cgroup.subtree_control?", t->id, dir);
@@ -402,7 +411,7 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 			if (!(w ? s->write : s->read))
 				continue;
 			v1_file(s, w, file, sizeof(file));
-			r = tb_cg_read(dir, file, buf, FILE_MAX);
+			r = tb_cg_files_read(s->files, dir, file, buf, FILE_MAX);
 			if (r < 0)
 				break;
 			if (device_line(buf, s->devname, line, sizeof(line)) < 0)
@@ -438,7 +447,7 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 	limit = (unsigned long long)((1.0 - stress) * cap);
 	if (limit < 1)
 		limit = 1;
-	if (tb_cg_is_v2(dir)) {
+	if (tb_cg_files_is_v2(s->files, dir)) {
 		const char *kind = s->iops ? "iops" : "bps";
 		int n = snprintf(value, sizeof(value), "%s", s->devname);
 
@@ -446,7 +455,7 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 			n += snprintf(value + n, sizeof(value) - (size_t)n, " r%s=%llu", kind, limit);
 		if (s->write)
 			snprintf(value + n, sizeof(value) - (size_t)n, " w%s=%llu", kind, limit);
-		r = tb_cg_write(dir, "io.max", value);
+		r = tb_cg_files_write(s->files, dir, "io.max", value);
 		if (r < 0)
 			TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/io.max: %s", t->id, value,
 			       dir, strerror(-r));
@@ -458,7 +467,7 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 			if (!(w ? s->write : s->read))
 				continue;
 			v1_file(s, w, file, sizeof(file));
-			r = tb_cg_write(dir, file, value);
+			r = tb_cg_files_write(s->files, dir, file, value);
 			if (r < 0)
 				TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/%s: %s", t->id,
 				       value, dir, file, strerror(-r));
@@ -494,7 +503,7 @@ static int blkio_restore(void *state, const char *saved)
 		}
 		memcpy(one, line, len);
 		one[len] = '\0';
-		r = tb_saved_restore(one);
+		r = tb_saved_restore_files(s->files, one);
 		if (r == -ENOENT) {
 			const char *slash = memrchr(line, '/', (size_t)(tab - line));
 

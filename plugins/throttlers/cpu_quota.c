@@ -12,6 +12,8 @@
 struct cpu_quota {
 	const struct tb_host *h;
 	long long min_quota_us;
+	struct tb_cg_files *files;   /* the targets' cgroup files, kept open */
+	int online;                  /* online CPUs, read once; 0 = not yet */
 };
 
 /* The target's allowance: its quota and period, quota < 0 when unlimited. */
@@ -43,13 +45,22 @@ static int init(const struct tb_host *h, const struct tb_config *cfg, void **sta
 		free(st);
 		return r;
 	}
+	st->files = tb_cg_files_new();
+	if (!st->files) {
+		free(st);
+		return -ENOMEM;
+	}
 	*state = st;
 	return 0;
 }
 
 static void fini(void *state)
 {
-	free(state);
+	struct cpu_quota *st = state;
+
+	if (st)
+		tb_cg_files_free(st->files);
+	free(st);
 }
 
 static const char *cpu_dir(const struct tb_target *t)
@@ -57,47 +68,61 @@ static const char *cpu_dir(const struct tb_target *t)
 	return t->cgroup[TB_CG_CPU];
 }
 
-static int read_allowance(const char *dir, struct allowance *a)
+/* The file save() keeps: v1 cpu.cfs_quota_us ("QUOTA"), v2 cpu.max ("QUOTA PERIOD"). */
+static const char *quota_file(int v2)
 {
-	char buf[128], *end;
+	return v2 ? "cpu.max" : "cpu.cfs_quota_us";
+}
+
+/* An allowance from the quota file's text; v1 reads the period beside it. */
+static int parse_allowance(struct cpu_quota *st, const char *dir, const char *text,
+			   struct allowance *a)
+{
+	char buf[64], quota[32], *end;
 	int r;
 
-	a->v2 = tb_cg_is_v2(dir);
 	if (a->v2) {
-		char quota[32];
-
-		r = tb_cg_read(dir, "cpu.max", buf, sizeof(buf));
-		if (r < 0)
-			return r;
-		if (sscanf(buf, "%31s %lld", quota, &a->period) != 2)
+		if (sscanf(text, "%31s %lld", quota, &a->period) != 2)
 			return -EINVAL;
 		a->quota = strcmp(quota, "max") ? strtoll(quota, &end, 10) : -1;
 		return 0;
 	}
-	r = tb_cg_read(dir, "cpu.cfs_quota_us", buf, sizeof(buf));
-	if (r == 0) {
-		a->quota = strtoll(buf, &end, 10);
-		r = tb_cg_read(dir, "cpu.cfs_period_us", buf, sizeof(buf));
-	}
+	a->quota = strtoll(text, &end, 10);
+	r = tb_cg_files_read(st->files, dir, "cpu.cfs_period_us", buf, sizeof(buf));
 	if (r == 0)
 		a->period = strtoll(buf, &end, 10);
 	return r;
 }
 
+static int read_allowance(struct cpu_quota *st, const char *dir, struct allowance *a)
+{
+	char buf[128];
+	int r;
+
+	a->v2 = tb_cg_files_is_v2(st->files, dir);
+	r = tb_cg_files_read(st->files, dir, quota_file(a->v2), buf, sizeof(buf));
+	return r < 0 ? r : parse_allowance(st, dir, buf, a);
+}
+
 /* CPUs the target may run on: its cpuset if known, else every online CPU. */
-static double cores_of(const struct tb_target *t)
+static double cores_of(struct cpu_quota *st, const struct tb_target *t)
 {
 	const char *dir = t->cgroup[TB_CG_CPUSET];
 	char list[1024];
 
-	if (dir && (tb_cg_read(dir, "cpuset.cpus.effective", list, sizeof(list)) == 0 ||
-		    tb_cg_read(dir, "cpuset.cpus", list, sizeof(list)) == 0) && *list) {
+	/* v1 has no cpuset.cpus.effective: asking would cost a failed lookup each time. */
+	if (dir && ((tb_cg_files_is_v2(st->files, dir) &&
+		     tb_cg_files_read(st->files, dir, "cpuset.cpus.effective", list, sizeof(list)) == 0) ||
+		    tb_cg_files_read(st->files, dir, "cpuset.cpus", list, sizeof(list)) == 0) && *list) {
 		int n = tb_cpulist_count(list);
 
 		if (n > 0)
 			return n;
 	}
-	return (double)sysconf(_SC_NPROCESSORS_ONLN);
+	/* sysconf reads sysfs each time (7 us here); CPU hotplug mid-run is not ours to follow. */
+	if (st->online <= 0)
+		st->online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return st->online > 0 ? st->online : 1;
 }
 
 static int probe(void *state, const struct tb_target *t, double *capacity)
@@ -107,15 +132,16 @@ static int probe(void *state, const struct tb_target *t, double *capacity)
 
 	if (!cpu_dir(t))
 		return -ENOENT;
-	r = read_allowance(cpu_dir(t), &a);
+	r = read_allowance(state, cpu_dir(t), &a);
 	if (r < 0)
 		return r;
-	*capacity = a.quota > 0 ? (double)a.quota / (double)a.period : cores_of(t);
+	*capacity = a.quota > 0 ? (double)a.quota / (double)a.period : cores_of(state, t);
 	return 0;
 }
 
 static int save(void *state, const struct tb_target *t, char *saved, size_t size)
 {
+	struct cpu_quota *st = state;
 	const char *dir = cpu_dir(t);
 	const char *file;
 	char value[128];
@@ -123,8 +149,8 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 
 	if (!dir)
 		return -ENOENT;
-	file = tb_cg_is_v2(dir) ? "cpu.max" : "cpu.cfs_quota_us";
-	r = tb_cg_read(dir, file, value, sizeof(value));
+	file = quota_file(tb_cg_files_is_v2(st->files, dir));
+	r = tb_cg_files_read(st->files, dir, file, value, sizeof(value));
 	if (r == 0) {
 		saved[0] = '\0';
 		r = tb_saved_add(saved, size, dir, file, value);
@@ -135,28 +161,33 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct cpu_quota *st = state;
+	const char *dir = cpu_dir(t);
 	struct allowance a;
 	double allowance;
 	long long quota;
 	char value[64];
 	int r;
 
-	if (!(stress >= 0 && stress < 1))
+	if (!dir || !(stress >= 0 && stress < 1))
 		return -EINVAL;
-	r = read_allowance(cpu_dir(t), &a);
+	/* From the saved quota, not the current one: successive applies
+	 * without a restore between them do not compound. */
+	a.v2 = tb_cg_files_is_v2(st->files, dir);
+	if (saved && tb_saved_get(saved, dir, quota_file(a.v2), value, sizeof(value)) == 0)
+		r = parse_allowance(st, dir, value, &a);
+	else
+		r = read_allowance(st, dir, &a);
 	if (r < 0)
 		return r;
-	allowance = a.quota > 0 ? (double)a.quota : cores_of(t) * (double)a.period;
+	allowance = a.quota > 0 ? (double)a.quota : cores_of(st, t) * (double)a.period;
 	quota = llround((1 - stress) * allowance);
 	if (quota < st->min_quota_us)
 		quota = st->min_quota_us;
-	if (a.v2) {
+	if (a.v2)
 		snprintf(value, sizeof(value), "%lld %lld", quota, a.period);
-		r = tb_cg_write(cpu_dir(t), "cpu.max", value);
-	} else {
+	else
 		snprintf(value, sizeof(value), "%lld", quota);
-		r = tb_cg_write(cpu_dir(t), "cpu.cfs_quota_us", value);
-	}
+	r = tb_cg_files_write(st->files, dir, quota_file(a.v2), value);
 	if (r == 0)
 		TB_LOG(st->h, TB_LOG_DEBUG, "%s: quota %lld us per %lld us (stress %.2f)", t->id,
 		       quota, a.period, stress);
@@ -165,7 +196,9 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 
 static int restore(void *state, const char *saved)
 {
-	return tb_saved_restore(saved);
+	struct cpu_quota *st = state;
+
+	return tb_saved_restore_files(st->files, saved);
 }
 
 TB_PLUGIN_DEFINE(tb_throttler) = {

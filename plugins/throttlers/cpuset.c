@@ -19,6 +19,7 @@
 struct cpuset_state {
 	const struct tb_host *h;
 	int keep_last;      /* keep the highest-numbered CPUs instead of the lowest */
+	struct tb_cg_files *files;   /* the targets' cpuset files, kept open */
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -37,6 +38,7 @@ static int cpulist_parse(const char *s, int **cpus)
 {
 	unsigned char *set = calloc(CPU_MAX / 8, 1);
 	int n = 0, *out;
+	long top = -1;      /* the highest CPU: the scans stop there, not at CPU_MAX */
 	const char *p = s;
 
 	if (!set)
@@ -61,9 +63,11 @@ static int cpulist_parse(const char *s, int **cpus)
 			goto bad;
 		for (long c = a; c <= b; c++)
 			set[c / 8] |= (unsigned char)(1u << (c % 8));
+		if (b > top)
+			top = b;
 		p = end;
 	}
-	for (int c = 0; c < CPU_MAX; c++)
+	for (int c = 0; c <= top; c++)
 		n += (set[c / 8] >> (c % 8)) & 1;
 	out = malloc(sizeof(*out) * (size_t)(n ? n : 1));
 	if (!out) {
@@ -71,7 +75,7 @@ static int cpulist_parse(const char *s, int **cpus)
 		return -ENOMEM;
 	}
 	n = 0;
-	for (int c = 0; c < CPU_MAX; c++)
+	for (int c = 0; c <= top; c++)
 		if ((set[c / 8] >> (c % 8)) & 1)
 			out[n++] = c;
 	free(set);
@@ -114,10 +118,16 @@ static int cpuset_init(const struct tb_host *h, const struct tb_config *cfg, voi
 	if (!s)
 		return -ENOMEM;
 	s->h = h;
+	s->files = tb_cg_files_new();
+	if (!s->files) {
+		free(s);
+		return -ENOMEM;
+	}
 	if (cfg && h->get_string(h, cfg, "keep", &keep) == 0) {
 		if (!strcmp(keep, "last"))
 			s->keep_last = 1;
 		else if (strcmp(keep, "first")) {
+			tb_cg_files_free(s->files);
 			free(s);
 			return h->config_error(h, cfg, "keep",
 					       "keep must be \"first\" or \"last\", not \"%s\"", keep);
@@ -129,7 +139,11 @@ static int cpuset_init(const struct tb_host *h, const struct tb_config *cfg, voi
 
 static void cpuset_fini(void *state)
 {
-	free(state);
+	struct cpuset_state *s = state;
+
+	if (s)
+		tb_cg_files_free(s->files);
+	free(s);
 }
 
 static const char *cpuset_dir(struct cpuset_state *s, const struct tb_target *t)
@@ -145,16 +159,17 @@ static const char *cpuset_dir(struct cpuset_state *s, const struct tb_target *t)
  * The CPUs a target may use now.  An empty v2 cpuset.cpus means "inherit the
  * parent's", which cpuset.cpus.effective shows.
  */
-static int current_cpus(const char *dir, char *cpus, size_t size, char *effective, size_t esize)
+static int current_cpus(struct cpuset_state *s, const char *dir, char *cpus, size_t size,
+			char *effective, size_t esize)
 {
-	int r = tb_cg_read(dir, "cpuset.cpus", cpus, size);
+	int r = tb_cg_files_read(s->files, dir, "cpuset.cpus", cpus, size);
 
 	effective[0] = '\0';
-	if (r == -ENOENT && tb_cg_is_v2(dir))
+	if (r == -ENOENT && tb_cg_files_is_v2(s->files, dir))
 		return -EOPNOTSUPP;   /* the cpuset controller is not enabled there */
 	if (r < 0 || cpus[0])
 		return r;
-	r = tb_cg_read(dir, "cpuset.cpus.effective", effective, esize);
+	r = tb_cg_files_read(s->files, dir, "cpuset.cpus.effective", effective, esize);
 	if (r < 0)
 		return r;
 	return effective[0] ? 0 : -EINVAL;
@@ -169,7 +184,7 @@ static int cpuset_probe(void *state, const struct tb_target *t, double *capacity
 
 	if (!dir)
 		return -EINVAL;
-	r = current_cpus(dir, cpus, sizeof(cpus), effective, sizeof(effective));
+	r = current_cpus(s, dir, cpus, sizeof(cpus), effective, sizeof(effective));
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "%s: cannot read the CPUs of %s: %s", t->id, dir,
 		       strerror(-r));
@@ -197,7 +212,7 @@ static int cpuset_save(void *state, const struct tb_target *t, char *saved, size
 	if (!dir || size == 0)
 		return -EINVAL;
 	saved[0] = '\0';
-	r = current_cpus(dir, cpus, sizeof(cpus), effective, sizeof(effective));
+	r = current_cpus(s, dir, cpus, sizeof(cpus), effective, sizeof(effective));
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "%s: cannot read the CPUs of %s: %s", t->id, dir,
 		       r == -EOPNOTSUPP ? "no cpuset.cpus: is \"cpuset\" in its parent's "
@@ -247,7 +262,7 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 	free(cpus);
 	if (r < 0)
 		return r;
-	r = tb_cg_write(dir, "cpuset.cpus", list);
+	r = tb_cg_files_write(s->files, dir, "cpuset.cpus", list);
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/cpuset.cpus: %s%s", t->id, list,
 		       dir, strerror(-r), r == -EBUSY ?
@@ -288,7 +303,7 @@ static int cpuset_restore(void *state, const char *saved)
 		path[plen - (sizeof(suffix) - 1)] = '\0';
 		/* A zero-length write may never reach the kernel's parser; "\n"
 		 * is an empty list to cgroupfs. */
-		r = tb_cg_write(path, "cpuset.cpus", value[0] ? value : "\n");
+		r = tb_cg_files_write(s->files, path, "cpuset.cpus", value[0] ? value : "\n");
 		if (r == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT) {
 			TB_LOG(s->h, TB_LOG_WARNING, "%s is gone: nothing to restore", path);
 			r = 0;
