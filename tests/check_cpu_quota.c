@@ -1,6 +1,7 @@
 /* check_cpu_quota.c - a spinning process really gets the quota, and restore puts back the exact previous value. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,10 +206,81 @@ START_TEST(v2_tree_formats)
 }
 END_TEST
 
+/* Descriptors this process has open. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
+/*
+ * The instance keeps the cgroup's files open: applies from one saved state do
+ * not compound, a cgroup removed and made again under the same path is still
+ * throttled and restored exactly, and fini closes what init opened.
+ */
+START_TEST(recreated_cgroup)
+{
+	struct tb_target target = { .id = "again", .cgroup = { [TB_CG_CPU] = cg } };
+	char saved[TB_SAVED_MAX] = "", value[64];
+	int fds;
+
+	if (!tb_test_is_root())
+		return;
+	fds = open_fds();
+	ck_assert(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_quota_us", "150000"), 0);
+	open_plugin();
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(throttlebot_plugin.apply(st, &target, saved, 0.5), 0);
+		ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+		ck_assert_str_eq(value, "75000");
+	}
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "150000");
+	ck_assert_int_eq(rmdir(cg), 0);
+	ck_assert_int_eq(mkdir(cg, 0755), 0);
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_period_us", "50000"), 0);
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_quota_us", "40000"), 0);
+	saved[0] = '\0';
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.apply(st, &target, saved, 0.25), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "30000");
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "40000");
+	/* Unlimited: the period of the new cgroup, the host's CPUs. */
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_quota_us", "-1"), 0);
+	saved[0] = '\0';
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.apply(st, &target, saved, 0.5), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_int_eq(atoll(value), 25000LL * sysconf(_SC_NPROCESSORS_ONLN));
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "-1");
+	throttlebot_plugin.fini(st);
+	st = NULL;
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(open_fds(), fds);
+	remove_cgroup();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpu_quota");
 	TCase *real = tcase_create("real cgroup v1"), *v2 = tcase_create("v2 tree");
+	TCase *again = tcase_create("real cgroup v1, recreated");
 	SRunner *sr;
 	int failed;
 
@@ -221,8 +293,10 @@ int main(void)
 	tcase_add_test(real, unlimited_process_gets_its_share_of_the_cores);
 	tcase_add_test(real, limited_process_gets_a_share_of_its_quota);
 	tcase_add_test(v2, v2_tree_formats);
+	tcase_add_test(again, recreated_cgroup);
 	suite_add_tcase(s, real);
 	suite_add_tcase(s, v2);
+	suite_add_tcase(s, again);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
