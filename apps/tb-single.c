@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #define USAGE "[--listen ADDR:PORT] [--sink HOST:PORT] [--data-dir DIR] [--disk-mib N] [--net-mib N]\n" \
-	"       [--rounds N] [--interval-ms MS] [--work UNITS] [--threads N] [--duty PERCENT] [--max-jobs N] [--max-seconds S]\n" \
-	"       [--ready-file PATH]\n" \
+	"       [--rounds N] [--interval-ms MS] [--work UNITS] [--threads N] [--duty PERCENT]\n" \
+	"       [--max-jobs N] [--max-seconds S] [--ready-file PATH]\n" \
 	"  A client sends \"JOB\\n\" and gets \"DONE <seconds> <checksum>\\n\" when the job is complete.\n" \
 	"  Environment: TB_SINGLE_LISTEN (0.0.0.0:7000), TB_SINK (127.0.0.1:7100), TB_DATA_DIR (/var/tmp),\n" \
 	"  TB_MAX_SECONDS (3600)."

@@ -316,8 +316,10 @@ ssize_t tbapp_read_line(int fd, char *buf, size_t size)
 			return -1;
 		}
 		if (r == 0) {
+			/* A last line without '\n' still counts. */
+			buf[n] = 0;
 			errno = EPIPE;
-			return n ? (buf[n] = 0, (ssize_t)n) : -1;
+			return n ? (ssize_t)n : -1;
 		}
 		if (c == '\n') {
 			buf[n] = 0;
@@ -350,12 +352,23 @@ int tbapp_discard(int fd, uint64_t n)
 	return 0;
 }
 
+static const char *ready_path;
+
+static void remove_ready(void)
+{
+	unlink(ready_path);
+}
+
 void tbapp_ready(const char *path)
 {
 	int fd;
 
 	if (!path)
 		return;
+	/* Gone again at exit, so that a launcher waiting for it next time is
+	 * not fooled by the file of a previous run. */
+	ready_path = path;
+	atexit(remove_ready);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		tbapp_die("cannot create ready file %s: %s", path, strerror(errno));

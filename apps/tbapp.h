@@ -44,7 +44,7 @@ ssize_t tbapp_read_line(int fd, char *buf, size_t size);
 /* Read and throw away n bytes; 0 or -1. */
 int tbapp_discard(int fd, uint64_t n);
 
-/* Create path (a file) to tell a launcher we are ready; no-op for NULL. */
+/* Create path (a file) to tell a launcher we are ready, removed at exit; no-op for NULL. */
 void tbapp_ready(const char *path);
 
 /* Deterministic CPU work: units rounds of mixing over a 4 KiB buffer; the
