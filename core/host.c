@@ -1,11 +1,12 @@
 /* host.c - the services ThrottleBot hands each plugin instance: log, clock, configuration, journal. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "config.h"
+#include "conf.h"
 #include "instance.h"
 #include "inventory.h"
 #include "journal.h"

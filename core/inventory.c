@@ -1,4 +1,5 @@
 /* inventory.c - the services an orchestrator discovered, with deep copies of their targets. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,31 @@ void tb_inventory_filter(struct tb_inventory *inv, int (*keep)(const struct tb_s
 			service_free(&inv->services[i]);
 	}
 	inv->nservices = kept;
+}
+
+void tb_inventory_filter_targets(struct tb_inventory *inv,
+				 int (*keep)(const struct tb_target *, void *), void *arg)
+{
+	size_t kept_services = 0;
+
+	for (size_t i = 0; i < inv->nservices; i++) {
+		struct tb_service *s = &inv->services[i];
+		struct tb_target *t = (struct tb_target *)s->targets;
+		size_t kept = 0, before = s->ntargets;
+
+		for (size_t j = 0; j < before; j++) {
+			if (keep(&t[j], arg))
+				t[kept++] = t[j];
+			else
+				target_free(&t[j]);
+		}
+		s->ntargets = kept;
+		if (before > 0 && kept == 0)
+			service_free(s);
+		else
+			inv->services[kept_services++] = *s;
+	}
+	inv->nservices = kept_services;
 }
 
 void tb_inventory_free(struct tb_inventory *inv)

@@ -17,4 +17,8 @@ void tb_inventory_free(struct tb_inventory *inv);
 void tb_inventory_filter(struct tb_inventory *inv, int (*keep)(const struct tb_service *, void *),
 			 void *arg);
 
+/* Drop the targets for which keep() says 0, and services left with none. */
+void tb_inventory_filter_targets(struct tb_inventory *inv,
+				 int (*keep)(const struct tb_target *, void *), void *arg);
+
 #endif

@@ -1,4 +1,5 @@
 /* journal.c - an append-only, fsync'd JSON-lines record of changes to undo, so a killed run can be restored. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>

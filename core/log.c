@@ -1,4 +1,5 @@
 /* log.c - leveled logging to standard error, with a plugin-name prefix. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include "log.h"
 

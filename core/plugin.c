@@ -1,4 +1,5 @@
 /* plugin.c - find plugin files, refuse unsafe or incompatible ones, and dlopen the rest. */
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config.h"
+#include "conf.h"
 #include "plugin.h"
 
 #ifndef PLUGINDIR

@@ -1,6 +1,7 @@
 /* settings.c - check a configuration group against a table of known keys and types. */
+#define _GNU_SOURCE
 #include <string.h>
-#include "config.h"
+#include "conf.h"
 #include "settings.h"
 
 static const char *type_name(enum tb_setting_type t)

@@ -1,4 +1,5 @@
 /* stats.c - medians, the Mann-Whitney U test and bootstrap intervals, on small samples of trial results. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

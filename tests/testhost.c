@@ -1,4 +1,5 @@
 /* testhost.c - run a plugin descriptor in-process, with real host services, for unit tests. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

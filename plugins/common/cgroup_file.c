@@ -1,4 +1,5 @@
 /* cgroup_file.c - read and write cgroup control files exactly, and keep their previous values for restore. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@ static int write_path(const char *path, const char *value)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* O_TRUNC: cgroupfs ignores it, and a cgroupfs-shaped test tree needs it. */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, value, len);

@@ -1,11 +1,12 @@
 /* config.c - parse the run configuration with libconfig and check every key before anything runs. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 #include "settings.h"
 

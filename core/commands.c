@@ -1,0 +1,364 @@
+/* commands.c - the subcommands: run, plan, probe, hold, restore, plugins. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "commands.h"
+#include "journal.h"
+#include "log.h"
+#include "progress.h"
+#include "rank.h"
+#include "report.h"
+#include "restore.h"
+#include "run.h"
+
+static void on_signal(int sig)
+{
+	tb_cancelled = sig;
+}
+
+void tb_install_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;        /* no SA_RESTART: waits return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int exit_for(int r)
+{
+	return r == -EINVAL ? TB_EXIT_CONFIG : r == -EINTR ? TB_EXIT_INTERRUPTED : TB_EXIT_FAILURE;
+}
+
+static int need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	tb_error("%s changes cgroup and network settings, which needs root: run it as root "
+		 "('throttlebot plan' shows the schedule without root)", what);
+	return -EPERM;
+}
+
+/* Parse, load and init everything: the part every command shares.  Any
+ * error here is the configuration's, reported as file:line. */
+static int prepare(struct tb_run *run, struct tb_conf *conf, const char *path,
+		   const struct tb_options *o)
+{
+	int r = tb_conf_load(conf, path);
+
+	if (r < 0)
+		return -EINVAL;
+	if (o->output)
+		conf->output_dir = o->output;
+	r = tb_run_load(run, conf);
+	if (r == 0)
+		r = tb_run_init(run);
+	return r;
+}
+
+static int rank_and_report(struct tb_run *run)
+{
+	size_t nv = run->results.nvalues;
+	struct tb_ranking *rankings = calloc(nv, sizeof(*rankings));
+	char path[4096];
+	json_t *rep;
+	int r = 0;
+
+	if (!rankings)
+		return -ENOMEM;
+	for (size_t v = 0; v < nv && r == 0; v++)
+		r = tb_rank(&run->results, v, run->conf->alpha, &rankings[v]);
+	rep = r == 0 ? tb_report_build(run, rankings) : NULL;
+	if (!rep) {
+		r = r ? r : -ENOMEM;
+	} else {
+		snprintf(path, sizeof(path), "%s/report.json", run->conf->output_dir);
+		r = tb_report_write_json(rep, path);
+		if (r < 0)
+			tb_error("cannot write %s: %s", path, strerror(-r));
+		tb_report_print_table(stdout, rep);
+		printf("Report: %s\n", path);
+		json_decref(rep);
+	}
+	for (size_t v = 0; v < nv; v++)
+		tb_ranking_free(&rankings[v]);
+	free(rankings);
+	return r;
+}
+
+int tb_cmd_run(const char *config, const struct tb_options *o)
+{
+	struct tb_conf conf;
+	struct tb_run run;
+	int r;
+
+	r = prepare(&run, &conf, config, o);
+	if (r == 0)
+		r = need_root("throttlebot run");
+	if (r == 0)
+		r = tb_run_open_journal(&run);
+	if (r == 0)
+		r = tb_run_discover(&run, 1);
+	if (r == 0)
+		r = tb_run_plan(&run);
+	if (r == 0) {
+		r = tb_run_execute(&run);
+		tb_run_restore(&run);
+		if (run.results.ntrials > 0) {
+			int rr = rank_and_report(&run);
+
+			r = r ? r : rr;
+		}
+	}
+	tb_run_finish(&run);
+	tb_conf_free(&conf);
+	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+/* Median trial duration of an earlier run's report, or 0. */
+static double previous_trial_seconds(const char *output_dir)
+{
+	char path[4096];
+	json_t *rep, *trials, *t;
+	double sum = 0;
+	size_t i, n = 0;
+
+	snprintf(path, sizeof(path), "%s/report.json", output_dir);
+	rep = json_load_file(path, 0, NULL);
+	trials = json_object_get(rep, "trials");
+	json_array_foreach(trials, i, t) {
+		sum += json_number_value(json_object_get(t, "duration_s"));
+		n++;
+	}
+	json_decref(rep);
+	return n ? sum / (double)n : 0;
+}
+
+int tb_cmd_plan(const char *config, const struct tb_options *o)
+{
+	struct tb_conf conf;
+	struct tb_run run;
+	int r;
+
+	r = prepare(&run, &conf, config, o);
+	if (r == 0)
+		r = tb_run_discover(&run, 0);
+	if (r == 0)
+		r = tb_run_plan(&run);
+	if (r == 0) {
+		const struct tb_strategy *st = (const void *)run.strategy.lib.header;
+		unsigned long total = st->estimate ? st->estimate(run.strategy.state) : 0;
+		double per = previous_trial_seconds(conf.output_dir);
+		const char *source = "from the previous run's report";
+		size_t pairs = 0;
+		char dur[32];
+
+		if (per <= 0) {
+			per = conf.trial_seconds;
+			source = "from trial_seconds";
+		}
+		printf("Plan for %s (%s)\n", conf.application, config);
+		printf("  orchestrator: %s\n  strategy:     %s\n", run.orchestrator.name, run.strategy.name);
+		printf("  services:     ");
+		for (size_t s = 0; s < run.inv.nservices; s++)
+			printf("%s%s", s ? ", " : "", run.service_names[s]);
+		printf("\n  throttlers:   ");
+		for (size_t t = 0; t < run.nthrottlers; t++)
+			printf("%s%s (%s)", t ? ", " : "", run.throttler_names[t], run.resources[t]);
+		printf("\n  stress:       ");
+		for (size_t l = 0; l < conf.nlevels; l++)
+			printf("%s%.2f", l ? ", " : "", conf.levels[l]);
+		for (size_t i = 0; i < run.inv.nservices * run.nthrottlers; i++)
+			pairs += !run.excluded[i];
+		printf("\n  pairs:        %zu (service, resource) pairs, %zu excluded\n", pairs,
+		       run.inv.nservices * run.nthrottlers - pairs);
+		for (size_t s = 0; s < run.inv.nservices; s++)
+			for (size_t t = 0; t < run.nthrottlers; t++)
+				if (run.excluded[s * run.nthrottlers + t])
+					printf("                excluded: %s %s\n", run.service_names[s],
+					       run.resources[t]);
+		printf("  trials:       %u per point, %u baseline\n", conf.trials, conf.baseline_trials);
+		tb_format_duration((double)total * per, dur, sizeof(dur));
+		printf("  schedule:     %lu trials, about %s (%.1f s per trial, %s)\n", total, dur, per,
+		       source);
+	}
+	tb_run_finish(&run);
+	tb_conf_free(&conf);
+	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+static void print_target(const struct tb_target *t)
+{
+	static const char *const names[] = { "cpu", "cpuset", "io", "memory" };
+
+	printf("    target %s: pid %d\n", t->id ? t->id : "?", (int)t->pid);
+	for (int k = 0; k < 4; k++)
+		if (t->cgroup[k])
+			printf("      cgroup %-7s %s\n", names[k], t->cgroup[k]);
+	printf("      netns   %s\n      iface   %s\n", t->netns ? t->netns : "(host)",
+	       t->ifname ? t->ifname : "(discovered by the throttler)");
+	if (t->node)
+		printf("      node    %s\n", t->node);
+}
+
+int tb_cmd_probe(const char *config, const struct tb_options *o)
+{
+	struct tb_conf conf;
+	struct tb_run run;
+	int r;
+
+	r = prepare(&run, &conf, config, o);
+	if (r == 0)
+		r = need_root("throttlebot probe");
+	if (r == 0)
+		r = tb_run_open_journal(&run);
+	if (r == 0)
+		r = tb_run_discover(&run, 1);
+	for (size_t s = 0; r == 0 && s < run.inv.nservices; s++) {
+		const struct tb_service *sv = &run.inv.services[s];
+
+		printf("service %s: %zu target%s\n", sv->name, sv->ntargets, sv->ntargets == 1 ? "" : "s");
+		for (size_t j = 0; j < sv->ntargets; j++) {
+			print_target(&sv->targets[j]);
+			for (size_t t = 0; t < run.nthrottlers; t++) {
+				const struct tb_throttler *th = (const void *)run.throttlers[t].lib.header;
+				double cap = NAN;
+				int pr = th->probe ? th->probe(run.throttlers[t].state, &sv->targets[j], &cap)
+						   : -ENOTSUP;
+
+				if (pr < 0)
+					printf("      %-12s %s: cannot probe: %s\n", run.throttlers[t].name,
+					       th->resource, strerror(-pr));
+				else
+					printf("      %-12s %s capacity %.6g %s\n", run.throttlers[t].name,
+					       th->resource, cap, th->unit ? th->unit : "");
+			}
+		}
+	}
+	tb_run_finish(&run);
+	tb_conf_free(&conf);
+	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+int tb_cmd_hold(const char *config, const char *service, const char *throttler_name,
+		const char *stress_text, const struct tb_options *o)
+{
+	struct tb_conf conf;
+	struct tb_run run;
+	struct tb_throttle th;
+	struct tb_experiment e = { 1, &th };
+	char *end, err[1024];
+	double stress = strtod(stress_text, &end);
+	long s = -1, t = -1;
+	int r;
+
+	if (*end || !(stress > 0 && stress < 1)) {
+		tb_error("stress '%s' must be a number between 0 and 1 (exclusive)", stress_text);
+		return TB_EXIT_CONFIG;
+	}
+	r = prepare(&run, &conf, config, o);
+	if (r == 0 && (t = tb_run_find_throttler(&run, throttler_name)) < 0) {
+		tb_error("no throttler named '%s' in %s", throttler_name, config);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = need_root("throttlebot hold");
+	if (r == 0)
+		r = tb_run_open_journal(&run);
+	if (r == 0)
+		r = tb_run_discover(&run, 1);
+	if (r == 0 && (s = tb_run_find_service(&run, service)) < 0) {
+		tb_error("no service named '%s' (or it is excluded)", service);
+		r = -EINVAL;
+	}
+	if (r == 0) {
+		th.service = (size_t)s;
+		th.throttler = (size_t)t;
+		th.stress = stress;
+		r = tb_run_apply(&run, &e, err, sizeof(err));
+		if (r < 0)
+			tb_error("%s", err);
+	}
+	if (r == 0) {
+		double until = progress_now() + o->hold_seconds;
+
+		tb_info("holding %s %s at stress %.2f %s", service, throttler_name, stress,
+			o->hold_seconds > 0 ? "" : "until interrupted (Ctrl-C restores)");
+		while (!tb_cancelled && (o->hold_seconds <= 0 || progress_now() < until))
+			usleep(20000);
+		r = tb_run_restore(&run);
+		if (r == 0)
+			tb_info("restored");
+	}
+	tb_run_finish(&run);
+	tb_conf_free(&conf);
+	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+int tb_cmd_restore(const struct tb_options *o)
+{
+	int r = need_root("throttlebot restore");
+
+	if (r == 0)
+		r = tb_restore_journal(tb_journal_path());
+	return r == 0 ? TB_EXIT_OK : TB_EXIT_FAILURE;
+}
+
+static void list_dir(const char *dir, const struct tb_options *o)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(names[i]->d_name);
+		char path[4096], why[2048];
+		struct tb_loaded p;
+
+		if (len > 3 && !strcmp(names[i]->d_name + len - 3, ".so")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+			if (tb_plugin_load_file(path, 0, &p, why, sizeof(why)) < 0) {
+				printf("  %-14s %-12s %s\n", "(refused)", "", why);
+			} else {
+				const struct tb_setting_spec *s = p.header->settings;
+
+				printf("  %-14s %-12s ABI %u.%u  %s\n      %s\n", p.header->name,
+				       tb_kind_name(p.header->kind), TB_ABI_VERSION_MAJOR(p.header->abi),
+				       TB_ABI_VERSION_MINOR(p.header->abi), path,
+				       p.header->summary ? p.header->summary : "");
+				for (; o->verbose && s && s->name; s++)
+					printf("        %-18s %s%s\n", s->name, s->doc ? s->doc : "",
+					       s->required ? " (required)" : "");
+				tb_plugin_unload(&p);
+			}
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
+int tb_cmd_plugins(const struct tb_options *o)
+{
+	char **dirs;
+	int n = tb_plugin_dirs(NULL, &dirs);
+
+	if (n < 0)
+		return TB_EXIT_FAILURE;
+	printf("Plugins (ABI %u.%u), searched in this order:\n", TB_ABI_MAJOR, TB_ABI_MINOR);
+	for (int i = 0; i < n; i++) {
+		printf("%s\n", dirs[i]);
+		list_dir(dirs[i], o);
+	}
+	tb_plugin_dirs_free(dirs, n);
+	return TB_EXIT_OK;
+}

@@ -1,0 +1,26 @@
+/* commands.h - the subcommands of the throttlebot program. */
+#ifndef TB_COMMANDS_H
+#define TB_COMMANDS_H
+
+/* Exit statuses. */
+#define TB_EXIT_OK 0
+#define TB_EXIT_FAILURE 1
+#define TB_EXIT_CONFIG 2
+#define TB_EXIT_INTERRUPTED 130
+
+struct tb_options {
+	const char *output;        /* --output DIR */
+	double hold_seconds;       /* --for SECONDS, 0 = until interrupted */
+	int verbose;
+};
+
+int tb_cmd_run(const char *config, const struct tb_options *o);
+int tb_cmd_plan(const char *config, const struct tb_options *o);
+int tb_cmd_probe(const char *config, const struct tb_options *o);
+int tb_cmd_hold(const char *config, const char *service, const char *throttler,
+		const char *stress, const struct tb_options *o);
+int tb_cmd_restore(const struct tb_options *o);
+int tb_cmd_plugins(const struct tb_options *o);
+void tb_install_signal_handlers(void);
+
+#endif

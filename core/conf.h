@@ -1,0 +1,50 @@
+/* config.h - the run configuration, parsed and checked from a libconfig file. */
+#ifndef TB_CONF_H
+#define TB_CONF_H
+
+#include <libconfig.h>
+#include <stddef.h>
+
+#define TB_MAX_PLUGINS 16
+#define TB_MAX_LEVELS 32
+
+/* A plugin group of the configuration: { plugin = "name"; ...settings }. */
+struct tb_plugin_ref {
+	const char *plugin;        /* the plugin's name */
+	const char *name;          /* the instance's name (defaults to plugin) */
+	config_setting_t *group;
+};
+
+struct tb_conf {
+	config_t cfg;
+	char *path;
+	const char *application;
+	const char *output_dir;
+	const char *plugin_dir;
+	struct tb_plugin_ref orchestrator;
+	struct tb_plugin_ref throttlers[TB_MAX_PLUGINS];
+	size_t nthrottlers;
+	struct tb_plugin_ref metrics[TB_MAX_PLUGINS];
+	size_t nmetrics;
+	struct tb_plugin_ref strategy;
+	double levels[TB_MAX_LEVELS];
+	size_t nlevels;
+	unsigned trials;
+	unsigned baseline_trials;
+	double alpha;                   /* significance level */
+	double trial_seconds;           /* an estimate, for plan */
+	config_setting_t *exclude;      /* services, resources, nodes, pairs */
+};
+
+/* Parse and check path; errors are printed as file:line.  0 or -EINVAL/-errno. */
+int tb_conf_load(struct tb_conf *c, const char *path);
+void tb_conf_free(struct tb_conf *c);
+
+/* Print "file:line: message" for setting s and return -EINVAL. */
+int tb_conf_error(const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Is value listed in the exclude group's list key (or does a pattern match)? */
+int tb_conf_excluded(const struct tb_conf *c, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,101 @@
+/* main.c - the throttlebot command line: parse options, dispatch to a subcommand. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "conf.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: throttlebot [OPTIONS] COMMAND [ARGS]\n"
+	      "Find which resource, on which service, limits an application, by throttling each\n"
+	      "(service, resource) pair in turn and measuring how much the application suffers.\n\n"
+	      "Commands:\n"
+	      "  run CONFIG [--output DIR]   run the experiment; writes DIR/report.json, prints the table\n"
+	      "  plan CONFIG                 print the schedule and its estimated duration (no root)\n"
+	      "  probe CONFIG                print each service's targets and each throttler's capacity\n"
+	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
+	      "                              apply one throttle, hold it, then restore it\n"
+	      "  restore                     undo whatever a killed run left applied\n"
+	      "  plugins                     list the plugins found, their kind and ABI (-v: settings)\n\n"
+	      "Options:\n"
+	      "  -o, --output DIR   where reports go (overrides output_dir)\n"
+	      "  -f, --for SECONDS  how long hold holds (default: until Ctrl-C)\n"
+	      "  -v, --verbose      more detail;  -q, --quiet  errors only\n"
+	      "  -h, --help         this text;    -V, --version\n\n"
+	      "Environment: THROTTLEBOT_PLUGIN_PATH (extra plugin directories, colon separated),\n"
+	      "THROTTLEBOT_JOURNAL (the journal file). See throttlebot(1), throttlebot.conf(5).\n", f);
+}
+
+static int need_args(int have, int want, const char *cmd)
+{
+	if (have == want)
+		return 0;
+	fprintf(stderr, "throttlebot: '%s' takes %d argument%s (see --help)\n", cmd, want,
+		want == 1 ? "" : "s");
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tb_options o = { 0 };
+	const char *cmd;
+	char *end;
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, "o:f:vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.output = optarg; break;
+		case 'f':
+			o.hold_seconds = strtod(optarg, &end);
+			if (*end || o.hold_seconds <= 0) {
+				fprintf(stderr, "throttlebot: --for needs a positive number of seconds\n");
+				return TB_EXIT_CONFIG;
+			}
+			break;
+		case 'v': o.verbose++; tb_verbosity = TB_LOG_DEBUG; break;
+		case 'q': tb_verbosity = TB_LOG_ERROR; break;
+		case 'h': usage(stdout); return TB_EXIT_OK;
+		case 'V':
+			printf("throttlebot %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, TB_ABI_MAJOR,
+			       TB_ABI_MINOR);
+			return TB_EXIT_OK;
+		default: usage(stderr); return TB_EXIT_CONFIG;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return TB_EXIT_CONFIG;
+	}
+	cmd = argv[optind++];
+	n = argc - optind;
+	tb_install_signal_handlers();
+	if (!strcmp(cmd, "run"))
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);
+	if (!strcmp(cmd, "plan"))
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_plan(argv[optind], &o);
+	if (!strcmp(cmd, "probe"))
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_probe(argv[optind], &o);
+	if (!strcmp(cmd, "hold"))
+		return need_args(n, 4, cmd) ? TB_EXIT_CONFIG
+			: tb_cmd_hold(argv[optind], argv[optind + 1], argv[optind + 2],
+				      argv[optind + 3], &o);
+	if (!strcmp(cmd, "restore"))
+		return need_args(n, 0, cmd) ? TB_EXIT_CONFIG : tb_cmd_restore(&o);
+	if (!strcmp(cmd, "plugins"))
+		return need_args(n, 0, cmd) ? TB_EXIT_CONFIG : tb_cmd_plugins(&o);
+	fprintf(stderr, "throttlebot: unknown command '%s' (see --help)\n", cmd);
+	return TB_EXIT_CONFIG;
+}

@@ -1,0 +1,213 @@
+/* rank.c - turn trials into IMRs and a MIMR, per metric, with significance against the baseline. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rank.h"
+#include "stats.h"
+
+int tb_results_add(struct tb_results *r, const struct tb_trial_result *t)
+{
+	if (r->ntrials == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct tb_trial_result *grown = realloc(r->trials, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		r->trials = grown;
+		r->cap = cap;
+	}
+	r->trials[r->ntrials++] = *t;
+	return 0;
+}
+
+void tb_results_free(struct tb_results *r)
+{
+	for (size_t i = 0; i < r->ntrials; i++) {
+		free(r->trials[i].throttles);
+		free(r->trials[i].values);
+		free(r->trials[i].error);
+	}
+	for (size_t i = 0; i < r->nvalues; i++)
+		free(r->values[i].name);
+	free(r->values);
+	free(r->trials);
+	memset(r, 0, sizeof(*r));
+}
+
+static int push(double **v, size_t *n, double x)
+{
+	double *grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = x;
+	*v = grown;
+	return 0;
+}
+
+static struct tb_pair *pair_for(struct tb_ranking *r, size_t s, size_t t)
+{
+	for (size_t i = 0; i < r->npairs; i++)
+		if (r->pairs[i].service == s && r->pairs[i].throttler == t)
+			return &r->pairs[i];
+	return NULL;
+}
+
+static struct tb_point *point_for(struct tb_pair *p, double stress)
+{
+	struct tb_point *grown;
+	size_t i;
+
+	for (i = 0; i < p->npoints; i++)
+		if (fabs(p->points[i].stress - stress) < 1e-9)
+			return &p->points[i];
+	grown = realloc(p->points, (p->npoints + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	p->points = grown;
+	for (i = p->npoints; i > 0 && grown[i - 1].stress > stress; i--)
+		grown[i] = grown[i - 1];
+	memset(&grown[i], 0, sizeof(grown[i]));
+	grown[i].stress = stress;
+	p->npoints++;
+	return &grown[i];
+}
+
+static int collect(const struct tb_results *res, size_t v, struct tb_ranking *r)
+{
+	for (size_t i = 0; i < res->ntrials; i++) {
+		const struct tb_trial_result *t = &res->trials[i];
+		struct tb_pair *p;
+		struct tb_point *pt;
+
+		if (t->n == 0) {
+			if (!t->failed && isfinite(t->values[v]) &&
+			    push(&r->baseline, &r->nbaseline, t->values[v]) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (t->n != 1)          /* group experiments guide a strategy, they rank nothing */
+			continue;
+		p = pair_for(r, t->throttles[0].service, t->throttles[0].throttler);
+		if (!p) {
+			struct tb_pair *grown = realloc(r->pairs, (r->npairs + 1) * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			r->pairs = grown;
+			p = &grown[r->npairs++];
+			memset(p, 0, sizeof(*p));
+			p->service = t->throttles[0].service;
+			p->throttler = t->throttles[0].throttler;
+		}
+		pt = point_for(p, t->throttles[0].stress);
+		if (!pt)
+			return -ENOMEM;
+		if (t->failed || !isfinite(t->values[v]))
+			pt->failed++;
+		else if (push(&pt->values, &pt->n, t->values[v]) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int higher_better,
+			double alpha)
+{
+	double sign = higher_better ? -1.0 : 1.0, scale = fabs(r->base_median);
+	double worst = higher_better ? r->base_min : r->base_max;
+	double best = higher_better ? r->base_max : r->base_min;
+	double p_worse, p_better, lo, hi;
+
+	pt->median = tb_median(pt->values, pt->n);
+	if (pt->n == 0 || r->nbaseline == 0 || scale == 0) {
+		pt->delta = pt->degradation = pt->ci_low = pt->ci_high = NAN;
+		pt->p_value = 1;
+		return;
+	}
+	pt->delta = (pt->median - r->base_median) / scale;
+	pt->degradation = sign * pt->delta;
+	tb_bootstrap_rel_change(pt->values, pt->n, r->baseline, r->nbaseline, 2000, &lo, &hi);
+	pt->ci_low = lo;
+	pt->ci_high = hi;
+	if (higher_better) {
+		p_worse = tb_mann_whitney_greater(r->baseline, r->nbaseline, pt->values, pt->n);
+		p_better = tb_mann_whitney_greater(pt->values, pt->n, r->baseline, r->nbaseline);
+	} else {
+		p_worse = tb_mann_whitney_greater(pt->values, pt->n, r->baseline, r->nbaseline);
+		p_better = tb_mann_whitney_greater(r->baseline, r->nbaseline, pt->values, pt->n);
+	}
+	pt->p_value = pt->degradation >= 0 ? p_worse : p_better;
+	pt->significant = p_worse < alpha && sign * (pt->median - worst) > 0;
+	pt->paradox = p_better < alpha && sign * (best - pt->median) > 0;
+}
+
+static int by_degradation(const void *a, const void *b)
+{
+	const struct tb_pair *x = a, *y = b;
+	double dx = tb_pair_headline(x)->degradation, dy = tb_pair_headline(y)->degradation;
+
+	/* IMRs first, then by degradation; NaN last. */
+	if (x->imr != y->imr)
+		return y->imr - x->imr;
+	if (isnan(dx) || isnan(dy))
+		return isnan(dx) - isnan(dy);
+	return (dy > dx) - (dy < dx);
+}
+
+int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_ranking *r)
+{
+	int higher_better = res->values[v].direction == TB_HIGHER_IS_BETTER;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->value = v;
+	r->mimr = r->runner_up = -1;
+	err = collect(res, v, r);
+	if (err < 0)
+		return err;
+	r->base_median = tb_median(r->baseline, r->nbaseline);
+	r->base_min = tb_min(r->baseline, r->nbaseline);
+	r->base_max = tb_max(r->baseline, r->nbaseline);
+	for (size_t i = 0; i < r->npairs; i++) {
+		struct tb_pair *p = &r->pairs[i];
+		double best = -INFINITY;
+
+		for (size_t j = 0; j < p->npoints; j++) {
+			struct tb_point *pt = &p->points[j];
+
+			judge_point(pt, r, higher_better, alpha);
+			p->imr |= pt->significant;
+			p->paradox |= pt->paradox;
+			/* Headline: the worst significant point, else the worst point. */
+			double key = (pt->significant ? 1e12 : 0) + (isnan(pt->degradation) ? -1e13 : pt->degradation);
+
+			if (key > best) {
+				best = key;
+				p->headline = j;
+			}
+		}
+		if (p->imr)
+			p->paradox = 0;
+	}
+	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_degradation);
+	if (r->npairs > 0 && r->pairs[0].imr) {
+		r->mimr = 0;
+		r->runner_up = r->npairs > 1 ? 1 : -1;
+	}
+	return 0;
+}
+
+void tb_ranking_free(struct tb_ranking *r)
+{
+	for (size_t i = 0; i < r->npairs; i++) {
+		for (size_t j = 0; j < r->pairs[i].npoints; j++)
+			free(r->pairs[i].points[j].values);
+		free(r->pairs[i].points);
+	}
+	free(r->pairs);
+	free(r->baseline);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,49 @@
+/* rank.h - turn trials into IMRs and a MIMR, per metric, with significance against the baseline. */
+#ifndef TB_RANK_H
+#define TB_RANK_H
+
+#include "results.h"
+
+struct tb_point {
+	double stress;
+	size_t n, failed;
+	double *values;                /* the successful trials' values */
+	double median, delta, degradation, ci_low, ci_high, p_value;
+	int significant, paradox;
+};
+
+struct tb_pair {
+	size_t service, throttler;
+	size_t npoints;
+	struct tb_point *points;       /* ascending stress */
+	size_t headline;               /* the point with the largest degradation */
+	int imr, paradox;
+};
+
+struct tb_ranking {
+	size_t value;                  /* index into results->values */
+	size_t nbaseline;
+	double *baseline;
+	double base_median, base_min, base_max;
+	size_t npairs;
+	struct tb_pair *pairs;         /* sorted: largest headline degradation first */
+	long mimr;                     /* index into pairs, or -1 */
+	long runner_up;                /* the next pair after the MIMR, or -1 */
+};
+
+/*
+ * Rank value v of every trial.  A point (pair at a level) is significant when
+ * a one-sided Mann-Whitney test against the baseline gives p < alpha AND its
+ * median lies beyond the worst baseline trial: a degradation within the
+ * baseline's own spread is never an IMR, however many trials.  A significant
+ * improvement beyond the best baseline trial is a paradox.
+ */
+int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_ranking *out);
+void tb_ranking_free(struct tb_ranking *r);
+
+static inline const struct tb_point *tb_pair_headline(const struct tb_pair *p)
+{
+	return &p->points[p->headline];
+}
+
+#endif

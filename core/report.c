@@ -1,0 +1,334 @@
+/* report.c - build report.json from the ranked trials, and print the services x resources table. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "conf.h"
+#include "progress.h"
+#include "report.h"
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *values_array(const double *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, num(v[i]));
+	return a;
+}
+
+static const char *direction_name(enum tb_direction d)
+{
+	return d == TB_HIGHER_IS_BETTER ? "higher" : "lower";
+}
+
+static const char *resource_of(const struct tb_run *run, size_t t)
+{
+	return ((const struct tb_throttler *)run->throttlers[t].lib.header)->resource;
+}
+
+static json_t *pair_id(const struct tb_run *run, const struct tb_pair *p)
+{
+	return json_pack("{s:s, s:s, s:s}", "service", run->service_names[p->service],
+			 "resource", resource_of(run, p->throttler),
+			 "throttler", run->throttler_names[p->throttler]);
+}
+
+static json_t *point_json(const struct tb_point *pt)
+{
+	return json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:I, s:o}",
+			 "stress", pt->stress, "n", (json_int_t)pt->n, "median", num(pt->median),
+			 "delta", num(pt->delta), "degradation", num(pt->degradation),
+			 "ci_low", num(pt->ci_low), "ci_high", num(pt->ci_high),
+			 "p_value", num(pt->p_value), "significant", pt->significant,
+			 "paradox", pt->paradox, "failed", (json_int_t)pt->failed,
+			 "values", values_array(pt->values, pt->n));
+}
+
+static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
+{
+	const struct tb_point *h = tb_pair_headline(p);
+	json_t *o = pair_id(run, p), *points = json_array();
+
+	for (size_t i = 0; i < p->npoints; i++)
+		json_array_append_new(points, point_json(&p->points[i]));
+	json_object_set_new(o, "stress", json_real(h->stress));
+	json_object_set_new(o, "delta", num(h->delta));
+	json_object_set_new(o, "degradation", num(h->degradation));
+	json_object_set_new(o, "ci_low", num(h->ci_low));
+	json_object_set_new(o, "ci_high", num(h->ci_high));
+	json_object_set_new(o, "p_value", num(h->p_value));
+	json_object_set_new(o, "significant", json_boolean(h->significant));
+	json_object_set_new(o, "imr", json_boolean(p->imr));
+	json_object_set_new(o, "paradox", json_boolean(p->paradox));
+	json_object_set_new(o, "points", points);
+	return o;
+}
+
+static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
+{
+	const struct tb_value_desc *v = &run->results.values[r->value];
+	json_t *ranking = json_array(), *imrs = json_array(), *mimr = json_null();
+	json_t *baseline = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "metric", v->name,
+				     "n", (json_int_t)r->nbaseline, "median", num(r->base_median),
+				     "min", num(r->base_min), "max", num(r->base_max),
+				     "values", values_array(r->baseline, r->nbaseline));
+
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct tb_pair *p = &r->pairs[i];
+
+		json_array_append_new(ranking, pair_json(run, p));
+		if (p->imr) {
+			json_t *imr = pair_id(run, p);
+
+			json_object_set_new(imr, "degradation", num(tb_pair_headline(p)->degradation));
+			json_array_append_new(imrs, imr);
+		}
+	}
+	if (r->mimr >= 0) {
+		const struct tb_pair *p = &r->pairs[r->mimr];
+		const struct tb_point *h = tb_pair_headline(p);
+
+		mimr = pair_id(run, p);
+		json_object_set_new(mimr, "stress", json_real(h->stress));
+		json_object_set_new(mimr, "delta", num(h->delta));
+		json_object_set_new(mimr, "degradation", num(h->degradation));
+		if (r->runner_up >= 0) {
+			const struct tb_pair *q = &r->pairs[r->runner_up];
+			double d = tb_pair_headline(q)->degradation;
+			json_t *ru = pair_id(run, q);
+
+			json_object_set_new(ru, "degradation", num(d));
+			json_object_set_new(ru, "imr", json_boolean(q->imr));
+			json_object_set_new(mimr, "runner_up", ru);
+			json_object_set_new(mimr, "margin", num(h->degradation - d));
+		} else {
+			json_object_set_new(mimr, "runner_up", json_null());
+			json_object_set_new(mimr, "margin", num(h->degradation));
+		}
+	}
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "metric", v->name, "unit", v->unit,
+			 "direction", direction_name(v->direction), "baseline", baseline,
+			 "mimr", mimr, "ranking", ranking, "imrs", imrs);
+}
+
+static json_t *services_json(const struct tb_run *run)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < run->inv.nservices; i++) {
+		const struct tb_service *s = &run->inv.services[i];
+		json_t *targets = json_array();
+
+		for (size_t j = 0; j < s->ntargets; j++) {
+			const struct tb_target *t = &s->targets[j];
+			json_t *o = json_pack("{s:s, s:I}", "id", t->id ? t->id : "",
+					      "pid", (json_int_t)t->pid);
+			static const char *const cg[] = { "cpu", "cpuset", "io", "memory" };
+
+			for (int k = 0; k < 4; k++)
+				if (t->cgroup[k])
+					json_object_set_new(o, cg[k], json_string(t->cgroup[k]));
+			if (t->netns)
+				json_object_set_new(o, "netns", json_string(t->netns));
+			if (t->ifname)
+				json_object_set_new(o, "ifname", json_string(t->ifname));
+			if (t->node)
+				json_object_set_new(o, "node", json_string(t->node));
+			json_array_append_new(targets, o);
+		}
+		json_array_append_new(a, json_pack("{s:s, s:o}", "name", s->name, "targets", targets));
+	}
+	return a;
+}
+
+static json_t *trials_json(const struct tb_run *run)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < run->results.ntrials; i++) {
+		const struct tb_trial_result *t = &run->results.trials[i];
+		json_t *throttles = json_array(), *values = json_object();
+
+		for (size_t k = 0; k < t->n; k++) {
+			const struct tb_throttle *th = &t->throttles[k];
+
+			json_array_append_new(throttles, json_pack("{s:s, s:s, s:s, s:f}",
+				"service", run->service_names[th->service],
+				"throttler", run->throttler_names[th->throttler],
+				"resource", resource_of(run, th->throttler), "stress", th->stress));
+		}
+		for (size_t v = 0; v < run->results.nvalues; v++)
+			json_object_set_new(values, run->results.values[v].name, num(t->values[v]));
+		json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f}",
+			"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
+			"throttles", throttles, "values", values, "failed", t->failed,
+			"error", t->error ? json_string(t->error) : json_null(),
+			"start", t->start, "duration_s", t->duration));
+	}
+	return a;
+}
+
+static json_t *excluded_json(const struct tb_run *run)
+{
+	json_t *a = json_array();
+
+	for (size_t s = 0; s < run->inv.nservices; s++)
+		for (size_t t = 0; t < run->nthrottlers; t++)
+			if (run->excluded[s * run->nthrottlers + t])
+				json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}",
+					"service", run->service_names[s], "resource", resource_of(run, t),
+					"throttler", run->throttler_names[t],
+					"why", "excluded by configuration"));
+	return a;
+}
+
+json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *rankings)
+{
+	json_t *rep, *levels = json_array(), *throttlers = json_array(), *metrics = json_array();
+	json_t *by_metric = json_array(), *primary;
+	char started[64];
+	struct tm tm;
+
+	gmtime_r(&run->started, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (size_t i = 0; i < run->conf->nlevels; i++)
+		json_array_append_new(levels, json_real(run->conf->levels[i]));
+	for (size_t t = 0; t < run->nthrottlers; t++) {
+		const struct tb_throttler *th = (const void *)run->throttlers[t].lib.header;
+
+		json_array_append_new(throttlers, json_pack("{s:s, s:s, s:s, s:s}",
+			"name", run->throttler_names[t], "plugin", th->header.name,
+			"resource", th->resource, "unit", th->unit ? th->unit : ""));
+	}
+	for (size_t v = 0; v < run->results.nvalues; v++) {
+		const struct tb_value_desc *d = &run->results.values[v];
+
+		json_array_append_new(metrics, json_pack("{s:s, s:s, s:s, s:s}", "name", d->name,
+			"plugin", run->metrics[d->metric].lib.header->name, "unit", d->unit,
+			"direction", direction_name(d->direction)));
+		json_array_append_new(by_metric, section(run, &rankings[v]));
+	}
+	primary = json_array_get(by_metric, 0);
+	rep = json_pack("{s:{s:s}, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:f, s:o, s:o, s:o}",
+		"throttlebot", "version", PACKAGE_VERSION, "application", run->conf->application,
+		"config", run->conf->path, "started", started,
+		"duration_s", progress_now() - run->t0, "stress_levels", levels,
+		"trials_per_point", (json_int_t)run->conf->trials,
+		"baseline_trials", (json_int_t)run->conf->baseline_trials,
+		"significance", run->conf->alpha,
+		"services", services_json(run), "throttlers", throttlers, "metrics", metrics);
+	if (!rep)
+		return NULL;
+	json_object_set(rep, "baseline", json_object_get(primary, "baseline"));
+	json_object_set(rep, "mimr", json_object_get(primary, "mimr"));
+	json_object_set(rep, "ranking", json_object_get(primary, "ranking"));
+	json_object_set(rep, "imrs", json_object_get(primary, "imrs"));
+	json_object_set_new(rep, "excluded", excluded_json(run));
+	json_object_set_new(rep, "by_metric", by_metric);
+	json_object_set_new(rep, "trials", trials_json(run));
+	return rep;
+}
+
+int tb_report_write_json(const json_t *report, const char *path)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(report, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0)
+		return -EIO;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+static json_t *find_pair(json_t *ranking, const char *service, const char *throttler)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ranking, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "service")), service) &&
+		    !strcmp(json_string_value(json_object_get(p, "throttler")), throttler))
+			return p;
+	return NULL;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+static void print_section(FILE *f, json_t *rep, json_t *sec)
+{
+	json_t *ranking = json_object_get(sec, "ranking"), *mimr = json_object_get(sec, "mimr");
+	json_t *services = json_object_get(rep, "services"), *throttlers = json_object_get(rep, "throttlers");
+	json_t *base = json_object_get(sec, "baseline"), *s, *t;
+	size_t i, j, width = 7;
+
+	json_array_foreach(services, i, s)
+		width = strlen(str(s, "name")) > width ? strlen(str(s, "name")) : width;
+	fprintf(f, "\n%s (%s, %s is better): baseline median %.4g, min %.4g, max %.4g over %lld trials\n",
+		str(sec, "metric"), str(sec, "unit"), str(sec, "direction"),
+		json_number_value(json_object_get(base, "median")),
+		json_number_value(json_object_get(base, "min")),
+		json_number_value(json_object_get(base, "max")),
+		(long long)json_integer_value(json_object_get(base, "n")));
+	fprintf(f, "  %-*s", (int)width, "service");
+	json_array_foreach(throttlers, j, t) {
+		char head[64];
+
+		snprintf(head, sizeof(head), "%s (%s)", str(t, "resource"), str(t, "name"));
+		fprintf(f, " | %18s", head);
+	}
+	fputc('\n', f);
+	json_array_foreach(services, i, s) {
+		fprintf(f, "  %-*s", (int)width, str(s, "name"));
+		json_array_foreach(throttlers, j, t) {
+			json_t *p = find_pair(ranking, str(s, "name"), str(t, "name"));
+			char cell[64] = "-";
+
+			if (p && json_is_number(json_object_get(p, "delta"))) {
+				int is_mimr = mimr && json_is_object(mimr) &&
+					!strcmp(str(mimr, "service"), str(s, "name")) &&
+					!strcmp(str(mimr, "throttler"), str(t, "name"));
+
+				snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
+					 is_mimr ? "MIMR " : json_is_true(json_object_get(p, "imr")) ? "* " : "",
+					 100 * json_number_value(json_object_get(p, "delta")),
+					 json_number_value(json_object_get(p, "stress")),
+					 json_is_true(json_object_get(p, "paradox")) ? " !" : "");
+			}
+			fprintf(f, " | %18s", cell);
+		}
+		fputc('\n', f);
+	}
+	if (json_is_object(mimr))
+		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, %.1f points ahead of the next\n",
+			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
+			100 * json_number_value(json_object_get(mimr, "delta")),
+			json_number_value(json_object_get(mimr, "stress")),
+			100 * json_number_value(json_object_get(mimr, "margin")));
+	else
+		fprintf(f, "  No IMR: no throttle changed %s beyond the baseline's own spread.\n",
+			str(sec, "metric"));
+}
+
+void tb_report_print_table(FILE *f, const json_t *report)
+{
+	json_t *rep = (json_t *)report, *sec;
+	size_t i;
+
+	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
+		   "(* = IMR: significant and beyond the baseline's spread; ! = paradox, improved)\n",
+		str(rep, "application"));
+	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
+		print_section(f, rep, sec);
+	fputc('\n', f);
+}

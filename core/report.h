@@ -1,0 +1,16 @@
+/* report.h - report.json (the scripting contract) and the terminal table. */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include "rank.h"
+#include "run.h"
+
+/* rankings: one per ranked value (run->results.nvalues), the first primary. */
+json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *rankings);
+int tb_report_write_json(const json_t *report, const char *path);
+/* The services x resources table of the primary metric, like the paper's Table 1. */
+void tb_report_print_table(FILE *f, const json_t *report);
+
+#endif

@@ -1,0 +1,121 @@
+/* restore.c - undo what a killed run left applied: replay the journal's pending entries, newest first. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "instance.h"
+#include "journal.h"
+#include "log.h"
+#include "restore.h"
+
+static unsigned kind_of(const char *name)
+{
+	return !strcmp(name, "throttler") ? TB_KIND_THROTTLER
+	       : !strcmp(name, "orchestrator") ? TB_KIND_ORCHESTRATOR
+	       : !strcmp(name, "metric") ? TB_KIND_METRIC : 0;
+}
+
+/* The plugin that made the change, from its recorded file if it is still
+ * there, else by name from the usual directories. */
+static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsigned kind)
+{
+	char why[2048];
+	int r = -ENOENT;
+
+	memset(in, 0, sizeof(*in));
+	in->name = strdup(e->plugin);
+	if (!in->name)
+		return -ENOMEM;
+	if (*e->path && access(e->path, F_OK) == 0)
+		r = tb_plugin_load_file(e->path, kind, &in->lib, why, sizeof(why));
+	if (r < 0)
+		r = tb_plugin_find(e->plugin, kind, NULL, &in->lib, why, sizeof(why));
+	if (r < 0) {
+		tb_error("cannot restore %s: %s", e->target, why);
+		return r;
+	}
+	tb_instance_bind(in, NULL);
+	return 0;
+}
+
+static int undo(const struct tb_journal_entry *e)
+{
+	unsigned kind = kind_of(e->kind);
+	struct tb_instance in;
+	void *state = NULL;
+	int r;
+
+	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {
+		tb_error("journal entry %ld: unknown kind '%s'", e->id, e->kind);
+		return -EINVAL;
+	}
+	r = load(&in, e, kind);
+	if (r < 0) {
+		free(in.name);
+		return r;
+	}
+	if (kind == TB_KIND_THROTTLER) {
+		const struct tb_throttler *t = (const void *)in.lib.header;
+
+		r = t->init(&in.host, NULL, &state);
+		if (r == 0) {
+			r = t->restore(state, e->saved);
+			t->fini(state);
+		}
+	} else {
+		const struct tb_orchestrator *o = (const void *)in.lib.header;
+
+		r = o->restore ? o->init(&in.host, NULL, &state) : -ENOTSUP;
+		if (r == 0) {
+			r = o->restore(state, e->saved);
+			o->fini(state);
+		}
+	}
+	if (r == -ENOENT)      /* already gone: nothing left to undo */
+		r = 0;
+	if (r < 0)
+		tb_error("%s: could not restore %s: %s", e->plugin, e->target, strerror(-r));
+	else
+		tb_info("restored %s (%s)", e->target, e->plugin);
+	tb_instance_unload(&in);
+	return r;
+}
+
+int tb_restore_journal(const char *path)
+{
+	struct tb_journal *j;
+	struct tb_journal_entry *pending;
+	int n, failed = 0, r;
+
+	if (access(path, F_OK) < 0) {
+		tb_info("nothing to restore (no journal at %s)", path);
+		return 0;
+	}
+	r = tb_journal_open(path, 1, &j);
+	if (r == -EBUSY) {
+		tb_error("%s is locked by a running throttlebot: stop it (Ctrl-C restores)", path);
+		return r;
+	}
+	if (r < 0) {
+		tb_error("cannot open %s: %s", path, strerror(-r));
+		return r;
+	}
+	n = tb_journal_pending(j, &pending);
+	if (n < 0) {
+		tb_journal_close(j);
+		return n;
+	}
+	if (n == 0)
+		tb_info("nothing to restore: every change in %s was already undone", path);
+	for (int i = 0; i < n; i++) {
+		if (undo(&pending[i]) < 0)
+			failed = 1;
+		else
+			tb_journal_done(j, pending[i].id);
+	}
+	free(pending);
+	tb_journal_close(j);
+	return failed;
+}

@@ -1,0 +1,65 @@
+/* run.h - one experiment run: its plugins, inventory, search space, applied throttles and results. */
+#ifndef TB_RUN_H
+#define TB_RUN_H
+
+#include <time.h>
+#include "conf.h"
+#include "instance.h"
+#include "inventory.h"
+#include "results.h"
+
+struct tb_applied {
+	struct tb_instance *throttler;
+	const struct tb_target *target;
+	long journal_id;
+	char *saved;
+};
+
+struct tb_run {
+	struct tb_conf *conf;
+	struct tb_instance orchestrator;
+	struct tb_instance throttlers[TB_MAX_PLUGINS];
+	size_t nthrottlers;
+	struct tb_instance metrics[TB_MAX_PLUGINS];
+	size_t nmetrics;
+	size_t metric_order[TB_MAX_PLUGINS];   /* drivers of the workload first */
+	struct tb_instance strategy;
+	struct tb_journal *journal;
+	struct tb_inventory inv;
+	int launched;
+	struct tb_space space;
+	const char **service_names, **throttler_names, **resources;
+	unsigned char *excluded;
+	struct tb_results results;
+	char *workdir;
+	double t0;
+	time_t started;
+	struct tb_applied *applied;
+	size_t napplied;
+};
+
+/* Load every plugin the configuration names and check their settings.
+ * Errors are configuration errors (file:line), -EINVAL. */
+int tb_run_load(struct tb_run *run, struct tb_conf *conf);
+/* init() every plugin; bad values are configuration errors (-EINVAL). */
+int tb_run_init(struct tb_run *run);
+/* Open the journal and give it to every instance. */
+int tb_run_open_journal(struct tb_run *run);
+/* Launch (when launch) and discover the services; apply exclusions. */
+int tb_run_discover(struct tb_run *run, int launch);
+/* Build the search space and init the strategy. */
+int tb_run_plan(struct tb_run *run);
+/* Journal and apply every throttle of e on every target; all or nothing. */
+int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
+/* Restore whatever is applied, newest first.  0 or the first error. */
+int tb_run_restore(struct tb_run *run);
+/* The whole search, with progress; fills run->results. */
+int tb_run_execute(struct tb_run *run);
+/* Restore, stop what was launched, fini and unload everything. */
+void tb_run_finish(struct tb_run *run);
+
+/* Find a throttler instance / service by name; -1 when none. */
+long tb_run_find_throttler(const struct tb_run *run, const char *name);
+long tb_run_find_service(const struct tb_run *run, const char *name);
+
+#endif

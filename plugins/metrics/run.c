@@ -1,0 +1,257 @@
+/* run.c - run a metric's workload: execvp in its own process group, output to a file, timeout, cancel. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "run.h"
+
+extern char **environ;
+
+#define POLL_MS 100          /* how often cancel and timeout are checked */
+#define TERM_GRACE 2.0       /* seconds between SIGTERM and SIGKILL */
+
+/* environ with r->env added; a "K=V" replaces an inherited K. */
+static char **build_env(char *const *extra)
+{
+	size_t n = 0, m = 0, k = 0;
+	char **out;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	out = calloc(n + m + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t klen = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+		int overridden = 0;
+
+		for (size_t j = 0; j < m && !overridden; j++)
+			overridden = strncmp(extra[j], environ[i], klen) == 0;
+		if (!overridden)
+			out[k++] = environ[i];
+	}
+	for (size_t j = 0; j < m; j++)
+		out[k++] = extra[j];
+	out[k] = NULL;
+	return out;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void child(const struct tb_run *r, char **envp, int outfd, int errpipe)
+{
+	sigset_t none;
+	int e, devnull;
+
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0 && devnull != 0) {
+		dup2(devnull, 0);
+		close(devnull);
+	}
+	if (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+		goto fail;
+	if (outfd > 2)
+		close(outfd);
+	if (r->cwd && chdir(r->cwd) < 0)
+		goto fail;
+	execvpe(r->argv[0], r->argv, envp);
+fail:
+	e = errno;
+	if (write(errpipe, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+static double realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait up to ms for pid to exit; 1 when it has (and is reaped into *status). */
+static int wait_exit(pid_t pid, int pidfd, int ms, int *status)
+{
+	pid_t w;
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, ms) == 0)
+			return 0;
+	}
+	do
+		w = waitpid(pid, status, WNOHANG);
+	while (w < 0 && errno == EINTR);
+	if (w == pid)
+		return 1;
+	if (w < 0)
+		return -errno;
+	if (pidfd < 0)
+		poll(NULL, 0, ms < 20 ? ms : 20);
+	return 0;
+}
+
+/* SIGTERM the group, give it TERM_GRACE, then SIGKILL; always reaps pid. */
+static void kill_group(const struct tb_host *h, pid_t pid, int pidfd)
+{
+	double until = h->now(h) + TERM_GRACE;
+	int status;
+
+	kill(-pid, SIGTERM);
+	while (h->now(h) < until)
+		if (wait_exit(pid, pidfd, 50, &status) != 0)
+			break;
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
+		     int nlines)
+{
+	char buf[4096];
+	ssize_t n;
+	off_t size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *p, *start;
+	int seen = 0;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf) - 1)
+		lseek(fd, size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	/* Walk back over nlines newlines, then print forward. */
+	for (p = buf + n; p > buf; p--)
+		if (p[-1] == '\n' && ++seen == nlines)
+			break;
+	start = p;
+	TB_LOG(h, level, "last lines of %s:", path);
+	while (start && *start) {
+		char *nl = strchr(start, '\n');
+
+		if (nl)
+			*nl = '\0';
+		TB_LOG(h, level, "  | %s", start);
+		start = nl ? nl + 1 : NULL;
+	}
+}
+
+int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial)
+{
+	int outfd, errpipe[2], pidfd, status = 0, e = 0, done = 0, rc = 0;
+	char **envp;
+	double deadline;
+	pid_t pid;
+
+	outfd = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (outfd < 0) {
+		rc = -errno;
+		TB_LOG(h, TB_LOG_ERROR, "cannot create %s: %s", r->out_path, strerror(-rc));
+		return rc;
+	}
+	envp = build_env(r->env);
+	if (!envp || pipe2(errpipe, O_CLOEXEC) < 0) {
+		rc = envp ? -errno : -ENOMEM;
+		free(envp);
+		close(outfd);
+		return rc;
+	}
+	trial->wall_start = realtime();
+	trial->start = h->now(h);
+	pid = fork();
+	if (pid == 0)
+		child(r, envp, outfd, errpipe[1]);
+	close(errpipe[1]);
+	close(outfd);
+	free(envp);
+	if (pid < 0) {
+		rc = -errno;
+		close(errpipe[0]);
+		TB_LOG(h, TB_LOG_ERROR, "fork: %s", strerror(-rc));
+		return rc;
+	}
+	setpgid(pid, pid);  /* also in the child: whichever runs first */
+	/* The exec error pipe closes on a successful exec. */
+	if (read(errpipe[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+		close(errpipe[0]);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		trial->end = h->now(h);
+		TB_LOG(h, TB_LOG_ERROR, "cannot run %s%s%s: %s", r->argv[0],
+		       r->cwd ? " in " : "", r->cwd ? r->cwd : "", strerror(e));
+		return -e;
+	}
+	close(errpipe[0]);
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	deadline = r->timeout > 0 ? trial->start + r->timeout : 0;
+	while (!done) {
+		done = wait_exit(pid, pidfd, POLL_MS, &status);
+		if (done < 0) {
+			rc = done;
+			break;
+		}
+		if (done)
+			break;
+		if (h->cancelled(h)) {
+			TB_LOG(h, TB_LOG_WARNING, "cancelled: stopping %s (process group %d)",
+			       r->argv[0], (int)pid);
+			kill_group(h, pid, pidfd);
+			rc = -EINTR;
+			break;
+		}
+		if (deadline && h->now(h) >= deadline) {
+			TB_LOG(h, TB_LOG_ERROR, "%s did not finish within %g s: killed (process group %d)",
+			       r->argv[0], r->timeout, (int)pid);
+			kill_group(h, pid, pidfd);
+			tb_run_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
+			rc = -ETIMEDOUT;
+			break;
+		}
+	}
+	trial->end = h->now(h);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rc < 0)
+		return rc;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		TB_LOG(h, TB_LOG_ERROR, "%s exited with status %d", r->argv[0], WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		TB_LOG(h, TB_LOG_ERROR, "%s was killed by signal %d (%s)", r->argv[0],
+		       WTERMSIG(status), strsignal(WTERMSIG(status)));
+	tb_run_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
+	return -ECHILD;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# install-deps.sh - install, from Debian's packages, what ThrottleBot needs to build (and, with --test, to run its tests).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+build="autoconf automake libtool pkg-config make gcc libc6-dev
+       libconfig-dev libcgroup-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjansson-dev check
+       iproute2"
+test_pkgs="python3 procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
+           prometheus prometheus-node-exporter jmeter default-jre-headless chromium curl"
+pkgs=$build
+[ "${1:-}" = "--test" ] && pkgs="$build $test_pkgs"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	apt-get update -qq
+	# Services some packages start are not wanted here: tests start their own.
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	rm -f /usr/sbin/policy-rc.d
+fi

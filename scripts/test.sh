@@ -1,0 +1,14 @@
+#!/bin/sh
+# test.sh - install what the tests need, build, and run the whole test suite (unit, integration, end to end).
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+scripts/build.sh
+scripts/start-services.sh
+status=0
+make -s check VERBOSE=1 || status=$?
+# The release tarball builds, installs, uninstalls and passes the unit tests on its own.
+make -s distcheck TESTS="tests/check_rank tests/check_loader tests/check_journal" >/dev/null || status=$?
+# Each test cleans up after itself; this only reports what a failing one may have left.
+scripts/leftovers.sh || status=1
+exit $status

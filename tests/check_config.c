@@ -1,0 +1,180 @@
+/* check_config.c - every class of bad configuration is reported as file:line with exit status 2, before anything runs. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "commands.h"
+#include "testhost.h"
+
+static char dir[] = "/tmp/throttlebot-config-XXXXXX";
+static char conf[4200], errors[16384];
+
+/* Lines 1-7 of a valid configuration; tests append or replace. */
+#define HEAD \
+	"application = \"test\";\n" \
+	"orchestrator = { plugin = \"local\";\n" \
+	"  services = ( { name = \"a\"; command = [\"/bin/sleep\", \"30\"]; } ); };\n" \
+	"metrics = ( { plugin = \"command\"; command = [\"/bin/true\"]; } );\n"
+#define THROTTLERS "throttlers = ( { plugin = \"cpu_quota\"; } );\n"
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/throttlebot-config-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/app.conf", dir);
+	errors[0] = '\0';
+}
+
+static void teardown(void)
+{
+	tb_test_sh("rm -rf '%s'", dir);
+}
+
+/* Write text as the configuration, run "throttlebot plan" on it in-process,
+ * and keep what it printed on stderr. */
+static int plan(const char *text)
+{
+	char errpath[4300];
+	struct tb_options o = { 0 };
+	int saved = dup(2), fd, status;
+	FILE *f = fopen(conf, "w");
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	status = tb_cmd_plan(conf, &o);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, errors, sizeof(errors) - 1);
+	errors[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return status;
+}
+
+static void assert_error(const char *text, int line, const char *what)
+{
+	char where[4300];
+
+	ck_assert_int_eq(plan(text), TB_EXIT_CONFIG);
+	snprintf(where, sizeof(where), "%s:%d: ", conf, line);
+	ck_assert_msg(strstr(errors, where), "expected '%s' in: %s", where, errors);
+	ck_assert_msg(strstr(errors, what), "expected '%s' in: %s", what, errors);
+}
+
+START_TEST(valid_configuration_plans)
+{
+	ck_assert_int_eq(plan(HEAD THROTTLERS), TB_EXIT_OK);
+}
+END_TEST
+
+START_TEST(syntax_error)
+{
+	assert_error(HEAD THROTTLERS "trials = ;\n", 6, "syntax error");
+}
+END_TEST
+
+START_TEST(unknown_key)
+{
+	assert_error(HEAD THROTTLERS "colour = \"blue\";\n", 6, "unknown key 'colour'");
+}
+END_TEST
+
+START_TEST(unknown_plugin_key)
+{
+	assert_error(HEAD "throttlers = ( { plugin = \"cpu_quota\";\n  bogus = 1; } );\n", 6,
+		     "unknown key 'bogus'");
+}
+END_TEST
+
+START_TEST(wrong_type)
+{
+	assert_error(HEAD THROTTLERS "trials = \"three\";\n", 6, "'trials' must be an integer");
+}
+END_TEST
+
+START_TEST(wrong_type_in_plugin_settings)
+{
+	assert_error(HEAD "throttlers = ( { plugin = \"cpu_quota\";\n  min_quota_us = \"x\"; } );\n",
+		     6, "'min_quota_us' must be an integer");
+}
+END_TEST
+
+START_TEST(out_of_range_stress)
+{
+	assert_error(HEAD THROTTLERS "stress_levels = [0.2, 1.0];\n", 6, "stress level 1 is out of range");
+}
+END_TEST
+
+START_TEST(out_of_range_trials)
+{
+	assert_error(HEAD THROTTLERS "trials = 0;\n", 6, "'trials' = 0 is out of range");
+}
+END_TEST
+
+START_TEST(unknown_plugin)
+{
+	assert_error(HEAD "throttlers = ( { plugin = \"warp_drive\"; } );\n", 5,
+		     "no throttler plugin 'warp_drive'");
+}
+END_TEST
+
+START_TEST(missing_required_key)
+{
+	assert_error("application = \"x\";\n" THROTTLERS, 0, "missing key 'orchestrator'");
+}
+END_TEST
+
+START_TEST(missing_configuration_file)
+{
+	struct tb_options o = { 0 };
+
+	ck_assert_int_eq(tb_cmd_plan("/nonexistent/throttlebot.conf", &o), TB_EXIT_CONFIG);
+}
+END_TEST
+
+START_TEST(missing_workload_program)
+{
+	assert_error(HEAD THROTTLERS "metrics = ( { plugin = \"command\";\n  command = [\"/nonexistent/workload\"]; } );\n",
+		     7, "/nonexistent/workload");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("errors");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, valid_configuration_plans);
+	tcase_add_test(tc, syntax_error);
+	tcase_add_test(tc, unknown_key);
+	tcase_add_test(tc, unknown_plugin_key);
+	tcase_add_test(tc, wrong_type);
+	tcase_add_test(tc, wrong_type_in_plugin_settings);
+	tcase_add_test(tc, out_of_range_stress);
+	tcase_add_test(tc, out_of_range_trials);
+	tcase_add_test(tc, unknown_plugin);
+	tcase_add_test(tc, missing_required_key);
+	tcase_add_test(tc, missing_configuration_file);
+	tcase_add_test(tc, missing_workload_program);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

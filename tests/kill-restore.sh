@@ -1,0 +1,60 @@
+#!/bin/sh
+# kill-restore.sh - a run killed with SIGKILL mid-trial leaves its journal; `throttlebot restore` puts every
+# cgroup value back exactly, removes what the run created, and a second restore finds nothing to do.
+set -u
+: "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+tb=$abs_top_builddir/throttlebot
+tmp=$(mktemp -d /tmp/throttlebot-kill-XXXXXX)
+chmod 755 "$tmp"
+export THROTTLEBOT_JOURNAL=$tmp/journal
+# An operator's cgroup with a limit of its own, attached by path: restore must put back 70000, not -1.
+victim=/sys/fs/cgroup/cpu/throttlebot-kill-test-$$
+cleanup() {
+	[ -n "${runpid:-}" ] && kill -9 "$runpid" 2>/dev/null
+	[ -n "${spin:-}" ] && kill -9 "$spin" 2>/dev/null
+	wait 2>/dev/null
+	"$tb" restore >/dev/null 2>&1
+	rmdir "$victim" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$victim" && echo 70000 > "$victim/cpu.cfs_quota_us" || exit 1
+( exec sh -c 'i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done' ) &
+spin=$!
+echo "$spin" > "$victim/cgroup.procs"
+cat > "$tmp/app.conf" <<CONF
+application = "kill-test";
+output_dir = "$tmp/out";
+orchestrator = { plugin = "local";
+  services = ( { name = "operator"; cgroup = "/throttlebot-kill-test-$$"; },
+               { name = "launched"; command = ["/bin/sleep", "300"]; } ); };
+throttlers = ( { plugin = "cpu_quota"; } );
+metrics = ( { plugin = "command"; command = ["/bin/sleep", "2"]; } );
+stress_levels = [0.5];
+trials = 5;
+baseline_trials = 2;
+CONF
+"$tb" run "$tmp/app.conf" >"$tmp/run.log" 2>&1 &
+runpid=$!
+# Wait until the operator's cgroup is throttled (bounded: 30 s).
+for _ in $(seq 1 300); do
+	[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] && break
+	sleep 0.1
+done
+throttled=$(cat "$victim/cpu.cfs_quota_us")
+kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
+fail=0
+[ "$throttled" = 35000 ] || { echo "FAILED: the run never throttled (quota $throttled)"; cat "$tmp/run.log"; fail=1; }
+[ -s "$THROTTLEBOT_JOURNAL" ] || { echo "FAILED: no journal after kill -9"; fail=1; }
+launched=$(ls -d /sys/fs/cgroup/cpu/throttlebot.*/launched 2>/dev/null)
+"$tb" restore || { echo "FAILED: restore"; fail=1; }
+[ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || { echo "FAILED: quota is $(cat "$victim/cpu.cfs_quota_us"), not 70000"; fail=1; }
+[ -e "$THROTTLEBOT_JOURNAL" ] && { echo "FAILED: the journal is still there"; fail=1; }
+for d in $launched; do [ -d "$d" ] && { echo "FAILED: $d is still there"; fail=1; }; done
+pgrep -f "^/bin/sleep 300" >/dev/null && { echo "FAILED: the launched service survived"; fail=1; }
+out=$("$tb" restore 2>&1) || { echo "FAILED: second restore"; fail=1; }
+echo "$out" | grep -q "nothing to restore" || { echo "FAILED: second restore did something: $out"; fail=1; }
+[ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || fail=1
+[ $fail = 0 ] && echo "kill -9 then restore: quota back to 70000, launched service and cgroups gone"
+exit $fail

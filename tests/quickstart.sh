@@ -1,0 +1,26 @@
+#!/bin/sh
+# quickstart.sh - the quickstart experiment names the CPU-bound service on the critical path as the MIMR,
+# and leaves no cgroup behind.
+set -u
+: "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+command -v python3 >/dev/null || { echo "skipped: needs python3"; exit 77; }
+out=$(mktemp -d /tmp/throttlebot-quickstart-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+cd "$abs_top_builddir" || exit 1
+# The example names its programs relative to the top directory.
+"$abs_top_builddir/throttlebot" run "$abs_top_srcdir/etc/examples/quickstart.conf" --output "$out" || exit 1
+python3 - "$out/report.json" <<'PY' || exit 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r["mimr"]
+assert m and m["service"] == "worker" and m["resource"] == "cpu", "MIMR is %r" % (m,)
+imrs = [(p["service"], p["resource"]) for p in r["ranking"] if p["imr"]]
+assert ("cruncher", "cpu") not in imrs, "cruncher's CPU is off the critical path, yet an IMR: %r" % imrs
+assert r["baseline"]["n"] >= 5
+assert len(r["trials"]) == r["baseline_trials"] + 2 * 4 * r["trials_per_point"] + len(
+    [t for t in r["trials"][r["baseline_trials"]:] if t["kind"] == "baseline"])
+print("MIMR:", m["service"], m["resource"], "%+.0f%%" % (100 * m["delta"]))
+PY
+left=$(find /sys/fs/cgroup -maxdepth 2 -type d -name 'throttlebot.*')
+[ -z "$left" ] || { echo "cgroups left behind: $left"; exit 1; }
