@@ -1,5 +1,7 @@
 /* tb-client.c - frontend/storage workload driver: sends a fixed number of requests and exits when all are answered. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <pthread.h>

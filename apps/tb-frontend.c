@@ -1,5 +1,7 @@
 /* tb-frontend.c - frontend/storage app, front tier: logs each request to its disk, then asks tb-storage. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <errno.h>

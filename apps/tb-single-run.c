@@ -1,5 +1,7 @@
 /* tb-single-run.c - single-service workload driver: runs jobs on tb-single and exits when they are done. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <stdio.h>

@@ -1,5 +1,7 @@
 /* tb-single.c - single-service app: a job computes in the background while it writes results to disk (fsync) and to a sink. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <errno.h>

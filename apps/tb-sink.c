@@ -1,5 +1,7 @@
 /* tb-sink.c - the remote end of single-service: receives result batches over TCP and discards them. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <errno.h>

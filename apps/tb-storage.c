@@ -1,5 +1,7 @@
 /* tb-storage.c - frontend/storage app, storage tier: reads a block bypassing the page cache and pre-processes it. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
 /* tbapp.c - small helpers shared by the reference applications: options, sockets, signals, work. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "tbapp.h"
 
 #include <arpa/inet.h>
