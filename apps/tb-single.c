@@ -175,8 +175,8 @@ int main(int argc, char **argv)
 	listen_at = tbapp_opt(argc, argv, "--listen", "TB_SINGLE_LISTEN", "0.0.0.0:7000");
 	p.sink = tbapp_opt(argc, argv, "--sink", "TB_SINK", "127.0.0.1:7100");
 	dir = tbapp_opt(argc, argv, "--data-dir", "TB_DATA_DIR", "/var/tmp");
-	p.disk_mib = tbapp_opt_long(argc, argv, "--disk-mib", NULL, 160, 0, 4096);
-	p.net_mib = tbapp_opt_long(argc, argv, "--net-mib", NULL, 8, 0, 4096);
+	p.disk_mib = tbapp_opt_long(argc, argv, "--disk-mib", NULL, 192, 0, 4096);
+	p.net_mib = tbapp_opt_long(argc, argv, "--net-mib", NULL, 6, 0, 4096);
 	p.rounds = tbapp_opt_long(argc, argv, "--rounds", NULL, 2, 1, 4096);
 	p.interval_ms = tbapp_opt_long(argc, argv, "--interval-ms", NULL, 150, 0, 60000);
 	p.work = tbapp_opt_long(argc, argv, "--work", NULL, 700, 0, 100000000);

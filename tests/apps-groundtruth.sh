@@ -136,7 +136,6 @@ trial() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }'
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-trials() { local i out=; for i in $(seq "$TRIALS"); do out="$out $(trial "$@")"; done; echo "$out"; }
 
 # Throttles: set SVC's RESOURCE to (1 - STRESS) of its capacity; "restore" puts back what was there.
 throttle() {
@@ -182,24 +181,44 @@ unthrottle() {
 }
 
 ROWS=
+# measure N SVC RES WORKLOAD...: N untouched and N throttled trials, alternating
+# so that a change in the machine's load weighs on both alike; sets BASE, THR, SLOW.
+measure() {
+	local n=$1 svc=$2 res=$3 bases= thrs= i
+	shift 3
+	for i in $(seq "$n"); do
+		bases="$bases $(trial "$@")"
+		throttle "$svc" "$res"
+		thrs="$thrs $(trial "$@")"
+		unthrottle "$svc" "$res"
+	done
+	BASE=$(echo "$bases" | median)
+	THR=$(echo "$thrs" | median)
+	SLOW=$(awk -v b="$BASE" -v t="$THR" 'BEGIN { printf "%.1f", (t / b - 1) * 100 }')
+}
+judge() {
+	if [ "$1" = imr ]; then
+		awk -v s="$SLOW" -v m=$IMR_MIN 'BEGIN { print (s >= m) ? "ok" : "WRONG" }'
+	else
+		awk -v s="$SLOW" -v m=$OTHER_MAX 'BEGIN { print (s < m) ? "ok" : "WRONG" }'
+	fi
+}
 # check APP SERVICE RESOURCE EXPECT(imr|no) WORKLOAD...: throttle, measure, judge.
 check() {
-	local app=$1 svc=$2 res=$3 expect=$4 base thr slow verdict
+	local app=$1 svc=$2 res=$3 expect=$4 verdict note=
 	shift 4
-	BASES="$BASES $(trial "$@")"
-	throttle "$svc" "$res"
-	thr=$(trials "$@" | median)
-	unthrottle "$svc" "$res"
-	base=$(echo "$BASES" | median)
-	slow=$(awk -v b="$base" -v t="$thr" 'BEGIN { printf "%.1f", (t / b - 1) * 100 }')
-	if [ "$expect" = imr ]; then
-		verdict=$(awk -v s="$slow" -v m=$IMR_MIN 'BEGIN { print (s >= m) ? "ok" : "WRONG" }')
-	else
-		verdict=$(awk -v s="$slow" -v m=$OTHER_MAX 'BEGIN { print (s < m) ? "ok" : "WRONG" }')
+	measure "$TRIALS" "$svc" "$res" "$@"
+	verdict=$(judge "$expect")
+	if [ "$verdict" != ok ]; then
+		# Another process's burst of disk I/O can pass for an effect: a
+		# wrong verdict is measured once more, with twice the trials.
+		note="(first $SLOW%, measured again)"
+		measure $((TRIALS * 2)) "$svc" "$res" "$@"
+		verdict=$(judge "$expect")
 	fi
 	[ "$verdict" = ok ] || FAILED=1
-	ROWS="$ROWS$(printf '%-16s %-9s %-5s %8.3f %9.3f %9s%%  %-7s %s' "$app" "$svc" "$res" "$base" "$thr" \
-		"$slow" "$([ "$expect" = imr ] && echo IMR || echo no)" "$verdict")
+	ROWS="$ROWS$(printf '%-16s %-9s %-5s %8.3f %9.3f %9s%%  %-7s %s %s' "$app" "$svc" "$res" "$BASE" "$THR" \
+		"$SLOW" "$([ "$expect" = imr ] && echo IMR || echo no)" "$verdict" "$note")
 "
 }
 
@@ -238,9 +257,8 @@ launch single "" "$APPS_BIN/tb-single" --listen "127.0.0.1:$PORT" --sink "$NET.2
 	--data-dir "$WORK" --max-seconds 600 --ready-file "$WORK/single.ready"
 RUN_SINGLE="$APPS_BIN/tb-single-run 127.0.0.1:$PORT 1"
 trial $RUN_SINGLE >/dev/null    # warm up: the sink connection
-echo "utilization at baseline (the CPU is the busiest resource, yet not a bottleneck):"
+echo "utilization at baseline:"
 utilization single net $RUN_SINGLE
-BASES=$(trials $RUN_SINGLE)
 check single-service single cpu no $RUN_SINGLE
 check single-service single disk imr $RUN_SINGLE
 check single-service single net imr $RUN_SINGLE
@@ -251,12 +269,11 @@ launch storage "" "$APPS_BIN/tb-storage" --listen "127.0.0.1:$((PORT + 3))" --fi
 	--max-seconds 600 --ready-file "$WORK/storage.ready"
 launch frontend "" "$APPS_BIN/tb-frontend" --listen "127.0.0.1:$((PORT + 2))" \
 	--storage "127.0.0.1:$((PORT + 3))" --log-dir "$WORK" --max-seconds 600 --ready-file "$WORK/frontend.ready"
-RUN_CLIENT="$APPS_BIN/tb-client 127.0.0.1:$((PORT + 2)) 400"
+RUN_CLIENT="$APPS_BIN/tb-client 127.0.0.1:$((PORT + 2)) 800"
 trial $RUN_CLIENT >/dev/null
 echo "utilization at baseline:"
 utilization storage - $RUN_CLIENT
 utilization frontend - $RUN_CLIENT
-BASES=$(trials $RUN_CLIENT)
 check frontend-storage storage disk imr $RUN_CLIENT
 check frontend-storage storage cpu no $RUN_CLIENT
 check frontend-storage frontend cpu no $RUN_CLIENT
