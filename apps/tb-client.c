@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define USAGE "[HOST:PORT] [REQUESTS] [--connections N] [--timeout S]\n" \
-	"  Sends REQUESTS (default 800) requests, one at a time per connection, over N connections\n" \
+	"  Sends REQUESTS (default 400) requests, one at a time per connection, over N connections\n" \
 	"  (default 1); exit status 0 once all are answered.  Its wall time is the job completion time.\n" \
 	"  Prints the mean and 99th percentile latency.  Environment: TB_FRONTEND (127.0.0.1:7200)."
 
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	static const char *const keys[] = { "--connections", "--timeout", NULL };
 	char *pos[2] = { NULL, NULL };
 	const char *target;
-	long requests = 800, nconn, timeout, done = 0;
+	long requests = 400, nconn, timeout, done = 0;
 	struct conn c[64];
 	double t0, wall, sum = 0, *lat;
 	int npos, failed = 0;

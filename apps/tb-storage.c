@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	listen_at = tbapp_opt(argc, argv, "--listen", "TB_STORAGE_LISTEN", "0.0.0.0:7300");
 	st.path = tbapp_opt(argc, argv, "--file", "TB_STORAGE_FILE", "/var/tmp/tb-storage.dat");
 	st.file_size = (size_t)tbapp_opt_long(argc, argv, "--file-mib", NULL, 256, 1, 65536) << 20;
-	read_kib = tbapp_opt_long(argc, argv, "--read-kib", NULL, 512, 4, 65536);
+	read_kib = tbapp_opt_long(argc, argv, "--read-kib", NULL, 2048, 4, 65536);
 	st.read_size = (size_t)read_kib / 4 * 4 << 10;
 	st.work = tbapp_opt_long(argc, argv, "--work", NULL, 1, 0, 1000000);
 	max_seconds = tbapp_opt_long(argc, argv, "--max-seconds", "TB_MAX_SECONDS", 3600, 1, 86400 * 30);

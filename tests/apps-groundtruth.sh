@@ -269,7 +269,7 @@ launch storage "" "$APPS_BIN/tb-storage" --listen "127.0.0.1:$((PORT + 3))" --fi
 	--max-seconds 600 --ready-file "$WORK/storage.ready"
 launch frontend "" "$APPS_BIN/tb-frontend" --listen "127.0.0.1:$((PORT + 2))" \
 	--storage "127.0.0.1:$((PORT + 3))" --log-dir "$WORK" --max-seconds 600 --ready-file "$WORK/frontend.ready"
-RUN_CLIENT="$APPS_BIN/tb-client 127.0.0.1:$((PORT + 2)) 800"
+RUN_CLIENT="$APPS_BIN/tb-client 127.0.0.1:$((PORT + 2)) 400"
 trial $RUN_CLIENT >/dev/null
 echo "utilization at baseline:"
 utilization storage - $RUN_CLIENT
