@@ -12,15 +12,17 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define USAGE "[HOST:PORT] [REQUESTS] [--connections N] [--timeout S]\n" \
+#define USAGE "[HOST:PORT] [REQUESTS] [--connections N] [--timeout S] [--connect-timeout S]\n" \
 	"  Sends REQUESTS (default 400) requests, one at a time per connection, over N connections\n" \
 	"  (default 1); exit status 0 once all are answered.  Its wall time is the job completion time.\n" \
-	"  Prints the mean and 99th percentile latency.  Environment: TB_FRONTEND (127.0.0.1:7200)."
+	"  Prints the mean and 99th percentile latency.  A refused connection is retried for\n" \
+	"  --connect-timeout seconds (10); an answer is awaited --timeout seconds (60).\n" \
+	"  Environment: TB_FRONTEND (127.0.0.1:7200)."
 
 struct conn {
 	pthread_t thread;
 	const char *target;
-	long first, count, timeout;
+	long first, count, timeout, connect_timeout;
 	double *lat;            /* per request, seconds */
 	int failed;
 };
@@ -29,7 +31,7 @@ static void *run(void *arg)
 {
 	struct conn *c = arg;
 	struct timeval tv = { .tv_sec = c->timeout };
-	int fd = tbapp_connect(c->target, 10);
+	int fd = tbapp_connect(c->target, c->connect_timeout);
 
 	if (fd < 0) {
 		c->failed = 1;
@@ -69,10 +71,10 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	static const char *const keys[] = { "--connections", "--timeout", NULL };
+	static const char *const keys[] = { "--connections", "--timeout", "--connect-timeout", NULL };
 	char *pos[2] = { NULL, NULL };
 	const char *target;
-	long requests = 400, nconn, timeout, done = 0;
+	long requests = 400, nconn, timeout, connect_timeout, done = 0;
 	struct conn c[64];
 	double t0, wall, sum = 0, *lat;
 	int npos, failed = 0;
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
 	}
 	nconn = tbapp_opt_long(argc, argv, "--connections", NULL, 1, 1, 64);
 	timeout = tbapp_opt_long(argc, argv, "--timeout", NULL, 60, 1, 86400);
+	connect_timeout = tbapp_opt_long(argc, argv, "--connect-timeout", NULL, 10, 0, 3600);
 	if (nconn > requests)
 		nconn = requests;
 	lat = calloc((size_t)requests, sizeof(*lat));
@@ -100,6 +103,7 @@ int main(int argc, char **argv)
 		c[i].first = first;
 		c[i].count = requests / nconn + (i < requests % nconn);
 		c[i].timeout = timeout;
+		c[i].connect_timeout = connect_timeout;
 		c[i].lat = lat + first;
 		c[i].failed = 0;
 		first += c[i].count;

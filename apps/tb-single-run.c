@@ -11,16 +11,18 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define USAGE "[HOST:PORT] [JOBS] [--timeout S]\n" \
+#define USAGE "[HOST:PORT] [JOBS] [--timeout S] [--connect-timeout S]\n" \
 	"  Runs JOBS (default 1) jobs one after another; exit status 0 once all are done.\n" \
-	"  Its wall time is the job completion time.  Environment: TB_SINGLE (127.0.0.1:7000)."
+	"  Its wall time is the job completion time.  A refused connection is retried for\n" \
+	"  --connect-timeout seconds (10); a job's answer is awaited --timeout seconds (300).\n" \
+	"  Environment: TB_SINGLE (127.0.0.1:7000)."
 
 int main(int argc, char **argv)
 {
-	static const char *const keys[] = { "--timeout", NULL };
+	static const char *const keys[] = { "--timeout", "--connect-timeout", NULL };
 	char *pos[2] = { NULL, NULL };
 	const char *target;
-	long jobs = 1, timeout;
+	long jobs = 1, timeout, connect_timeout;
 	struct timeval tv;
 	double t0 = tbapp_now();
 	int npos, fd;
@@ -36,7 +38,8 @@ int main(int argc, char **argv)
 			tbapp_die("JOBS '%s': expected 1 to 100000", pos[1]);
 	}
 	timeout = tbapp_opt_long(argc, argv, "--timeout", NULL, 300, 1, 86400);
-	fd = tbapp_connect(target, 10);
+	connect_timeout = tbapp_opt_long(argc, argv, "--connect-timeout", NULL, 10, 0, 3600);
+	fd = tbapp_connect(target, connect_timeout);
 	if (fd < 0)
 		return 1;
 	/* A stuck server must not hang the driver forever. */
