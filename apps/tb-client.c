@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 		c[i].lat = lat + first;
 		c[i].failed = 0;
 		first += c[i].count;
-		if (pthread_create(&c[i].thread, NULL, run, &c[i]))
+		if (tbapp_thread(&c[i].thread, run, &c[i]))
 			tbapp_die("cannot start a thread");
 	}
 	for (long i = 0; i < nconn; i++) {

@@ -132,7 +132,7 @@ static int run_job(const struct params *p, int dfd, int *sfd, const char *buf, u
 		c[i].units = p->work / p->threads;
 		c[i].duty = p->duty;
 		c[i].seed = job * 1000 + (uint64_t)i;
-		if (pthread_create(&c[i].thread, NULL, compute_main, &c[i]))
+		if (tbapp_thread(&c[i].thread, compute_main, &c[i]))
 			tbapp_die("cannot start a compute thread");
 	}
 	for (long round = 0; round < p->rounds && !tbapp_stop; round++) {

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 		}
 		nclients++;
 		pthread_mutex_unlock(&lock);
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd)) {
+		if (tbapp_thread(&t, serve, (void *)(intptr_t)fd)) {
 			tbapp_log("cannot start a thread");
 			close(fd);
 			pthread_mutex_lock(&lock);

@@ -44,6 +44,20 @@ void tbapp_init(const char *name)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+int tbapp_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	int r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 void tbapp_die(const char *fmt, ...)
 {
 	va_list ap;

@@ -3,6 +3,7 @@
 #define TB_APP_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,6 +14,9 @@ extern volatile int tbapp_stop;
 extern const char *tbapp_name;
 
 void tbapp_init(const char *name);
+/* pthread_create, with SIGTERM/SIGINT blocked in the new thread so that they
+ * reach the main thread (and interrupt its blocking calls); 0 or an errno. */
+int tbapp_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 void tbapp_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void tbapp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
