@@ -233,7 +233,7 @@ static void drive(const char *strategy, const char *config, struct sim_app *app,
 	}
 	st->fini(state);
 	tb_test_plugin_close(&t);
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &rk), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.05, &rk), 0);
 	out->mimr = rk.mimr < 0 ? -1 :
 		    (long)(rk.pairs[rk.mimr].service * SIM_NRES + rk.pairs[rk.mimr].throttler);
 	tb_ranking_free(&rk);
