@@ -27,8 +27,7 @@ static const char *storage_at;
 static long sync_every;
 static int log_fd;
 static unsigned long logged;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int nclients;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* the request log */
 
 static int log_request(const char *line)
 {
@@ -48,9 +47,9 @@ static int log_request(const char *line)
 	return 0;
 }
 
-static void *serve(void *arg)
+static void serve(int cfd)
 {
-	int cfd = (int)(intptr_t)arg, sfd = -1;
+	int sfd = -1;
 	char line[64], answer[64], reply[80];
 
 	while (!tbapp_stop && tbapp_read_line(cfd, line, sizeof(line)) >= 0) {
@@ -85,10 +84,6 @@ static void *serve(void *arg)
 	if (sfd >= 0)
 		close(sfd);
 	close(cfd);
-	pthread_mutex_lock(&lock);
-	nclients--;
-	pthread_mutex_unlock(&lock);
-	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -119,31 +114,6 @@ int main(int argc, char **argv)
 	tbapp_ready(tbapp_opt(argc, argv, "--ready-file", NULL, NULL));
 	deadline = tbapp_now() + max_seconds;
 
-	while (!tbapp_stop && tbapp_now() < deadline) {
-		pthread_t t;
-		int fd = tbapp_accept(lfd, 0.5);
-
-		if (fd < 0)
-			continue;
-		pthread_mutex_lock(&lock);
-		if (nclients >= max_clients) {
-			pthread_mutex_unlock(&lock);
-			tbapp_log("too many clients (%ld): refusing one", max_clients);
-			close(fd);
-			continue;
-		}
-		nclients++;
-		pthread_mutex_unlock(&lock);
-		if (tbapp_thread(&t, serve, (void *)(intptr_t)fd)) {
-			tbapp_log("cannot start a thread");
-			close(fd);
-			pthread_mutex_lock(&lock);
-			nclients--;
-			pthread_mutex_unlock(&lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	tbapp_log("%s", tbapp_stop ? "stopped" : "max-seconds reached");
+	tbapp_serve_clients(lfd, max_clients, deadline, serve);
 	return 0;
 }

@@ -16,12 +16,8 @@
 	"  Protocol: \"SEND <bytes>\\n\" then the bytes; answered \"OK\\n\".\n" \
 	"  Environment: TB_SINK_LISTEN (default 0.0.0.0:7100), TB_MAX_SECONDS (default 3600)."
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int nclients;
-
-static void *serve(void *arg)
+static void serve(int fd)
 {
-	int fd = (int)(intptr_t)arg;
 	char line[128];
 
 	while (!tbapp_stop && tbapp_read_line(fd, line, sizeof(line)) >= 0) {
@@ -35,10 +31,6 @@ static void *serve(void *arg)
 			break;
 	}
 	close(fd);
-	pthread_mutex_lock(&lock);
-	nclients--;
-	pthread_mutex_unlock(&lock);
-	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -59,34 +51,6 @@ int main(int argc, char **argv)
 	tbapp_ready(tbapp_opt(argc, argv, "--ready-file", NULL, NULL));
 	deadline = tbapp_now() + max_seconds;
 
-	while (!tbapp_stop && tbapp_now() < deadline) {
-		pthread_t t;
-		int fd = tbapp_accept(lfd, 0.5);
-
-		if (fd < 0) {
-			if (errno != ETIMEDOUT && errno != EINTR)
-				tbapp_log("accept: %s", strerror(errno));
-			continue;
-		}
-		pthread_mutex_lock(&lock);
-		if (nclients >= max_clients) {
-			pthread_mutex_unlock(&lock);
-			tbapp_log("too many clients (%ld): refusing one", max_clients);
-			close(fd);
-			continue;
-		}
-		nclients++;
-		pthread_mutex_unlock(&lock);
-		if (tbapp_thread(&t, serve, (void *)(intptr_t)fd)) {
-			tbapp_log("cannot start a thread");
-			close(fd);
-			pthread_mutex_lock(&lock);
-			nclients--;
-			pthread_mutex_unlock(&lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	tbapp_log("%s", tbapp_stop ? "stopped" : "max-seconds reached");
+	tbapp_serve_clients(lfd, max_clients, deadline, serve);
 	return 0;
 }

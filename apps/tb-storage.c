@@ -28,8 +28,6 @@ struct storage {
 };
 
 static struct storage st;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int nclients;
 
 /* Create the data file once (pseudo-random content), or keep one of the right size. */
 static void prepare_file(void)
@@ -80,9 +78,9 @@ static uint64_t preprocess(const uint64_t *block, size_t n, uint64_t seed)
 	return tbapp_work(acc, st.work);
 }
 
-static void *serve(void *arg)
+static void serve(int cfd)
 {
-	int cfd = (int)(intptr_t)arg, fd = open_file();
+	int fd = open_file();
 	size_t blocks = st.file_size / st.read_size;
 	void *buf = tbapp_aligned_buffer(st.read_size, 1);
 	char line[64], reply[64];
@@ -110,10 +108,6 @@ static void *serve(void *arg)
 	free(buf);
 	close(fd);
 	close(cfd);
-	pthread_mutex_lock(&lock);
-	nclients--;
-	pthread_mutex_unlock(&lock);
-	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -146,31 +140,6 @@ int main(int argc, char **argv)
 	tbapp_ready(tbapp_opt(argc, argv, "--ready-file", NULL, NULL));
 	deadline = tbapp_now() + max_seconds;
 
-	while (!tbapp_stop && tbapp_now() < deadline) {
-		pthread_t t;
-		int fd = tbapp_accept(lfd, 0.5);
-
-		if (fd < 0)
-			continue;
-		pthread_mutex_lock(&lock);
-		if (nclients >= max_clients) {
-			pthread_mutex_unlock(&lock);
-			tbapp_log("too many clients (%ld): refusing one", max_clients);
-			close(fd);
-			continue;
-		}
-		nclients++;
-		pthread_mutex_unlock(&lock);
-		if (tbapp_thread(&t, serve, (void *)(intptr_t)fd)) {
-			tbapp_log("cannot start a thread");
-			close(fd);
-			pthread_mutex_lock(&lock);
-			nclients--;
-			pthread_mutex_unlock(&lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	tbapp_log("%s", tbapp_stop ? "stopped" : "max-seconds reached");
+	tbapp_serve_clients(lfd, max_clients, deadline, serve);
 	return 0;
 }

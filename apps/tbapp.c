@@ -443,3 +443,63 @@ void *tbapp_aligned_buffer(size_t n, uint64_t seed)
 		p[i] = mix(seed + i);
 	return p;
 }
+
+struct tbapp_client {
+	int fd;
+	void (*serve)(int fd);
+};
+
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static long nclients;
+
+static void *client_thread(void *arg)
+{
+	struct tbapp_client c = *(struct tbapp_client *)arg;
+
+	free(arg);
+	c.serve(c.fd);
+	pthread_mutex_lock(&clients_lock);
+	nclients--;
+	pthread_mutex_unlock(&clients_lock);
+	return NULL;
+}
+
+void tbapp_serve_clients(int lfd, long max_clients, double deadline, void (*serve)(int fd))
+{
+	while (!tbapp_stop && tbapp_now() < deadline) {
+		struct tbapp_client *c;
+		pthread_t t;
+		int fd = tbapp_accept(lfd, 0.5), full;
+
+		if (fd < 0) {
+			if (errno != ETIMEDOUT && errno != EINTR)
+				tbapp_log("accept: %s", strerror(errno));
+			continue;
+		}
+		pthread_mutex_lock(&clients_lock);
+		full = nclients >= max_clients;
+		nclients += !full;
+		pthread_mutex_unlock(&clients_lock);
+		if (full) {
+			tbapp_log("too many clients (%ld): refusing one", max_clients);
+			close(fd);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (c) {
+			c->fd = fd;
+			c->serve = serve;
+		}
+		if (!c || tbapp_thread(&t, client_thread, c)) {
+			tbapp_log("cannot start a thread");
+			free(c);
+			close(fd);
+			pthread_mutex_lock(&clients_lock);
+			nclients--;
+			pthread_mutex_unlock(&clients_lock);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	tbapp_log("%s", tbapp_stop ? "stopped" : "max-seconds reached");
+}

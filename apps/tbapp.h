@@ -37,6 +37,10 @@ void tbapp_check_opts(int argc, char **argv, const char *const *keys, const char
 int tbapp_listen(const char *addrport);
 /* Wait up to timeout s for a connection; the fd, -1 with errno (ETIMEDOUT, EINTR). */
 int tbapp_accept(int lfd, double timeout);
+/* Accept clients on lfd until stopped or deadline (tbapp_now() clock), each
+ * served by serve(fd) in a thread of its own, at most max_clients at once;
+ * serve closes fd. */
+void tbapp_serve_clients(int lfd, long max_clients, double deadline, void (*serve)(int fd));
 /* Connect to "HOST:PORT", retrying up to timeout s; the fd or -1 (message printed). */
 int tbapp_connect(const char *hostport, double timeout);
 
