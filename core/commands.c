@@ -106,7 +106,7 @@ static int rank_and_report(struct tb_run *run)
 	if (!rankings)
 		return -ENOMEM;
 	for (size_t v = 0; v < nv && r == 0; v++)
-		r = tb_rank(&run->results, v, run->conf->alpha, &rankings[v]);
+		r = tb_rank(&run->results, v, run->conf->alpha, run->conf->min_effect, &rankings[v]);
 	rep = r == 0 ? tb_report_build(run, rankings) : NULL;
 	if (!rep) {
 		r = r ? r : -ENOMEM;

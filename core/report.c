@@ -226,6 +226,8 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 		"services", services_json(run), "throttlers", throttlers, "metrics", metrics);
 	if (!rep)
 		return NULL;
+	json_object_set_new(rep, "min_effect", json_real(run->conf->min_effect));
+	json_object_set_new(rep, "strategy", json_string(run->strategy.name));
 	json_object_set(rep, "baseline", json_object_get(primary, "baseline"));
 	json_object_set(rep, "mimr", json_object_get(primary, "mimr"));
 	json_object_set(rep, "ranking", json_object_get(primary, "ranking"));
@@ -353,8 +355,9 @@ void tb_report_print_table(FILE *f, const json_t *report)
 	size_t i, failed = 0;
 
 	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
-		   "(* = IMR: significant and beyond the baseline's spread; ! = paradox, improved)\n",
-		str(rep, "application"));
+		   "(* = IMR: significant, beyond the baseline's spread and at least %.0f%%; "
+		   "! = paradox, improved)\n", str(rep, "application"),
+		100 * json_number_value(json_object_get(rep, "min_effect")));
 	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
 		print_section(f, rep, sec);
 	json_array_foreach(json_object_get(rep, "trials"), i, sec)
