@@ -33,6 +33,10 @@ int ws_parse(int argc, char **argv, struct ws_opts *o, const char *usage)
 		const char *k = argv[i];
 		double v;
 
+		if (!strcmp(k, "--help")) {
+			printf("usage: %s\n", usage);
+			exit(0);
+		}
 		if (i + 1 >= argc)
 			goto bad;
 		i++;

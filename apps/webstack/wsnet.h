@@ -16,7 +16,7 @@ struct ws_opts {
 	const char *ready_file;  /* --ready-file: created once listening, removed at exit */
 };
 
-/* Parse argv into o (defaults already set); prints usage and returns -1 on error. */
+/* Parse argv into o (defaults already set); prints usage and returns -1 on error, exits 0 on --help. */
 int ws_parse(int argc, char **argv, struct ws_opts *o, const char *usage);
 
 /* Monotonic seconds. */
