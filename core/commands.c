@@ -106,7 +106,7 @@ static int rank_and_report(struct tb_run *run)
 	if (!rankings)
 		return -ENOMEM;
 	for (size_t v = 0; v < nv && r == 0; v++)
-		r = tb_rank(&run->results, v, run->conf->alpha, &rankings[v]);
+		r = tb_rank(&run->results, v, run->conf->alpha, run->conf->min_effect, &rankings[v]);
 	rep = r == 0 ? tb_report_build(run, rankings) : NULL;
 	if (!rep) {
 		r = r ? r : -ENOMEM;
@@ -231,8 +231,11 @@ static void print_target(const struct tb_target *t)
 	for (int k = 0; k < 4; k++)
 		if (t->cgroup[k])
 			printf("      cgroup %-7s %s\n", names[k], t->cgroup[k]);
-	printf("      netns   %s\n      iface   %s\n", t->netns ? t->netns : "(host)",
-	       t->ifname ? t->ifname : "(discovered by the throttler)");
+	if (t->netns)
+		printf("      netns   %s\n      iface   %s\n", t->netns,
+		       t->ifname ? t->ifname : "(found by the network throttler)");
+	else
+		printf("      netns   (the host's)\n");
 	if (t->node)
 		printf("      node    %s\n", t->node);
 }

@@ -25,6 +25,7 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "trials", TB_SETTING_INT, 0, "trials per (service, throttler, level)" },
 	{ "baseline_trials", TB_SETTING_INT, 0, "untouched trials before the search" },
 	{ "significance", TB_SETTING_NUMBER, 0, "the test's significance level" },
+	{ "min_effect", TB_SETTING_NUMBER, 0, "smallest relative degradation that makes an IMR" },
 	{ "trial_seconds", TB_SETTING_NUMBER, 0, "estimated duration of one trial, for plan" },
 	{ "exclude", TB_SETTING_GROUP, 0, "services, resources, nodes, pairs left alone" },
 	{ NULL, 0, 0, NULL },
@@ -206,6 +207,10 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 	if (!(c->alpha > 0 && c->alpha < 0.5))
 		return tb_conf_error(config_setting_get_member(root, "significance"),
 				     "significance %g is out of range (0 < a < 0.5)", c->alpha);
+	c->min_effect = get_double(root, "min_effect", 0.05);
+	if (!(c->min_effect >= 0 && c->min_effect < 10))
+		return tb_conf_error(config_setting_get_member(root, "min_effect"),
+				     "min_effect %g is out of range (0 <= e < 10)", c->min_effect);
 	c->trial_seconds = get_double(root, "trial_seconds", 10.0);
 	if (!(c->trial_seconds > 0))
 		return tb_conf_error(config_setting_get_member(root, "trial_seconds"),

@@ -32,6 +32,7 @@ struct tb_conf {
 	unsigned trials;
 	unsigned baseline_trials;
 	double alpha;                   /* significance level */
+	double min_effect;              /* smallest degradation that counts */
 	double trial_seconds;           /* an estimate, for plan */
 	config_setting_t *exclude;      /* services, resources, nodes, pairs */
 };

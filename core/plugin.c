@@ -31,6 +31,7 @@ const char *tb_kind_name(unsigned kind)
 static const char *const build_dirs[] = {
 	BUILDDIR "/plugins/orchestrators/.libs", BUILDDIR "/plugins/throttlers/.libs",
 	BUILDDIR "/plugins/metrics/.libs", BUILDDIR "/plugins/strategies/.libs",
+	BUILDDIR "/plugins/sim/.libs",
 };
 
 static int running_uninstalled(void)

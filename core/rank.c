@@ -114,7 +114,7 @@ static int collect(const struct tb_results *res, size_t v, struct tb_ranking *r)
 }
 
 static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int higher_better,
-			double alpha)
+			double alpha, double min_effect)
 {
 	double sign = higher_better ? -1.0 : 1.0, scale = fabs(r->base_median);
 	double worst = higher_better ? r->base_min : r->base_max;
@@ -140,8 +140,10 @@ static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int hig
 		p_better = tb_mann_whitney_greater(r->baseline, r->nbaseline, pt->values, pt->n);
 	}
 	pt->p_value = pt->degradation >= 0 ? p_worse : p_better;
-	pt->significant = p_worse < alpha && sign * (pt->median - worst) > 0;
-	pt->paradox = p_better < alpha && sign * (best - pt->median) > 0;
+	pt->significant = p_worse < alpha && sign * (pt->median - worst) > 0 &&
+			  pt->degradation >= min_effect;
+	pt->paradox = p_better < alpha && sign * (best - pt->median) > 0 &&
+		      -pt->degradation >= min_effect;
 }
 
 /* The point a pair is summed up by: its worst significant degradation if it
@@ -193,7 +195,8 @@ static double runner_up_margin(const struct tb_ranking *r)
 	return m->degradation - tb_pair_headline(q)->degradation;
 }
 
-int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_ranking *r)
+int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_effect,
+	    struct tb_ranking *r)
 {
 	int higher_better = res->values[v].direction == TB_HIGHER_IS_BETTER;
 	int err;
@@ -211,7 +214,7 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_rank
 		struct tb_pair *p = &r->pairs[i];
 
 		for (size_t j = 0; j < p->npoints; j++) {
-			judge_point(&p->points[j], r, higher_better, alpha);
+			judge_point(&p->points[j], r, higher_better, alpha, min_effect);
 			p->imr |= p->points[j].significant;
 			p->paradox |= p->points[j].paradox;
 		}

@@ -36,10 +36,12 @@ struct tb_ranking {
  * Rank value v of every trial.  A point (pair at a level) is significant when
  * a one-sided Mann-Whitney test against the baseline gives p < alpha AND its
  * median lies beyond the worst baseline trial: a degradation within the
- * baseline's own spread is never an IMR, however many trials.  A significant
+ * baseline's own spread is never an IMR, however many trials; nor is one
+ * smaller than min_effect (a fraction of the baseline median).  A significant
  * improvement beyond the best baseline trial is a paradox.
  */
-int tb_rank(const struct tb_results *res, size_t v, double alpha, struct tb_ranking *out);
+int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_effect,
+	    struct tb_ranking *out);
 void tb_ranking_free(struct tb_ranking *r);
 
 static inline const struct tb_point *tb_pair_headline(const struct tb_pair *p)

@@ -226,6 +226,8 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 		"services", services_json(run), "throttlers", throttlers, "metrics", metrics);
 	if (!rep)
 		return NULL;
+	json_object_set_new(rep, "min_effect", json_real(run->conf->min_effect));
+	json_object_set_new(rep, "strategy", json_string(run->strategy.name));
 	json_object_set(rep, "baseline", json_object_get(primary, "baseline"));
 	json_object_set(rep, "mimr", json_object_get(primary, "mimr"));
 	json_object_set(rep, "ranking", json_object_get(primary, "ranking"));
@@ -265,12 +267,42 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "?";
 }
 
+static int service_measured(json_t *ranking, const char *service)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ranking, i, p)
+		if (!strcmp(str(p, "service"), service))
+			return 1;
+	return 0;
+}
+
+/* One cell of the table: the pair's change at its headline level, marked. */
+static void print_cell(FILE *f, json_t *p, json_t *mimr)
+{
+	char cell[64] = "-";
+
+	if (p && json_is_number(json_object_get(p, "delta"))) {
+		int is_mimr = json_is_object(mimr) &&
+			      !strcmp(str(mimr, "service"), str(p, "service")) &&
+			      !strcmp(str(mimr, "throttler"), str(p, "throttler"));
+
+		snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
+			 is_mimr ? "MIMR " : json_is_true(json_object_get(p, "imr")) ? "* " : "",
+			 100 * json_number_value(json_object_get(p, "delta")),
+			 json_number_value(json_object_get(p, "stress")),
+			 json_is_true(json_object_get(p, "paradox")) ? " !" : "");
+	}
+	fprintf(f, " | %18s", cell);
+}
+
 static void print_section(FILE *f, json_t *rep, json_t *sec)
 {
 	json_t *ranking = json_object_get(sec, "ranking"), *mimr = json_object_get(sec, "mimr");
 	json_t *services = json_object_get(rep, "services"), *throttlers = json_object_get(rep, "throttlers");
 	json_t *base = json_object_get(sec, "baseline"), *s, *t;
-	size_t i, j, width = 7;
+	size_t i, j, width = 7, unmeasured = 0;
 
 	json_array_foreach(services, i, s)
 		width = strlen(str(s, "name")) > width ? strlen(str(s, "name")) : width;
@@ -289,32 +321,29 @@ static void print_section(FILE *f, json_t *rep, json_t *sec)
 	}
 	fputc('\n', f);
 	json_array_foreach(services, i, s) {
-		fprintf(f, "  %-*s", (int)width, str(s, "name"));
-		json_array_foreach(throttlers, j, t) {
-			json_t *p = find_pair(ranking, str(s, "name"), str(t, "name"));
-			char cell[64] = "-";
-
-			if (p && json_is_number(json_object_get(p, "delta"))) {
-				int is_mimr = mimr && json_is_object(mimr) &&
-					!strcmp(str(mimr, "service"), str(s, "name")) &&
-					!strcmp(str(mimr, "throttler"), str(t, "name"));
-
-				snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
-					 is_mimr ? "MIMR " : json_is_true(json_object_get(p, "imr")) ? "* " : "",
-					 100 * json_number_value(json_object_get(p, "delta")),
-					 json_number_value(json_object_get(p, "stress")),
-					 json_is_true(json_object_get(p, "paradox")) ? " !" : "");
-			}
-			fprintf(f, " | %18s", cell);
+		if (!service_measured(ranking, str(s, "name"))) {
+			unmeasured++;
+			continue;
 		}
+		fprintf(f, "  %-*s", (int)width, str(s, "name"));
+		json_array_foreach(throttlers, j, t)
+			print_cell(f, find_pair(ranking, str(s, "name"), str(t, "name")), mimr);
 		fputc('\n', f);
 	}
-	if (json_is_object(mimr))
+	if (unmeasured)
+		fprintf(f, "  (%zu services not throttled on their own: a strategy ruled them out, or they are excluded)\n",
+			unmeasured);
+	if (json_is_object(mimr) && json_is_object(json_object_get(mimr, "runner_up")))
 		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, %.1f points ahead of the runner-up\n",
 			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
 			100 * json_number_value(json_object_get(mimr, "delta")),
 			json_number_value(json_object_get(mimr, "stress")),
 			100 * json_number_value(json_object_get(mimr, "margin")));
+	else if (json_is_object(mimr))
+		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, the only pair measured\n",
+			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
+			100 * json_number_value(json_object_get(mimr, "delta")),
+			json_number_value(json_object_get(mimr, "stress")));
 	else
 		fprintf(f, "  No IMR: no throttle changed %s beyond the baseline's own spread.\n",
 			str(sec, "metric"));
@@ -326,8 +355,9 @@ void tb_report_print_table(FILE *f, const json_t *report)
 	size_t i, failed = 0;
 
 	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
-		   "(* = IMR: significant and beyond the baseline's spread; ! = paradox, improved)\n",
-		str(rep, "application"));
+		   "(* = IMR: significant, beyond the baseline's spread and at least %.0f%%; "
+		   "! = paradox, improved)\n", str(rep, "application"),
+		100 * json_number_value(json_object_get(rep, "min_effect")));
 	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
 		print_section(f, rep, sec);
 	json_array_foreach(json_object_get(rep, "trials"), i, sec)

@@ -512,7 +512,7 @@ static void put_table(struct page *pg, const struct section *s)
 
 	fputs("<h3>Services \xc3\x97 resources: change of ", f);
 	rp_esc(f, s->metric);
-	fputs(" at each pair's worst stress level</h3>\n<div class=\"scroll\"><table class=\"matrix\">\n<thead><tr><th></th>", f);
+	fputs(" at each pair's telling stress level (IMRs: their worst significant one)</h3>\n<div class=\"scroll\"><table class=\"matrix\">\n<thead><tr><th></th>", f);
 	for (c = 0; c < pg->ncols; c++) {
 		fputs("<th scope=\"col\">", f);
 		rp_esc(f, pg->cols[c].resource ? pg->cols[c].resource : pg->cols[c].throttler);

@@ -60,7 +60,7 @@ START_TEST(mimr_is_the_largest_significant_degradation)
 	ADD(0, 0, 0.4, 1.30, 1.35, 1.32);
 	ADD(0, 0, 0.8, 2.0, 2.1, 1.9);
 	ADD(1, 0, 0.8, 1.20, 1.22, 1.21);
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &r), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
 	ck_assert_int_eq(r.mimr, 0);
 	ck_assert_uint_eq(r.pairs[0].service, 0);
 	ck_assert(r.pairs[0].imr);
@@ -85,8 +85,26 @@ START_TEST(degradation_within_baseline_spread_is_no_imr)
 	/* Every trial is above most of the baseline (so a rank test alone
 	 * would call it significant) but below its worst trial. */
 	ADD(0, 0, 0.8, 1.019, 1.018, 1.017, 1.016, 1.0195);
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &r), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
 	ck_assert_msg(tb_pair_headline(&r.pairs[0])->p_value < 0.05, "the rank test alone agrees");
+	ck_assert(!r.pairs[0].imr);
+	ck_assert_int_eq(r.mimr, -1);
+	tb_ranking_free(&r);
+	tb_results_free(&res);
+}
+END_TEST
+
+START_TEST(an_effect_below_min_effect_is_no_imr)
+{
+	struct tb_ranking r;
+
+	setup_values(TB_LOWER_IS_BETTER);
+	ADD(-1, 0, 0, 1.000, 1.001, 0.999, 1.0005, 0.9995);   /* a very tight baseline */
+	ADD(0, 0, 0.8, 1.03, 1.031, 1.029);                   /* +3%: real, but small */
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
+	ck_assert(r.pairs[0].imr);
+	tb_ranking_free(&r);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.05, &r), 0);
 	ck_assert(!r.pairs[0].imr);
 	ck_assert_int_eq(r.mimr, -1);
 	tb_ranking_free(&r);
@@ -101,7 +119,7 @@ START_TEST(noise_is_no_imr)
 	setup_values(TB_LOWER_IS_BETTER);
 	ADD(-1, 0, 0, 1.0, 1.3, 0.8, 1.1, 0.9);
 	ADD(0, 0, 0.8, 1.2, 0.85, 1.25);
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &r), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
 	ck_assert(!r.pairs[0].imr);
 	ck_assert_int_eq(r.mimr, -1);
 	tb_ranking_free(&r);
@@ -117,7 +135,7 @@ START_TEST(higher_is_better_and_paradox)
 	ADD(-1, 0, 0, 100, 102, 98, 101, 99);
 	ADD(0, 0, 0.8, 50, 52, 49);                   /* throughput halves: IMR */
 	ADD(1, 0, 0.8, 120, 121, 119);                /* throughput rises: paradox */
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &r), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
 	ck_assert_int_eq(r.mimr, 0);
 	ck_assert_uint_eq(r.pairs[0].service, 0);
 	ck_assert_double_eq_tol(tb_pair_headline(&r.pairs[0])->degradation, 0.5, 1e-9);
@@ -142,7 +160,7 @@ START_TEST(failed_trials_and_groups_are_not_ranked)
 	g.values = malloc(sizeof(double));
 	g.values[0] = 50;
 	ck_assert_int_eq(tb_results_add(&res, &g), 0);
-	ck_assert_int_eq(tb_rank(&res, 0, 0.05, &r), 0);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.0, &r), 0);
 	ck_assert_uint_eq(r.npairs, 1);
 	ck_assert_uint_eq(r.pairs[0].points[0].failed, 1);
 	ck_assert_uint_eq(r.pairs[0].points[0].n, 3);
@@ -172,6 +190,7 @@ int main(void)
 	tcase_add_test(tc, mimr_is_the_largest_significant_degradation);
 	tcase_add_test(tc, degradation_within_baseline_spread_is_no_imr);
 	tcase_add_test(tc, noise_is_no_imr);
+	tcase_add_test(tc, an_effect_below_min_effect_is_no_imr);
 	tcase_add_test(tc, higher_is_better_and_paradox);
 	tcase_add_test(tc, failed_trials_and_groups_are_not_ranked);
 	tcase_add_test(tc, mann_whitney_exact_values);

@@ -35,19 +35,32 @@ stress_levels = [0.5];
 trials = 5;
 baseline_trials = 2;
 CONF
-"$tb" run "$tmp/app.conf" >"$tmp/run.log" 2>&1 &
-runpid=$!
-# Wait until the operator's cgroup is throttled (bounded: 30 s).
-for _ in $(seq 1 300); do
-	[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] && break
-	sleep 0.1
-done
-throttled=$(cat "$victim/cpu.cfs_quota_us")
-kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
+# Start a run and wait until it throttles the operator's cgroup (bounded: 30 s).
+start_run() {
+	"$tb" run "$tmp/app.conf" >"$tmp/run.log" 2>&1 &
+	runpid=$!
+	for _ in $(seq 1 300); do
+		[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] && break
+		sleep 0.1
+	done
+	throttled=$(cat "$victim/cpu.cfs_quota_us")
+	[ "$throttled" = 35000 ] || { echo "FAILED: the run never throttled (quota $throttled)"; cat "$tmp/run.log"; fail=1; }
+	launched=$(ls -d /sys/fs/cgroup/cpu/throttlebot.$runpid/launched 2>/dev/null)
+}
 fail=0
-[ "$throttled" = 35000 ] || { echo "FAILED: the run never throttled (quota $throttled)"; cat "$tmp/run.log"; fail=1; }
+
+# SIGTERM: the run restores by itself, stops what it launched, and exits 130.
+start_run
+kill -TERM "$runpid"; wait "$runpid"; st=$?; runpid=
+[ $st = 130 ] || { echo "FAILED: SIGTERM exit status $st, not 130"; fail=1; }
+[ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || { echo "FAILED: after SIGTERM the quota is $(cat "$victim/cpu.cfs_quota_us")"; fail=1; }
+[ -e "$THROTTLEBOT_JOURNAL" ] && { echo "FAILED: SIGTERM left a journal"; fail=1; }
+for d in $launched; do [ -d "$d" ] && { echo "FAILED: SIGTERM left $d"; fail=1; }; done
+
+# SIGKILL: the journal stays, and `throttlebot restore` undoes everything.
+start_run
+kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
 [ -s "$THROTTLEBOT_JOURNAL" ] || { echo "FAILED: no journal after kill -9"; fail=1; }
-launched=$(ls -d /sys/fs/cgroup/cpu/throttlebot.*/launched 2>/dev/null)
 "$tb" restore || { echo "FAILED: restore"; fail=1; }
 [ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || { echo "FAILED: quota is $(cat "$victim/cpu.cfs_quota_us"), not 70000"; fail=1; }
 [ -e "$THROTTLEBOT_JOURNAL" ] && { echo "FAILED: the journal is still there"; fail=1; }
@@ -56,5 +69,5 @@ pgrep -f "^/bin/sleep 300" >/dev/null && { echo "FAILED: the launched service su
 out=$("$tb" restore 2>&1) || { echo "FAILED: second restore"; fail=1; }
 echo "$out" | grep -q "nothing to restore" || { echo "FAILED: second restore did something: $out"; fail=1; }
 [ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || fail=1
-[ $fail = 0 ] && echo "kill -9 then restore: quota back to 70000, launched service and cgroups gone"
+[ $fail = 0 ] && echo "SIGTERM restores by itself; kill -9 then restore: quota back to 70000, launched service and cgroups gone"
 exit $fail

@@ -19,6 +19,25 @@ bin=$(find "$root" -path '*/bin/throttlebot' -type f)
 out=$(THROTTLEBOT_PLUGIN_PATH=$tmp/plugin "$bin" plugins)
 echo "$out"
 echo "$out" | grep -E '^  cpu_weight +throttler +ABI 1\.0' >/dev/null || { echo "cpu_weight was not loaded"; exit 1; }
+echo "$out" | grep -E '^  top_level +strategy +ABI 1\.0' >/dev/null || { echo "top_level was not loaded"; exit 1; }
+# The out-of-tree strategy drives a real run (of the simulator: no root, no processes).
+cat > "$tmp/sim.conf" <<CONF
+application = "out-of-tree strategy";
+output_dir = "$tmp/out";
+orchestrator = { plugin = "sim"; state = "$tmp/sim.state"; services = 6; seed = 3; margin = 0.25; };
+throttlers = ( { plugin = "sim_cpu"; state = "$tmp/sim.state"; },
+               { plugin = "sim_disk"; state = "$tmp/sim.state"; } );
+metrics = ( { plugin = "sim_jct"; state = "$tmp/sim.state"; noise = 0.02; } );
+strategy = { plugin = "top_level"; };
+CONF
+if [ "$(id -u)" = 0 ]; then
+	THROTTLEBOT_PLUGIN_PATH=$tmp/plugin:$abs_top_builddir/plugins/sim/.libs \
+		"$bin" -q run "$tmp/sim.conf" >"$tmp/run.out" 2>&1 || { cat "$tmp/run.out"; echo "the run failed"; exit 1; }
+	# 5 baseline trials, then 3 rounds of 12 pairs and a baseline.
+	n=$(grep -c '"index"' "$tmp/out/report.json")
+	[ "$n" = $((5 + 3 * 13)) ] || { echo "top_level ran $n trials, not $((5 + 3 * 13))"; exit 1; }
+	grep -q '"mimr": {' "$tmp/out/report.json" || { echo "no MIMR from the top_level run"; exit 1; }
+fi
 # The installed binary also finds the installed plugins in its built-in directory... under DESTDIR
 # it cannot, so check the files are there instead.
 for p in cpu_quota command exhaustive; do

@@ -44,8 +44,8 @@ CONF
 
 run exhaustive 8 11
 ex_trials=$trials
-# 5 baseline + 8 x 3 x 4 points x 3 trials + one baseline every 10 points.
-[ "$ex_trials" = 302 ] || { echo "exhaustive ran $ex_trials trials, not 302"; exit 1; }
+# 5 baseline + 8 x 3 x 4 points x 3 trials (288) + one baseline every 10 of those (28).
+[ "$ex_trials" = 321 ] || { echo "exhaustive ran $ex_trials trials, not 321"; exit 1; }
 run pruned 8 11
 [ "$trials" -lt "$ex_trials" ] || { echo "pruned used $trials trials, exhaustive $ex_trials"; exit 1; }
 run pruned 60 12

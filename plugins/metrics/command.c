@@ -30,10 +30,7 @@ static const struct tb_setting_spec settings[] = {
 
 struct command {
 	const struct tb_host *h;
-	char **argv;
-	char **env;
-	char *cwd;
-	double timeout;
+	struct tb_workload w;
 	int has_pattern;
 	regex_t re;
 	char *pattern_name, *pattern_unit;
@@ -165,27 +162,12 @@ static void fini(void *state)
 
 	if (!c)
 		return;
-	tb_strlist_free(c->argv);
-	tb_strlist_free(c->env);
-	free(c->cwd);
+	tb_workload_free(&c->w);
 	free(c->pattern_name);
 	free(c->pattern_unit);
 	if (c->has_pattern)
 		regfree(&c->re);
 	free(c);
-}
-
-/* A typo in the workload is a configuration error, found before anything runs. */
-static int check_program(struct command *c, const struct tb_config *cfg)
-{
-	char *found = tb_find_program(c->argv[0], c->cwd);
-
-	if (found) {
-		free(found);
-		return 0;
-	}
-	return c->h->config_error(c->h, cfg, "command", "program '%s' not found%s", c->argv[0],
-				  strchr(c->argv[0], '/') ? " (or not executable)" : " in PATH");
 }
 
 static int configure(struct command *c, const struct tb_config *cfg)
@@ -194,26 +176,7 @@ static int configure(struct command *c, const struct tb_config *cfg)
 	const char *s;
 	int r;
 
-	r = tb_strlist_get(h, cfg, "command", &c->argv);
-	if (r < 0)
-		return r;
-	if (!c->argv[0] || !c->argv[0][0])
-		return h->config_error(h, cfg, "command", "must name a program");
-	r = tb_strlist_get(h, cfg, "env", &c->env);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	for (size_t i = 0; c->env && c->env[i]; i++)
-		if (!strchr(c->env[i], '=') || c->env[i][0] == '=')
-			return h->config_error(h, cfg, "env", "'%s' is not \"NAME=value\"", c->env[i]);
-	c->timeout = 600;
-	r = h->get_number(h, cfg, "timeout", &c->timeout);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (c->timeout <= 0)
-		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
-	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(c->cwd = strdup(s)))
-		return -ENOMEM;
-	r = check_program(c, cfg);
+	r = tb_workload_configure(h, cfg, &c->w);
 	if (r < 0)
 		return r;
 
@@ -291,7 +254,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	struct tb_run run;
 	int r, tmp = -1;
 
-	if (!c->argv) {
+	if (!c->w.argv) {
 		TB_LOG(h, TB_LOG_ERROR, "no command configured");
 		return -EINVAL;
 	}
@@ -309,7 +272,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 		}
 		close(tmp);
 	}
-	run = (struct tb_run){ c->argv, c->cwd, c->env, c->timeout, path };
+	run = (struct tb_run){ c->w.argv, c->w.cwd, c->w.env, c->w.timeout, path };
 	r = tb_run_workload(h, &run, trial);
 	if (r == 0) {
 		values[0] = trial->end - trial->start;

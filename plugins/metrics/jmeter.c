@@ -41,10 +41,8 @@ static const struct tb_metric_value all_values[V_COUNT] = {
 
 struct jmeter {
 	const struct tb_host *h;
-	char **argv;              /* with @JTL@ and @WORKDIR@ still in */
-	char **env;
-	char *cwd, *jtl;
-	double timeout;
+	struct tb_workload w;     /* argv with @JTL@ and @WORKDIR@ still in */
+	char *jtl;
 	int has_label;
 	regex_t label;
 	size_t nvalues;
@@ -57,9 +55,7 @@ static void fini(void *state)
 
 	if (!j)
 		return;
-	tb_strlist_free(j->argv);
-	tb_strlist_free(j->env);
-	free(j->cwd);
+	tb_workload_free(&j->w);
 	free(j->jtl);
 	if (j->has_label)
 		regfree(&j->label);
@@ -77,44 +73,22 @@ static int mentions(char **argv, const char *word)
 static int configure(struct jmeter *j, const struct tb_config *cfg)
 {
 	const struct tb_host *h = j->h;
-	char **names = NULL, *found;
+	char **names = NULL;
 	const char *s;
 	int r;
 
-	r = tb_strlist_get(h, cfg, "command", &j->argv);
+	r = tb_workload_configure(h, cfg, &j->w);
 	if (r < 0)
 		return r;
-	if (!j->argv[0] || !j->argv[0][0])
-		return h->config_error(h, cfg, "command", "must name a program");
 	if (h->get_string(h, cfg, "jtl", &s) == 0) {
 		if (!*s)
 			return h->config_error(h, cfg, "jtl", "must be a file name");
 		if (!(j->jtl = strdup(s)))
 			return -ENOMEM;
-	} else if (!mentions(j->argv, "@JTL@")) {
+	} else if (!mentions(j->w.argv, "@JTL@")) {
 		return h->config_error(h, cfg, "command",
 				       "must write its results to @JTL@ (\"-l\", \"@JTL@\"), or set jtl");
 	}
-	r = tb_strlist_get(h, cfg, "env", &j->env);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	for (size_t i = 0; j->env && j->env[i]; i++)
-		if (!strchr(j->env[i], '=') || j->env[i][0] == '=')
-			return h->config_error(h, cfg, "env", "'%s' is not \"NAME=value\"", j->env[i]);
-	j->timeout = 600;
-	r = h->get_number(h, cfg, "timeout", &j->timeout);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (j->timeout <= 0)
-		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
-	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(j->cwd = strdup(s)))
-		return -ENOMEM;
-	/* A typo in the load generator is a configuration error, found before anything runs. */
-	found = tb_find_program(j->argv[0], j->cwd);
-	if (!found)
-		return h->config_error(h, cfg, "command", "program '%s' not found%s", j->argv[0],
-				       strchr(j->argv[0], '/') ? " (or not executable)" : " in PATH");
-	free(found);
 	if (h->get_string(h, cfg, "label", &s) == 0) {
 		r = regcomp(&j->label, s, REG_EXTENDED | REG_NOSUB);
 		if (r != 0) {
@@ -236,7 +210,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	size_t n = 0;
 	int r;
 
-	if (!j->argv) {
+	if (!j->w.argv) {
 		TB_LOG(h, TB_LOG_ERROR, "no command configured");
 		return -EINVAL;
 	}
@@ -245,13 +219,13 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	else
 		snprintf(jtl, sizeof(jtl), "%s/trial-%u.jtl", workdir, trial->index);
 	snprintf(out, sizeof(out), "%s/trial-%u.out", workdir, trial->index);
-	while (j->argv[n])
+	while (j->w.argv[n])
 		n++;
 	argv = calloc(n + 1, sizeof(*argv));
 	if (!argv)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (!(argv[i] = expand(j->argv[i], jtl, workdir))) {
+		if (!(argv[i] = expand(j->w.argv[i], jtl, workdir))) {
 			tb_strlist_free(argv);
 			return -ENOMEM;
 		}
@@ -262,7 +236,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 		tb_strlist_free(argv);
 		return r;
 	}
-	run = (struct tb_run){ argv, j->cwd, j->env, j->timeout, out };
+	run = (struct tb_run){ argv, j->w.cwd, j->w.env, j->w.timeout, out };
 	r = tb_run_workload(h, &run, trial);
 	tb_strlist_free(argv);
 	if (r < 0)
@@ -270,7 +244,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	r = jtl_read(jtl, j->has_label ? &j->label : NULL, &st, err, sizeof(err));
 	if (r == -ENOENT) {
 		TB_LOG(h, TB_LOG_ERROR, "%s: %s wrote no results there (is it given @JTL@?)", jtl,
-		       j->argv[0]);
+		       j->w.argv[0]);
 		tb_run_log_tail(h, TB_LOG_ERROR, out, 5);
 		return r;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <throttlebot/plugin.h>
+#include "http_body.h"
 #include "promjson.h"
 
 #ifndef PACKAGE_VERSION
@@ -14,7 +15,6 @@
 #endif
 
 /* An answer larger than this is not one series of one trial. */
-#define MAX_BODY (64u << 20)
 
 static const struct tb_setting_spec settings[] = {
 	{ "url", TB_SETTING_STRING, 1, "Prometheus' base URL, e.g. \"http://127.0.0.1:9090\"" },
@@ -39,12 +39,6 @@ struct prom {
 	double step, timeout, delay;
 	struct prom_agg agg;
 	struct tb_metric_value value;
-};
-
-struct body {
-	char *data;
-	size_t len, cap;
-	int too_big;
 };
 
 static void fini(void *state)
@@ -193,33 +187,6 @@ static const struct tb_metric_value *describe(void *state, size_t i)
 	return i == 0 ? &p->value : NULL;
 }
 
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	size_t len = size * n;
-
-	if (b->len + len + 1 > MAX_BODY) {
-		b->too_big = 1;
-		return 0;
-	}
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *d;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return 0;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
 /* The token in p->token_file, without surrounding blanks; malloc'd. */
 static char *read_token(struct prom *p)
 {
@@ -259,7 +226,7 @@ static int wait_until(struct prom *p, double t)
 }
 
 /* GET url into b; HTTP status in *status.  0, or < 0 (logged). */
-static int fetch(struct prom *p, CURL *c, const char *url, struct body *b, long *status)
+static int fetch(struct prom *p, CURL *c, const char *url, struct tb_http_body *b, long *status)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *token = p->token_file ? read_token(p) : NULL;
@@ -268,7 +235,7 @@ static int fetch(struct prom *p, CURL *c, const char *url, struct body *b, long 
 	if (p->token_file && !token)
 		return -EACCES;
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tb_http_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(p->timeout * 1000));
@@ -298,7 +265,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	const struct tb_host *h = p->h;
 	/* The trial's window in Unix time, from its monotonic bounds. */
 	double t_start = trial->wall_start, t_end = trial->wall_start + (trial->end - trial->start);
-	struct body b = { 0 };
+	struct tb_http_body b = { 0 };
 	char *q = NULL, url[8192], err[1024];
 	long status = 0;
 	CURL *c;

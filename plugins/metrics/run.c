@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "program.h"
 #include "run.h"
+#include "strlist.h"
 
 extern char **environ;
 
@@ -269,4 +271,47 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 		       WTERMSIG(status), strsignal(WTERMSIG(status)));
 	tb_run_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
 	return -ECHILD;
+}
+
+int tb_workload_configure(const struct tb_host *h, const struct tb_config *cfg,
+			  struct tb_workload *w)
+{
+	const char *s;
+	char *found;
+	int r;
+
+	r = tb_strlist_get(h, cfg, "command", &w->argv);
+	if (r < 0)
+		return r;
+	if (!w->argv[0] || !w->argv[0][0])
+		return h->config_error(h, cfg, "command", "must name a program");
+	r = tb_strlist_get(h, cfg, "env", &w->env);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	for (size_t i = 0; w->env && w->env[i]; i++)
+		if (!strchr(w->env[i], '=') || w->env[i][0] == '=')
+			return h->config_error(h, cfg, "env", "'%s' is not \"NAME=value\"", w->env[i]);
+	w->timeout = 600;
+	r = h->get_number(h, cfg, "timeout", &w->timeout);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (w->timeout <= 0)
+		return h->config_error(h, cfg, "timeout", "must be > 0 seconds");
+	if (h->get_string(h, cfg, "cwd", &s) == 0 && !(w->cwd = strdup(s)))
+		return -ENOMEM;
+	found = tb_find_program(w->argv[0], w->cwd);
+	if (!found)
+		return h->config_error(h, cfg, "command", "program '%s' not found%s", w->argv[0],
+				       strchr(w->argv[0], '/') ? " (or not executable)" : " in PATH");
+	free(found);
+	return 0;
+}
+
+void tb_workload_free(struct tb_workload *w)
+{
+	tb_strlist_free(w->argv);
+	tb_strlist_free(w->env);
+	free(w->cwd);
+	w->argv = w->env = NULL;
+	w->cwd = NULL;
 }

@@ -12,6 +12,20 @@ struct tb_run {
 	const char *out_path;       /* stdout and stderr go here (truncated first) */
 };
 
+/* The settings of a metric that runs a workload: command, env, timeout, cwd. */
+struct tb_workload {
+	char **argv;
+	char **env;
+	char *cwd;
+	double timeout;
+};
+
+/* Read and check them (the program must exist: a typo is a configuration
+ * error, found before anything runs).  0, or -EINVAL reported as file:line. */
+int tb_workload_configure(const struct tb_host *h, const struct tb_config *cfg,
+			  struct tb_workload *w);
+void tb_workload_free(struct tb_workload *w);
+
 /*
  * Run r to completion.  Sets trial->start, trial->end (h->now clock) and
  * trial->wall_start.  Returns 0 when the workload exited with status 0;

@@ -6,10 +6,10 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "docker_api.h"
+#include "http_body.h"
 
 /* Answers bigger than this are not an API we know (a list of thousands of
  * containers is a few MiB). */
-#define MAX_BODY (64u << 20)
 
 struct dk_client {
 	struct dk_endpoint ep;
@@ -17,36 +17,6 @@ struct dk_client {
 	char prefix[32];       /* "/v1.41", "" before dk_connect() */
 	CURL *curl;
 };
-
-struct body {
-	char *data;
-	size_t len, cap;
-};
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n + 1 > MAX_BODY)
-		return 0;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *d;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return 0;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
 
 int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client **out)
 {
@@ -102,7 +72,7 @@ static int unreachable(struct dk_client *c, CURLcode code, const char *detail, c
 	return -ECONNREFUSED;
 }
 
-static int http_error(struct dk_client *c, const char *path, long status, const struct body *b,
+static int http_error(struct dk_client *c, const char *path, long status, const struct tb_http_body *b,
 		      char *err, size_t errlen)
 {
 	json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
@@ -121,7 +91,7 @@ static int http_error(struct dk_client *c, const char *path, long status, const 
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
 {
 	char url[4096], detail[CURL_ERROR_SIZE] = "";
-	struct body b = { 0 };
+	struct tb_http_body b = { 0 };
 	json_error_t jerr;
 	CURLcode code;
 	long status = 0;
@@ -139,7 +109,7 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->ep.socket);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, tb_http_body_write);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "throttlebot");

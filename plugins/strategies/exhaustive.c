@@ -11,14 +11,17 @@
  * The schedule is a pure function of a trial counter, so estimate() is exact
  * and a run can be reasoned about in advance: the baseline trials first, then
  * level by level (lowest first, so an interrupted run has every pair at the
- * low levels) every non-excluded pair, space->trials trials each, with one
- * baseline trial after every `baseline_every` points to expose drift.
+ * low levels) every non-excluded pair, space->trials trials each.  Within a
+ * level the pairs take turns, one trial each per round, so that a change in
+ * the host's load touches every pair alike instead of making one of them look
+ * like a bottleneck; one baseline trial after every `baseline_every` throttled
+ * trials exposes such drift.
  */
 struct exhaustive {
 	const struct tb_space *space;
 	size_t *pairs;             /* non-excluded s * nthrottlers + t, ascending */
 	size_t npairs;
-	unsigned long every;       /* points between interleaved baselines; 0: none */
+	unsigned long every;       /* throttled trials between baselines; 0: none */
 	unsigned long trials;      /* per point */
 	unsigned long total, done;
 	struct tb_throttle throttle;
@@ -26,22 +29,16 @@ struct exhaustive {
 
 static const struct tb_setting_spec settings[] = {
 	{ "baseline_every", TB_SETTING_INT, 0,
-	  "one baseline trial after every this many points (default 10, 0: none)" },
+	  "one baseline trial after every this many trials (default 10, 0: none)" },
 	{ NULL, 0, 0, NULL },
 };
-
-/* A block is one point's trials followed, every `every` points, by a baseline. */
-static unsigned long block_len(const struct exhaustive *x, unsigned long point)
-{
-	return x->trials + (x->every && (point + 1) % x->every == 0);
-}
 
 static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 		   const struct tb_space *space, void **state)
 {
 	struct exhaustive *x;
 	long long every = 10;
-	unsigned long npoints;
+	unsigned long throttled;
 	size_t s, t;
 	int r;
 
@@ -70,8 +67,8 @@ static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 			if (!space->excluded || !space->excluded[i])
 				x->pairs[x->npairs++] = i;
 		}
-	npoints = (unsigned long)x->npairs * space->nlevels;
-	x->total = space->baseline_trials + npoints * x->trials + (x->every ? npoints / x->every : 0);
+	throttled = (unsigned long)x->npairs * space->nlevels * x->trials;
+	x->total = space->baseline_trials + throttled + (x->every ? throttled / x->every : 0);
 	TB_LOG(h, TB_LOG_DEBUG, "%zu pairs x %zu levels x %lu trials: %lu trials in all",
 	       x->npairs, space->nlevels, x->trials, x->total);
 	*state = x;
@@ -91,7 +88,7 @@ static int ex_next(void *state, struct tb_experiment *e)
 {
 	struct exhaustive *x = state;
 	const struct tb_space *sp = x->space;
-	unsigned long k, point = 0, len;
+	unsigned long k, per_level;
 	size_t pair;
 
 	if (x->done >= x->total)
@@ -102,26 +99,16 @@ static int ex_next(void *state, struct tb_experiment *e)
 	if (k < sp->baseline_trials)
 		return 1;
 	k -= sp->baseline_trials;
-	/* Whole groups of `every` points have a fixed length: skip them at once. */
-	if (x->every) {
-		unsigned long group = x->every * x->trials + 1;
-
-		point = k / group * x->every;
-		k %= group;
-		while (k >= (len = block_len(x, point))) {
-			k -= len;
-			point++;
-		}
-	} else {
-		point = k / x->trials;
-		k %= x->trials;
+	if (x->every) {            /* groups of `every` throttled trials and a baseline */
+		if (k % (x->every + 1) == x->every)
+			return 1;
+		k = k / (x->every + 1) * x->every + k % (x->every + 1);
 	}
-	if (k >= x->trials)            /* the baseline closing this block */
-		return 1;
-	pair = x->pairs[point % x->npairs];
+	per_level = x->npairs * x->trials;
+	pair = x->pairs[k % per_level % x->npairs];     /* round-robin within the level */
 	x->throttle.service = pair / sp->nthrottlers;
 	x->throttle.throttler = pair % sp->nthrottlers;
-	x->throttle.stress = sp->levels[point / x->npairs];
+	x->throttle.stress = sp->levels[k / per_level];
 	e->n = 1;
 	e->throttles = &x->throttle;
 	return 1;

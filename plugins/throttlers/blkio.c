@@ -465,7 +465,7 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 		}
 	}
 	if (r == 0)
-		TB_LOG(s->h, TB_LOG_INFO, "%s: %s %s limited to %llu %s (of %.0f)", t->id,
+		TB_LOG(s->h, TB_LOG_DEBUG, "%s: %s %s limited to %llu %s (of %.0f)", t->id,
 		       s->devname, s->read && s->write ? "read+write" : s->read ? "read" : "write",
 		       limit, unit, cap);
 	return r;
