@@ -117,8 +117,8 @@ static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int hig
 			double alpha, double min_effect)
 {
 	double sign = higher_better ? -1.0 : 1.0, scale = fabs(r->base_median);
-	double worst = higher_better ? r->base_min : r->base_max;
-	double best = higher_better ? r->base_max : r->base_min;
+	double worst = higher_better ? r->band_low : r->band_high;
+	double best = higher_better ? r->band_high : r->band_low;
 	double p_worse, p_better, lo, hi;
 
 	pt->median = tb_median(pt->values, pt->n);
@@ -166,6 +166,28 @@ static size_t headline(const struct tb_pair *p)
 	return best;
 }
 
+static void baseline_band(struct tb_ranking *r)
+{
+	double q1, q3, lo_fence = -INFINITY, hi_fence = INFINITY;
+
+	r->band_low = INFINITY;
+	r->band_high = -INFINITY;
+	if (r->nbaseline >= 8) {
+		q1 = tb_quantile(r->baseline, r->nbaseline, 0.25);
+		q3 = tb_quantile(r->baseline, r->nbaseline, 0.75);
+		lo_fence = q1 - 3 * (q3 - q1);
+		hi_fence = q3 + 3 * (q3 - q1);
+	}
+	for (size_t i = 0; i < r->nbaseline; i++) {
+		double b = r->baseline[i];
+
+		if (b < lo_fence || b > hi_fence)
+			continue;
+		r->band_low = b < r->band_low ? b : r->band_low;
+		r->band_high = b > r->band_high ? b : r->band_high;
+	}
+}
+
 static int by_degradation(const void *a, const void *b)
 {
 	const struct tb_pair *x = a, *y = b;
@@ -210,6 +232,7 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 	r->base_median = tb_median(r->baseline, r->nbaseline);
 	r->base_min = tb_min(r->baseline, r->nbaseline);
 	r->base_max = tb_max(r->baseline, r->nbaseline);
+	baseline_band(r);
 	for (size_t i = 0; i < r->npairs; i++) {
 		struct tb_pair *p = &r->pairs[i];
 

@@ -25,6 +25,10 @@ struct tb_ranking {
 	size_t nbaseline;
 	double *baseline;
 	double base_median, base_min, base_max;
+	/* The baseline's spread, as the test uses it: its range without far
+	 * outliers (beyond 3 IQR of the quartiles, with 8 trials or more), so
+	 * one wild baseline trial cannot hide every IMR. */
+	double band_low, band_high;
 	size_t npairs;
 	struct tb_pair *pairs;         /* sorted: largest headline degradation first */
 	long mimr;                     /* index into pairs, or -1 */
@@ -35,7 +39,7 @@ struct tb_ranking {
 /*
  * Rank value v of every trial.  A point (pair at a level) is significant when
  * a one-sided Mann-Whitney test against the baseline gives p < alpha AND its
- * median lies beyond the worst baseline trial: a degradation within the
+ * median lies beyond the worst baseline trial (far outliers aside): a degradation within the
  * baseline's own spread is never an IMR, however many trials; nor is one
  * smaller than min_effect (a fraction of the baseline median).  A significant
  * improvement beyond the best baseline trial is a paradox.

@@ -75,9 +75,10 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 {
 	const struct tb_value_desc *v = &run->results.values[r->value];
 	json_t *ranking = json_array(), *imrs = json_array(), *mimr = json_null();
-	json_t *baseline = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "metric", v->name,
+	json_t *baseline = json_pack("{s:s, s:I, s:o, s:o, s:o, s:[o, o], s:o}", "metric", v->name,
 				     "n", (json_int_t)r->nbaseline, "median", num(r->base_median),
 				     "min", num(r->base_min), "max", num(r->base_max),
+				     "band", num(r->band_low), num(r->band_high),
 				     "values", values_array(r->baseline, r->nbaseline));
 
 	for (size_t i = 0; i < r->npairs; i++) {

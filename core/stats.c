@@ -29,6 +29,25 @@ double tb_median(const double *v, size_t n)
 	return m;
 }
 
+double tb_quantile(const double *v, size_t n, double q)
+{
+	double *s, pos, x;
+	size_t i;
+
+	if (n == 0)
+		return NAN;
+	s = malloc(n * sizeof(*s));
+	if (!s)
+		return NAN;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	pos = q * (double)(n - 1);
+	i = (size_t)pos;
+	x = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[n - 1];
+	free(s);
+	return x;
+}
+
 double tb_min(const double *v, size_t n)
 {
 	double m = INFINITY;

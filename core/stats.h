@@ -7,6 +7,8 @@
 double tb_median(const double *v, size_t n);
 double tb_min(const double *v, size_t n);
 double tb_max(const double *v, size_t n);
+/* The q-quantile (0..1) of v, linearly interpolated. */
+double tb_quantile(const double *v, size_t n, double q);
 
 /* One-sided Mann-Whitney U test: the p-value of "x tends to be greater than
  * y".  Exact for small samples (no ties correction needed there), normal

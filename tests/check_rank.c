@@ -112,6 +112,22 @@ START_TEST(an_effect_below_min_effect_is_no_imr)
 }
 END_TEST
 
+START_TEST(one_wild_baseline_trial_hides_nothing)
+{
+	struct tb_ranking r;
+
+	setup_values(TB_LOWER_IS_BETTER);
+	ADD(-1, 0, 0, 1.00, 1.02, 0.98, 1.01, 0.99, 1.00, 1.01, 0.99, 9.0);   /* one stall */
+	ADD(0, 0, 0.8, 1.40, 1.45, 1.42);
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.05, &r), 0);
+	ck_assert_double_eq_tol(r.band_high, 1.02, 1e-12);
+	ck_assert_double_eq_tol(r.base_max, 9.0, 1e-12);
+	ck_assert(r.pairs[0].imr);
+	tb_ranking_free(&r);
+	tb_results_free(&res);
+}
+END_TEST
+
 START_TEST(noise_is_no_imr)
 {
 	struct tb_ranking r;
@@ -190,6 +206,7 @@ int main(void)
 	tcase_add_test(tc, mimr_is_the_largest_significant_degradation);
 	tcase_add_test(tc, degradation_within_baseline_spread_is_no_imr);
 	tcase_add_test(tc, noise_is_no_imr);
+	tcase_add_test(tc, one_wild_baseline_trial_hides_nothing);
 	tcase_add_test(tc, an_effect_below_min_effect_is_no_imr);
 	tcase_add_test(tc, higher_is_better_and_paradox);
 	tcase_add_test(tc, failed_trials_and_groups_are_not_ranked);
