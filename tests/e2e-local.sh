@@ -36,17 +36,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# What the host has that a run could leave behind (other processes' cgroups included: the check is
-# that a run changes nothing at all).
-snapshot() {
-	echo "## cgroups"; find /sys/fs/cgroup -name 'throttlebot*' 2>/dev/null | sort
-	echo "## qdiscs"; tc qdisc show
-	echo "## netns"; ip netns list 2>/dev/null | grep throttlebot
-	echo "## links"; ip -o link show | awk -F': ' '{ print $2 }' | sort
-}
+. "$abs_top_srcdir/tests/e2e-lib.sh"
 
-# Ports away from the examples' (and from each other run of this test).
-base=$((21000 + ($$ % 400) * 10))
+# Ports and a subnet away from the examples' (and from each other run of this test).
+base=$((21000 + ($$ % 400) * 10)) net=$((20 + $$ % 200))
 # config EXAMPLE NAME ROBUST: the example with the test's ports and files; ROBUST=1: 5 trials, 8 baseline.
 config() {
 	local out=$work/$2.conf
@@ -54,6 +47,7 @@ config() {
 	    -e "s#/tmp/throttlebot-\([a-z-]*\)\.ready#$work/\1.ready#g" \
 	    -e "s#\"/var/tmp\"#\"$work\"#g" \
 	    -e "s#log_dir = \"/tmp\"#log_dir = \"$work\"#" \
+	    -e "s#10\.231\.1\.#10.231.$net.#g" \
 	    -e "s#:7000\"#:$((base))\"#g; s#:7100\"#:$((base + 1))\"#g" \
 	    -e "s#:7200\"#:$((base + 2))\"#g; s#:7300\"#:$((base + 3))\"#g" \
 	    "$abs_top_srcdir/etc/examples/$1.conf" >"$out"
@@ -62,7 +56,7 @@ config() {
 		       -e 's/^trials = .*/trials = 5;/' -e 's/^baseline_trials = .*/baseline_trials = 8;/' "$out"
 	fi
 	# Every rewrite must have taken: nothing of the example's ports or files may remain.
-	if grep -nE '"/var/tmp|/tmp/throttlebot-|:7[0-3]00"' "$out"; then
+	if grep -v '^ *#' "$out" | grep -nE '"/var/tmp"|"/tmp"|throttlebot-storage\.dat|/tmp/throttlebot-[a-z-]*\.ready|:7[0-3]00"|10\.231\.1\.' >&2; then
 		echo "FAIL: $1.conf: could not move the example to the test's ports and files" >&2
 		return 1
 	fi
@@ -72,23 +66,21 @@ config() {
 # run NAME CONFIG: throttlebot run, in the top build directory (the examples name apps/ from there);
 # sets elapsed (seconds).  The host must look the same before and after.
 run() {
-	local name=$1 conf=$2 t0 t1 st
-	snapshot >"$work/$name.before"
+	local name=$1 conf=$2 t0 t1 st pid
+	host_snapshot >"$work/$name.before"
 	t0=$(date +%s.%N)
 	(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/$name") >"$work/$name.log" 2>&1 &
 	run_pid=$!
 	wait "$run_pid"
 	st=$?
-	run_pid=
+	pid=$run_pid run_pid=
 	t1=$(date +%s.%N)
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
 	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }
-	snapshot >"$work/$name.after"
-	if ! diff -u "$work/$name.before" "$work/$name.after"; then
-		echo "FAIL: $name: the host's cgroups, qdiscs, links or namespaces differ after the run (above)"
-		exit 1
-	fi
+	host_snapshot >"$work/$name.after"
+	host_compare "$work/$name.before" "$work/$name.after" "$pid" ||
+		{ echo "FAIL: $name: the run changed the host's cgroups, qdiscs, links or namespaces (above)"; exit 1; }
 	printf '%s: %s s, host as before\n' "$name" "$elapsed"
 }
 
