@@ -5,7 +5,8 @@
 #
 # The config is etc/examples/frontend-storage-docker.conf with the test's compose project and port,
 # 5 trials per point and 8 untouched over stress 0.8.  Needs root, a running Docker engine and
-# docker-compose; exit 77 without.  Everything it creates (project, volumes, files) goes on any exit.
+# docker-compose; exit 77 without.  Everything it creates (project, volumes, files) goes on any exit
+# (E2E_KEEP=1 keeps the reports and logs).
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
 skip() { echo "SKIP: $*"; exit 77; }
@@ -34,7 +35,7 @@ cleanup() {
 	wait 2>/dev/null
 	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
 	compose down -v -t 5 >/dev/null 2>&1
-	rm -rf "$work"
+	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -114,20 +115,22 @@ config() {
 	echo "$out"
 }
 
-echo "== frontend/storage under docker-compose (project $project), 5 trials per point, 8 baseline, stress 0.8"
-conf=$(config robust "stress_levels = [0.8]" "trials = 5" "baseline_trials = 8") || exit 1
-snapshot robust
-t0=$(date +%s)
-(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/robust") >"$work/robust.log" 2>&1 &
-run_pid=$!
-wait "$run_pid"
-st=$?
-pid=$run_pid run_pid=
-sed -n '/^ThrottleBot:/,$p' "$work/robust.log"
-[ "$st" = 0 ] || { tail -30 "$work/robust.log"; fail "throttlebot run exited $st"; }
-echo "run: $(( $(date +%s) - t0 )) s"
-same_as_before robust "$pid"
-python3 - "$work/robust/report.json" <<'PY' || exit 1
+# robust NAME: a run of the example with 5 trials per point, 8 untouched, stress 0.8, and its verdicts.
+robust() {
+	local t0 st
+	snapshot "$1"
+	t0=$(date +%s)
+	(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/$1") >"$work/$1.log" 2>&1 &
+	run_pid=$!
+	wait "$run_pid"
+	st=$?
+	pid=$run_pid run_pid=
+	grep -h 'capacity\|bytes/s' "$work/$1.log"
+	sed -n '/^ThrottleBot:/,$p' "$work/$1.log"
+	[ "$st" = 0 ] || { tail -30 "$work/$1.log"; fail "throttlebot run exited $st"; }
+	echo "$1: $(( $(date +%s) - t0 )) s"
+	same_as_before "$1" "$pid"
+	python3 - "$work/$1/report.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 ranked = {(p["service"], p["resource"]): p for p in r["ranking"]}
@@ -152,6 +155,15 @@ for e in errors:
     print("FAIL: expected %s" % e)
 sys.exit(1 if errors else 0)
 PY
+}
+
+echo "== frontend/storage under docker-compose (project $project), 5 trials per point, 8 baseline, stress 0.8"
+conf=$(config robust "stress_levels = [0.8]" "trials = 5" "baseline_trials = 8") || exit 1
+# A wrong verdict counts only once a second run says the same (a busy host can fake or hide an effect).
+if ! robust robust; then
+	echo "== measured again before the verdict counts"
+	robust robust-again || exit 1
+fi
 
 echo "== a short run during which storage's container is restarted while it is throttled"
 conf=$(config restart "stress_levels = [0.8]" "trials = 3" "baseline_trials = 2" \
@@ -185,7 +197,7 @@ cat "$work/restart.log"
 [ "$st" = 0 ] || fail "the run with a restarted container exited $st, not 0"
 same_as_before restart "$pid"
 python3 - "$work/restart/report.json" <<'PY' || exit 1
-import json, sys
+import json, re, sys
 r = json.load(open(sys.argv[1]))
 failed = [t for t in r["trials"] if t["failed"]]
 ok = [t for t in r["trials"] if not t["failed"]]
@@ -199,6 +211,8 @@ for t in failed:
         errors.append("trial %d's error names the service storage: %r" % (t["index"], t["error"]))
 if not failed or failed[0]["throttles"] == [] or failed[0]["throttles"][0]["service"] != "storage":
     errors.append("the first failed trial throttles storage")
+elif not re.search(r"stopped|restarted|gone|no longer running", failed[0]["error"] or ""):
+    errors.append("the first failed trial's error says storage stopped or restarted: %r" % failed[0]["error"])
 # Only storage is throttled (frontend is excluded): every throttler at every level, trials_per_point times.
 planned = len(r["throttlers"]) * len(r["stress_levels"]) * r["trials_per_point"]
 done = len([t for t in r["trials"] if t["kind"] == "throttle"])

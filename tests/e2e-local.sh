@@ -7,6 +7,7 @@
 # require on a real disk) and with more trials per point (5, and 8 untouched) over stress 0.5 and 0.8,
 # so that a busy machine does not pass for an effect.  The frontend/storage example also runs once with
 # its own default schedule, timed (E2E_DEFAULT_SCHEDULE=0 leaves that out).  Needs root; exit 77 without.
+# E2E_KEEP=1 keeps the reports and logs.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
 skip() { echo "SKIP: $*"; exit 77; }
@@ -31,7 +32,7 @@ cleanup() {
 	fi
 	wait 2>/dev/null
 	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
-	rm -rf "$work"
+	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -76,6 +77,7 @@ run() {
 	pid=$run_pid run_pid=
 	t1=$(date +%s.%N)
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	grep -h 'capacity\|bytes/s' "$work/$name.log"
 	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
 	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }
 	host_snapshot >"$work/$name.after"
