@@ -1,0 +1,64 @@
+# e2e-lib.sh - shared by the end-to-end tests: snapshot what a run could leave on the host, and compare.
+#
+# A snapshot lists the throttlebot* cgroups, the host's qdiscs (veth names, which Docker makes anew on
+# every container start, shown as veth*), its links and the throttlebot* network namespaces.  Any
+# change to what the run owns (names carrying its pid, the devices that were there before) fails.  A
+# change that is plainly another process's (a cgroup, namespace or link of another name appearing or
+# going, a qdisc on such a link) is shown and, unless E2E_STRICT_HOST=1, tolerated: on a busy host
+# other tests come and go during a run.
+
+# host_snapshot: the host's state, one item a line, in sections.
+host_snapshot() {
+	echo "## cgroups"; find /sys/fs/cgroup -name 'throttlebot*' 2>/dev/null | sort
+	echo "## qdiscs"; tc qdisc show | sed -E 's/dev veth[0-9a-f]+/dev veth*/' | sort
+	echo "## netns"; ip netns list 2>/dev/null | awk '$1 ~ /^throttlebot/ { print $1 }' | sort
+	echo "## links"; ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+}
+
+# host_compare BEFORE AFTER PID: 0 when nothing of run PID's (or of the devices in BEFORE) changed.
+host_compare() {
+	python3 - "$1" "$2" "$3" "${E2E_STRICT_HOST:-0}" <<'PY'
+import re, sys
+before_path, after_path, pid, strict = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+
+def load(path):
+    sections, cur = {}, None
+    for line in open(path).read().splitlines():
+        if line.startswith("## "):
+            cur = sections.setdefault(line[3:], [])
+        elif cur is not None:
+            cur.append(line)
+    return sections
+
+b, a = load(before_path), load(after_path)
+# Names the run makes: cgroups throttlebot.PID, namespaces throttlebot-PID-SERVICE, veths tbvPIDsN.
+ours = re.compile(r"throttlebot[.-]%s\b|\btbv%ds" % (pid, int(pid) % 10000000))
+old_links = set(b.get("links", []))
+mine, foreign = [], []
+for sec in sorted(set(a) | set(b)):
+    was, now = b.get(sec, []), a.get(sec, [])
+    changed = [("-", l) for l in was if l not in now] + [("+", l) for l in now if l not in was]
+    if sec == "qdiscs" and sorted(was) != sorted(now) and not changed:
+        changed = [("~", "the number of qdiscs on veth* links")]
+    for sign, line in changed:
+        m = re.search(r" dev (\S+)", line)
+        dev = m.group(1) if m else ""
+        if ours.search(line):
+            mine.append((sec, sign, line))
+        elif sec == "qdiscs" and dev == "veth*":
+            # Containers come and go with a noqueue qdisc; anything else on a veth is a throttle.
+            (foreign if " noqueue " in line else mine).append((sec, sign, line))
+        elif sec == "qdiscs" and (dev.startswith("tbifb") or
+                                  (dev in old_links and dev in a.get("links", []))):
+            mine.append((sec, sign, line))    # an IFB of the tc throttler, or a link there all along
+        elif sec == "links" and line.startswith("tbifb"):
+            mine.append((sec, sign, line))
+        else:
+            foreign.append((sec, sign, line))
+for sec, sign, line in foreign:
+    print("  (not this run's: %s %s %s)" % (sec, sign, line))
+for sec, sign, line in mine:
+    print("  %s %s %s" % (sec, sign, line))
+sys.exit(1 if mine or (strict and foreign) else 0)
+PY
+}
