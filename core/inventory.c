@@ -135,6 +135,31 @@ void tb_inventory_filter_targets(struct tb_inventory *inv,
 	inv->nservices = kept_services;
 }
 
+void tb_inventory_adopt_targets(struct tb_inventory *inv, struct tb_inventory *fresh)
+{
+	for (size_t i = 0; i < inv->nservices; i++) {
+		struct tb_service *s = &inv->services[i], empty = { 0 }, *f = &empty;
+
+		for (size_t j = 0; j < fresh->nservices; j++)
+			if (!strcmp(fresh->services[j].name, s->name))
+				f = &fresh->services[j];
+		/* Swap: the old targets go to fresh and are freed with it. */
+		const struct tb_target *targets = s->targets;
+		size_t n = s->ntargets;
+
+		s->targets = f->targets;
+		s->ntargets = f->ntargets;
+		f->targets = targets;
+		f->ntargets = n;
+		if (f == &empty) {
+			for (size_t k = 0; k < n; k++)
+				target_free((struct tb_target *)&targets[k]);
+			free((void *)targets);
+		}
+	}
+	tb_inventory_free(fresh);
+}
+
 void tb_inventory_free(struct tb_inventory *inv)
 {
 	for (size_t i = 0; i < inv->nservices; i++)

@@ -21,4 +21,8 @@ void tb_inventory_filter(struct tb_inventory *inv, int (*keep)(const struct tb_s
 void tb_inventory_filter_targets(struct tb_inventory *inv,
 				 int (*keep)(const struct tb_target *, void *), void *arg);
 
+/* Give each service of inv the targets fresh has for the same name (none if
+ * fresh lacks it), keeping inv's services and their order; frees fresh. */
+void tb_inventory_adopt_targets(struct tb_inventory *inv, struct tb_inventory *fresh);
+
 #endif

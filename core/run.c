@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "journal.h"
 #include "log.h"
@@ -369,6 +370,52 @@ static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char
 	return 1;
 }
 
+/*
+ * Did a throttled service stop or restart during the trial?  That explains a
+ * failed workload better than the metric's own error, so it is named first.
+ * The workload can break the instant a container dies, a moment before its
+ * engine notices: a failed trial gives the orchestrator a second to.
+ */
+static int service_gone(struct tb_run *run, const struct tb_experiment *e, int measured,
+			char *err, size_t len)
+{
+	struct timespec tenth = { 0, 100000000 };
+	char gone[512], metric[1024];
+	int alive = targets_alive(run, e, gone, sizeof(gone));
+
+	for (int i = 0; measured < 0 && alive && e->n > 0 && i < 10 && !tb_cancelled; i++) {
+		nanosleep(&tenth, NULL);
+		alive = targets_alive(run, e, gone, sizeof(gone));
+	}
+	if (alive)
+		return 0;
+	snprintf(metric, sizeof(metric), "%s", err);
+	if (measured < 0)
+		snprintf(err, len, "%.511s (%.400s)", gone, metric);
+	else
+		snprintf(err, len, "%s", gone);
+	return 1;
+}
+
+/* After a service restarted, find its targets again, so that the trials
+ * after this one throttle the new container or process.  Strategies keep
+ * their service indices: only the targets change. */
+static void rediscover(struct tb_run *run)
+{
+	const struct tb_orchestrator *o = orchestrator(run);
+	struct tb_inventory fresh = { 0 };
+	int r = o->discover(run->orchestrator.state, &fresh);
+
+	if (r < 0) {
+		tb_warn("could not find the services again: %s", strerror(-r));
+		tb_inventory_free(&fresh);
+		return;
+	}
+	tb_inventory_filter_targets(&fresh, keep_target, run);
+	tb_inventory_adopt_targets(&run->inv, &fresh);
+	tb_info("services found again after a restart");
+}
+
 static int measure(struct tb_run *run, struct tb_trial *trial, double *values, char *err, size_t len)
 {
 	size_t offset[TB_MAX_PLUGINS], at = 0;
@@ -417,7 +464,7 @@ static int run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned
 	r = tb_run_apply(run, e, err, sizeof(err));
 	if (r == 0) {
 		r = measure(run, &trial, out->values, err, sizeof(err));
-		if (r == 0 && !targets_alive(run, e, err, sizeof(err)))
+		if (r != -EINTR && service_gone(run, e, r, err, sizeof(err)))
 			r = -ESRCH;
 		int rr = tb_run_restore(run);
 
@@ -427,6 +474,8 @@ static int run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned
 		}
 	}
 	out->duration = progress_now() - run->t0 - out->start;
+	if (r == -ESRCH || r == -ENOENT)     /* stopped, restarted, or its cgroup is gone */
+		rediscover(run);
 	if (r < 0) {
 		out->failed = 1;
 		out->error = strdup(err);
