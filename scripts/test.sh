@@ -7,8 +7,13 @@ scripts/build.sh
 scripts/start-services.sh
 status=0
 make -s check VERBOSE=1 || status=$?
+# One plain closing line for whoever reads this log.
+passed=$(grep -l '^:test-result: PASS' tests/*.trs 2>/dev/null | wc -l)
+failed=$(grep -l -E '^:test-result: (FAIL|ERROR)' tests/*.trs 2>/dev/null | wc -l)
+skipped=$(grep -l '^:test-result: SKIP' tests/*.trs 2>/dev/null | wc -l)
 # The release tarball builds, installs, uninstalls and passes the unit tests on its own.
 make -s distcheck TESTS="tests/check_rank tests/check_loader tests/check_journal" >/dev/null || status=$?
 # Each test cleans up after itself; this only reports what a failing one may have left.
 scripts/leftovers.sh || status=1
+echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status
