@@ -13,22 +13,6 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double tb_median(const double *v, size_t n)
-{
-	double *s, m;
-
-	if (n == 0)
-		return NAN;
-	s = malloc(n * sizeof(*s));
-	if (!s)
-		return NAN;
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	free(s);
-	return m;
-}
-
 double tb_quantile(const double *v, size_t n, double q)
 {
 	double *s, pos, x;
@@ -46,6 +30,11 @@ double tb_quantile(const double *v, size_t n, double q)
 	x = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[n - 1];
 	free(s);
 	return x;
+}
+
+double tb_median(const double *v, size_t n)
+{
+	return tb_quantile(v, n, 0.5);
 }
 
 double tb_min(const double *v, size_t n)
