@@ -319,11 +319,11 @@ int tb_cmd_hold(const char *config, const char *service, const char *throttler_n
 			tb_error("%s", err);
 	}
 	if (r == 0) {
-		double until = progress_now() + o->hold_seconds;
+		double until = tb_now() + o->hold_seconds;
 
 		tb_info("holding %s %s at stress %.2f %s", service, throttler_name, stress,
 			o->hold_seconds > 0 ? "" : "until interrupted (Ctrl-C restores)");
-		while (!tb_cancelled && (o->hold_seconds <= 0 || progress_now() < until))
+		while (!tb_cancelled && (o->hold_seconds <= 0 || tb_now() < until))
 			usleep(20000);
 		r = tb_run_restore(&run);
 		if (r == 0)

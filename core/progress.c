@@ -16,7 +16,7 @@ static void clear_line(void)
 	}
 }
 
-double progress_now(void)
+double tb_now(void)
 {
 	struct timespec ts;
 
@@ -37,7 +37,7 @@ void tb_format_duration(double seconds, char *buf, unsigned long len)
 void tb_progress_start(struct tb_progress *p, unsigned long total)
 {
 	p->total = total;
-	p->started = progress_now();
+	p->started = tb_now();
 	p->tty = isatty(STDERR_FILENO);
 	if (p->tty)
 		tb_log_set_progress_clear(clear_line);
@@ -45,7 +45,7 @@ void tb_progress_start(struct tb_progress *p, unsigned long total)
 
 void tb_progress_update(struct tb_progress *p, unsigned index, const char *what)
 {
-	double elapsed = progress_now() - p->started;
+	double elapsed = tb_now() - p->started;
 	char el[32], eta[32] = "?";
 
 	if (tb_verbosity < TB_LOG_INFO)

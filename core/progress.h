@@ -8,7 +8,7 @@ struct tb_progress {
 	int tty;
 };
 
-double progress_now(void);
+double tb_now(void);
 void tb_progress_start(struct tb_progress *p, unsigned long total);
 void tb_progress_update(struct tb_progress *p, unsigned index, const char *what);
 void tb_progress_done(struct tb_progress *p);

@@ -220,7 +220,7 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	rep = json_pack("{s:{s:s}, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:f, s:o, s:o, s:o}",
 		"throttlebot", "version", PACKAGE_VERSION, "application", run->conf->application,
 		"config", run->conf->path, "started", started,
-		"duration_s", progress_now() - run->t0, "stress_levels", levels,
+		"duration_s", tb_now() - run->t0, "stress_levels", levels,
 		"trials_per_point", (json_int_t)run->conf->trials,
 		"baseline_trials", (json_int_t)run->conf->baseline_trials,
 		"significance", run->conf->alpha,

@@ -460,7 +460,7 @@ static int run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned
 	memcpy(out->throttles, e->throttles, e->n * sizeof(*e->throttles));
 	for (size_t i = 0; i < run->results.nvalues; i++)
 		out->values[i] = NAN;
-	out->start = progress_now() - run->t0;
+	out->start = tb_now() - run->t0;
 	r = tb_run_apply(run, e, err, sizeof(err));
 	if (r == 0) {
 		r = measure(run, &trial, out->values, err, sizeof(err));
@@ -473,7 +473,7 @@ static int run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned
 			r = rr;
 		}
 	}
-	out->duration = progress_now() - run->t0 - out->start;
+	out->duration = tb_now() - run->t0 - out->start;
 	if (r == -ESRCH || r == -ENOENT)     /* stopped, restarted, or its cgroup is gone */
 		rediscover(run);
 	if (r < 0) {
@@ -535,7 +535,7 @@ int tb_run_execute(struct tb_run *run)
 		tb_error("cannot create %s: %s", run->conf->output_dir, strerror(-r));
 		return r;
 	}
-	run->t0 = progress_now();
+	run->t0 = tb_now();
 	run->started = time(NULL);
 	tb_progress_start(&progress, total);
 	for (;;) {
