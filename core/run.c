@@ -608,6 +608,15 @@ void tb_run_finish(struct tb_run *run)
 	free(run->workdir);
 }
 
+int tb_run_unprivileged(const struct tb_run *run)
+{
+	int all = run->orchestrator.lib.header->flags & TB_PLUGIN_UNPRIVILEGED;
+
+	for (size_t i = 0; all && i < run->nthrottlers; i++)
+		all = run->throttlers[i].lib.header->flags & TB_PLUGIN_UNPRIVILEGED;
+	return !!all;
+}
+
 long tb_run_find_throttler(const struct tb_run *run, const char *name)
 {
 	for (size_t i = 0; i < run->nthrottlers; i++)

@@ -58,6 +58,9 @@ int tb_run_execute(struct tb_run *run);
 /* Restore, stop what was launched, fini and unload everything. */
 void tb_run_finish(struct tb_run *run);
 
+/* 1 when neither the orchestrator nor any throttler touches the kernel. */
+int tb_run_unprivileged(const struct tb_run *run);
+
 /* Find a throttler instance / service by name; -1 when none. */
 long tb_run_find_throttler(const struct tb_run *run, const char *name);
 long tb_run_find_service(const struct tb_run *run, const char *name);

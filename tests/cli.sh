@@ -38,6 +38,17 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	check "run without root fails at once (status 1)" test "$st" -eq 1
 	check "... saying root is needed" grep -q 'needs root' "$tmp/out"
 	check "... having started nothing" sh -c "! pgrep -u 65534 -f 'sleep 30' >/dev/null && ! ls -d /sys/fs/cgroup/*/throttlebot.$pid 2>/dev/null"
+	# The simulator changes nothing of the kernel's: it runs without root.
+	cat > "$tmp/sim.conf" <<CONF
+application = "sim without root";
+output_dir = "$tmp/sim-out";
+orchestrator = { plugin = "sim"; state = "$tmp/sim.state"; services = 5; seed = 2; margin = 0.25; };
+throttlers = ( { plugin = "sim_cpu"; state = "$tmp/sim.state"; } );
+metrics = ( { plugin = "sim_jct"; state = "$tmp/sim.state"; noise = 0.02; } );
+CONF
+	chmod 0644 "$tmp/sim.conf"; chmod 0777 "$tmp"
+	check "a simulated run works without root" sh -c "$(command -v setpriv) --reuid=65534 --regid=65534 --clear-groups '$tb' -q run '$tmp/sim.conf' >/dev/null && grep -q '\"mimr\": {' '$tmp/sim-out/report.json'"
+	chmod 0755 "$tmp"
 	check "restore without root fails" sh -c "! $(command -v setpriv) --reuid=65534 --regid=65534 --clear-groups '$tb' restore 2>/dev/null"
 else
 	echo "skipped: the non-root checks need root and setpriv"

@@ -195,7 +195,12 @@ struct tb_plugin_header {
 	const char *summary;       /* one line */
 	const char *version;       /* the plugin's own version */
 	const struct tb_setting_spec *settings;  /* NULL-name terminated, or NULL */
+	uint32_t flags;            /* TB_PLUGIN_* below */
 };
+
+/* The plugin changes nothing of the kernel's (a simulator, say): a run whose
+ * orchestrator and throttlers all say so needs no root. */
+#define TB_PLUGIN_UNPRIVILEGED 0x1u
 
 /*
  * Saved state (what restore needs to undo an apply) is text, at most

@@ -127,7 +127,7 @@ static int sim_discover(void *state, struct tb_inventory *inv)
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "sim",
 		    "a generated application model, for trying strategies without one",
-		    PACKAGE_VERSION, settings },
+		    PACKAGE_VERSION, settings, TB_PLUGIN_UNPRIVILEGED },
 	.init = sim_init,
 	.fini = sim_fini,
 	.discover = sim_discover,

@@ -128,7 +128,7 @@ static int st_restore(void *state, const char *saved)
 TB_PLUGIN_DEFINE(tb_throttler) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_THROTTLER, "sim_" SIM_STR(SIM_RESOURCE_NAME),
 		    "the " SIM_STR(SIM_RESOURCE_NAME) " allowance of a simulated service",
-		    PACKAGE_VERSION, settings },
+		    PACKAGE_VERSION, settings, TB_PLUGIN_UNPRIVILEGED },
 	.resource = SIM_STR(SIM_RESOURCE_NAME),
 	.unit = "share",
 	.init = st_init,
