@@ -343,17 +343,7 @@ END_TEST
 
 static int init_fails(const char *config)
 {
-	void *s = NULL;
-	int r;
-
-	r = tb_test_plugin_open(&t, &throttlebot_plugin, config);
-	if (r == 0)
-		r = throttlebot_plugin.init(&t.in.host, tb_test_plugin_config(&t), &s);
-	if (r == 0)
-		throttlebot_plugin.fini(s);
-	tb_test_plugin_close(&t);
-	memset(&t, 0, sizeof(t));
-	return r < 0;
+	return tb_test_init(&throttlebot_plugin, config) < 0;
 }
 
 START_TEST(bad_settings_rejected)

@@ -46,6 +46,40 @@ void tb_test_plugin_close(struct tb_test_plugin *t)
 	config_destroy(&t->cfg);
 }
 
+int tb_test_init(const void *descriptor, const char *config_text)
+{
+	const struct tb_plugin_header *h = descriptor;
+	struct tb_test_plugin t;
+	tb_init_fn init = NULL;
+	tb_fini_fn fini = NULL;
+	void *state = NULL;
+	int r;
+
+	switch (h->kind) {
+	case TB_KIND_ORCHESTRATOR:
+		init = ((const struct tb_orchestrator *)h)->init;
+		fini = ((const struct tb_orchestrator *)h)->fini;
+		break;
+	case TB_KIND_THROTTLER:
+		init = ((const struct tb_throttler *)h)->init;
+		fini = ((const struct tb_throttler *)h)->fini;
+		break;
+	case TB_KIND_METRIC:
+		init = ((const struct tb_metric *)h)->init;
+		fini = ((const struct tb_metric *)h)->fini;
+		break;
+	default:
+		return -EINVAL;
+	}
+	r = tb_test_plugin_open(&t, descriptor, config_text);
+	if (r == 0)
+		r = init(&t.in.host, tb_test_plugin_config(&t), &state);
+	if (r == 0)
+		fini(state);
+	tb_test_plugin_close(&t);
+	return r;
+}
+
 int tb_test_sh(const char *fmt, ...)
 {
 	char cmd[8192];

@@ -18,6 +18,10 @@ int tb_test_plugin_open(struct tb_test_plugin *t, const void *descriptor, const 
 const struct tb_config *tb_test_plugin_config(struct tb_test_plugin *t);
 void tb_test_plugin_close(struct tb_test_plugin *t);
 
+/* Check config_text and init() an orchestrator, throttler or metric with it,
+ * then fini() it: what failed first (the settings check or init), or 0. */
+int tb_test_init(const void *descriptor, const char *config_text);
+
 /* Run a shell command (tests only), return its exit status. */
 int tb_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 1 when running as root with real cgroups; tests that need it skip otherwise. */

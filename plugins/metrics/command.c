@@ -12,9 +12,6 @@
 #include "run.h"
 #include "strlist.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 static const struct tb_setting_spec settings[] = {
 	{ "command", TB_SETTING_STRINGS, 1, "the workload's argv, run with execvp (no shell)" },

@@ -12,9 +12,6 @@
 #include "run.h"
 #include "strlist.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 static const struct tb_setting_spec settings[] = {
 	{ "command", TB_SETTING_STRINGS, 1, "the load generator's argv; @JTL@ is the result file, @WORKDIR@ the trial's directory" },

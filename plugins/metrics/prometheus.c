@@ -10,9 +10,6 @@
 #include "http_body.h"
 #include "promjson.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /* An answer larger than this is not one series of one trial. */
 

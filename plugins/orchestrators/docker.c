@@ -11,9 +11,6 @@
 #include "docker_api.h"
 #include "docker_parse.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 #define DEFAULT_HOST "unix:///var/run/docker.sock"
 

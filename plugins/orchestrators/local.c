@@ -15,9 +15,6 @@
 #include "local_netns.h"
 #include "netns.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 static const struct tb_setting_spec settings[] = {
 	{ "services", TB_SETTING_ANY, 1,

@@ -7,9 +7,6 @@
 #include "sim_app.h"
 #include "sim_state.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 struct sim {
 	const struct tb_host *h;

@@ -8,9 +8,6 @@
 #include "sim_app.h"
 #include "sim_state.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /* Built once per resource, with SIM_RESOURCE 0, 1 or 2 and SIM_RESOURCE_NAME
  * cpu, disk or net: the plugins sim_cpu, sim_disk and sim_net. */

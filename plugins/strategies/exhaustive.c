@@ -3,9 +3,6 @@
 #include <stdlib.h>
 #include "throttlebot/plugin.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /*
  * The schedule is a pure function of a trial counter, so estimate() is exact

@@ -5,9 +5,6 @@
 #include <string.h>
 #include "throttlebot/plugin.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /*
  * Throttling more can only slow an application down, so a group of pairs

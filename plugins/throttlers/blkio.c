@@ -14,9 +14,6 @@
 #include "blockdev.h"
 #include "cgroup_file.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /*
  * blk-throttle acts where bios are issued.  Under cgroup v1 that catches

@@ -8,9 +8,6 @@
 #include <throttlebot/plugin.h>
 #include "cgroup_file.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /* Kernel CPU numbers stay far below this; it bounds the parser's bitmap. */
 #define CPU_MAX 65536

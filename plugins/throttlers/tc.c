@@ -14,9 +14,6 @@
 #include "tc_shape.h"
 #include "tc_tree.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1"
-#endif
 
 /*
  * Stress k leaves (1 - k) of the capacity: an HTB class with rate = ceil =
