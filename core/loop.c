@@ -251,8 +251,10 @@ int tb_run_execute(struct tb_run *run)
 		r = baseline(run, &s, 0, 0);
 	if (r == 0)
 		r = replicate(run, &s);
-	if (r == 0 && !s.last_was_baseline)
+	if (r == 0 && !s.last_was_baseline) {       /* after replication: close its last round */
 		r = baseline(run, &s, 0, MAX_PASSES + 1);
+		run->extra_used++;
+	}
 	tb_progress_done(&s.progress);
 	if (r == -EINTR)
 		tb_warn("interrupted after %u trials: everything is restored", s.index);
