@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "report.h"
 #include "report_render.h"
+#include "report_synth.h"
 
 #ifndef FIXTURES
 #define FIXTURES "tests/fixtures/report"
@@ -630,6 +632,97 @@ START_TEST(html_recorded_run)
 }
 END_TEST
 
+/* ---- the terminal table of a large application ---- */
+
+static char *table_of(const json_t *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	tb_report_print_table(f, r);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* The rows of the table, services only, in order. */
+static size_t table_rows(const char *text, char rows[][32], size_t max)
+{
+	const char *p = strstr(text, "  service ");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (p = strchr(p, '\n') + 1; !strncmp(p, "  svc-", 6) && n < max; p = strchr(p, '\n') + 1)
+		sscanf(p, "%31s", rows[n++]);
+	return n;
+}
+
+START_TEST(table_large)
+{
+	json_t *r = synth_report(1000);
+	char rows[64][32], name[32], *text;
+	size_t n;
+
+	ck_assert_ptr_nonnull(r);
+	text = table_of(r);
+	n = table_rows(text, rows, 64);
+	/* the 10 that matter (5 IMRs, 3 undecided, 2 paradoxes), MIMR first
+	 * though name order puts it 737th */
+	ck_assert_uint_eq(n, 10);
+	synth_service_name(name, sizeof(name), SYNTH_MIMR_SERVICE(1000));
+	ck_assert_str_eq(rows[0], name);
+	synth_service_name(name, sizeof(name), SYNTH_RUNNER_UP_SERVICE(1000));
+	ck_assert_str_eq(rows[1], name);
+	ck_assert_ptr_nonnull(strstr(text, "  svc-0737 |  MIMR +180.0% @0.8 |"));
+	ck_assert_uint_eq(count(text, "% @0.8 ? |") + count(text, "% @0.8 ?\n"), SYNTH_UNDECIDED);
+	ck_assert_uint_eq(count(text, " ! |") + count(text, " !\n"), SYNTH_PARADOXES);
+	ck_assert_uint_eq(count(text, "| MIMR ") + count(text, "|  MIMR "), 1);
+	ck_assert_ptr_nonnull(strstr(text, "? = undecided"));
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 990 more services with no effect (all in report.json / report.csv)\n"));
+	ck_assert_ptr_nonnull(strstr(text, "  MIMR: svc-0737 cpu (cpu_quota): +180.0% at stress 0.8, adjusted p = 0.004"));
+	ck_assert_ptr_nonnull(strstr(text, "3 pairs undecided"));
+	ck_assert_ptr_nonnull(strstr(text, "seed 12345; 1 warm-up trial, 6 adaptive extra trials"));
+	free(text);
+
+	/* a larger report_top adds the next services by degradation; the
+	 * ones that matter stay however small it is */
+	json_object_set_new(r, "report_top", json_integer(15));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 15);
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 985 more services"));
+	free(text);
+	json_object_set_new(r, "report_top", json_integer(0));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 10);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
+/* A report from before verdicts and report_top: all its services fit in
+ * the default top 10, most important first. */
+START_TEST(table_old_report)
+{
+	json_t *r = fixture("full.json");
+	char *text = table_of(r);
+	const char *worker = strstr(text, "  worker "), *db = strstr(text, "  db "), *web = strstr(text, "  web ");
+	const char *cache = strstr(text, "  cache <&>");
+
+	ck_assert_ptr_nonnull(worker);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(cache);
+	/* MIMR, IMRs by degradation, then the paradox */
+	ck_assert(worker < db && db < web && web < cache);
+	ck_assert_ptr_null(strstr(text, "more services"));
+	ck_assert_ptr_null(strstr(text, "undecided ("));
+	ck_assert_uint_eq(count(text, "  MIMR: worker cpu (cpu_quota)"), 2);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
 /* ---- writing the files ---- */
 
 START_TEST(bad_paths)
@@ -729,6 +822,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, csv_minimal);
 	tcase_add_test(tc, html_recorded_run);
 	tcase_add_test(tc, csv_shapes);
+	tcase_add_test(tc, table_large);
+	tcase_add_test(tc, table_old_report);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
 	tcase_add_test(tc, full_disk_keeps_old_report);
