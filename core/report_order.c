@@ -156,9 +156,10 @@ int rp_order_init(struct rp_order *o, const json_t *report, const json_t *sectio
 	memset(o, 0, sizeof(*o));
 	o->index = json_object();
 	o->pairs = calloc(nr + 1, sizeof(*o->pairs));
+	o->pair_shown = calloc(nr + 1, 1);
 	o->services = calloc(nr + json_array_size(list) + 1, sizeof(*o->services));
 	o->shown = calloc(nr + json_array_size(list) + 1, 1);
-	if (!o->index || !o->pairs || !o->services || !o->shown || !seen || !pos)
+	if (!o->index || !o->pairs || !o->pair_shown || !o->services || !o->shown || !seen || !pos)
 		err = -ENOMEM;
 	if (!err)
 		err = order_pairs(o, ranking, mimr);
@@ -175,10 +176,13 @@ int rp_order_init(struct rp_order *o, const json_t *report, const json_t *sectio
 	for (i = 0; i < o->npairs && !err; i++)
 		if (rp_class_of(o->pairs[i], mimr) != RP_OTHER || same_pair(o->pairs[i], ru))
 			o->shown[json_integer_value(json_object_get(pos, rp_str(o->pairs[i], "service")))] = 1;
-	for (i = 0; i < o->nmeasured && i < top; i++)
+	for (i = 0; i < o->nservices && i < top; i++)
 		o->shown[i] = 1;
 	for (i = 0; i < o->nservices; i++)
 		o->nshown += o->shown[i];
+	for (i = 0; i < o->npairs && !err; i++)
+		o->pair_shown[i] = rp_str(o->pairs[i], "service") &&
+			o->shown[json_integer_value(json_object_get(pos, rp_str(o->pairs[i], "service")))];
 	json_decref(seen);
 	json_decref(pos);
 	return err;
@@ -187,6 +191,7 @@ int rp_order_init(struct rp_order *o, const json_t *report, const json_t *sectio
 void rp_order_fini(struct rp_order *o)
 {
 	free(o->pairs);
+	free(o->pair_shown);
 	free(o->services);
 	free(o->shown);
 	json_decref(o->index);

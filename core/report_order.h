@@ -26,6 +26,7 @@ struct rp_order {
 	size_t nservices, nmeasured;
 	unsigned char *shown;          /* per services[i]: matters, or in the top N */
 	size_t nshown;
+	unsigned char *pair_shown;     /* per pairs[i]: its service is shown */
 	json_t *index;                 /* (service, throttler or resource) -> position in pairs */
 };
 

@@ -186,8 +186,12 @@ START_TEST(html_full)
 	ck_assert_ptr_nonnull(strstr(html, "A clear lead"));
 	/* the table: the MIMR cell, IMRs shaded, the exclusion with its reason */
 	ck_assert_uint_eq(count(html, "<td class=\"imr is-mimr\""), 2);
-	/* two IMRs besides the MIMR: in the table, their plots, and the runner-up */
-	ck_assert_uint_eq(count(html, "<span class=\"badge imr\">IMR</span>"), 2 * (2 + 2 + 1));
+	/* two IMRs besides the MIMR: in the list under it, the table, their
+	 * plots, and the runner-up */
+	ck_assert_uint_eq(count(html, "<span class=\"badge imr\">IMR</span>"), 2 * (2 + 2 + 2 + 1));
+	ck_assert_uint_eq(count(html, "<div class=\"matters\"><p><b>2 other IMRs</b>:</p>"), 2);
+	/* all four services fit in the default top 10: nothing folded away */
+	ck_assert_ptr_null(strstr(html, "<details"));
 	ck_assert_ptr_nonnull(strstr(html, "significance level <b>\xce\xb1 = 0.05</b>"));
 	ck_assert_uint_eq(count(html, "<td class=\"excluded\" title=\"excluded by configuration\">"), 2);
 	ck_assert_ptr_nonnull(strstr(html, "<td class=\"imr is-mimr\" style=\"background:rgb(185,28,28);color:#fff\""));
