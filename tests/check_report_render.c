@@ -636,6 +636,53 @@ START_TEST(html_recorded_run)
 }
 END_TEST
 
+/* ---- a large application's page ---- */
+
+/* 1,000 services x 3 resources x 4 levels: under 2 MB, the MIMR and the
+ * pairs that matter first, plots only for the services shown in full. */
+START_TEST(html_large)
+{
+	json_t *r = synth_report(1000);
+	const char *mimr, *matters, *grid, *rest, *plots;
+	char *html;
+	size_t len;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(tb_report_write_html(r, out_path("report.html")), 0);
+	html = slurp(out_path("report.html"), &len);
+	assert_self_contained(html);
+	ck_assert_uint_lt(len, 2000000);
+	ck_assert_uint_eq(count(html, "<svg"), 10 * 3);
+	/* the page reads top-down: MIMR, the list under it, the grid, the fold, the plots */
+	mimr = strstr(html, "<div class=\"name\">svc-0737 \xc2\xb7 cpu");
+	matters = strstr(html, "<div class=\"matters\"><p><b>4 other IMRs</b>; <b>3 undecided pairs</b>");
+	grid = strstr(html, "<table class=\"matrix\">");
+	rest = strstr(html, "<details class=\"rest\"><summary><b>990 more services</b>");
+	plots = strstr(html, "<div class=\"grid\">");
+	ck_assert_ptr_nonnull(mimr);
+	ck_assert_ptr_nonnull(matters);
+	ck_assert_ptr_nonnull(grid);
+	ck_assert_ptr_nonnull(rest);
+	ck_assert_ptr_nonnull(plots);
+	ck_assert(mimr < matters && matters < grid && grid < rest && rest < plots);
+	/* the grid: MIMR row first, the 10 that matter; the fold: the other 990 */
+	ck_assert_ptr_eq(strstr(grid, "<tr><th scope=\"row\" class=\"svc\">"),
+			 strstr(grid, "<tr><th scope=\"row\" class=\"svc\">svc-0737</th>"));
+	ck_assert_uint_eq(count(html, "<tr><th scope=\"row\" class=\"svc\">"), 10);
+	ck_assert_uint_eq(count(rest, "<tr><th>svc-"), 990);
+	ck_assert_uint_eq(count(html, "<td class=\"undecided\""), SYNTH_UNDECIDED);
+	ck_assert_uint_eq(count(html, "<figure class=\"undecided\">"), SYNTH_UNDECIDED);
+	/* the new fields: adjusted and trend p, local baselines, seed, warm-up and extra trials */
+	ck_assert_ptr_nonnull(strstr(html, "(95% CI +178% to +182%, p = 0.002, adjusted p = 0.004, trend p = 0.001)"));
+	ck_assert_ptr_nonnull(strstr(html, "against a local baseline of "));
+	ck_assert_ptr_nonnull(strstr(html, "seed <b>12345</b>"));
+	ck_assert_ptr_nonnull(strstr(html, "1 warm-up (never ranked); 6 adaptive extra;"));
+	ck_assert_ptr_nonnull(strstr(html, "The 2970 pairs of the other services have no plot here"));
+	free(html);
+	json_decref(r);
+}
+END_TEST
+
 /* ---- the terminal table of a large application ---- */
 
 static char *table_of(const json_t *r)
@@ -826,11 +873,19 @@ static Suite *suite(void)
 	tcase_add_test(tc, csv_minimal);
 	tcase_add_test(tc, html_recorded_run);
 	tcase_add_test(tc, csv_shapes);
-	tcase_add_test(tc, table_large);
 	tcase_add_test(tc, table_old_report);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
 	tcase_add_test(tc, full_disk_keeps_old_report);
+	suite_add_tcase(s, tc);
+
+	/* building and rendering 1,000 services takes a while on a busy host */
+	tc = tcase_create("large");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, top_setup, top_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, html_large);
+	tcase_add_test(tc, table_large);
 	suite_add_tcase(s, tc);
 	return s;
 }
