@@ -223,6 +223,8 @@ static const char css[] =
 	"details.rest summary{cursor:pointer}\n"
 	"table.compact{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums;margin-top:8px}\n"
 	".compact th,.compact td{padding:1px 10px;text-align:right;border-bottom:1px solid var(--line);font-weight:400}\n"
+	".compact thead th{font-weight:600;vertical-align:bottom}\n"
+	".compact thead small{display:block;font-weight:400;color:var(--muted)}\n"
 	".compact tbody th{text-align:left;overflow-wrap:anywhere}\n"
 	".compact td.w{font-style:italic}\n"
 	".keys{font-size:13px;color:var(--muted);margin:8px 0 0}\n"
