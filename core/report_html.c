@@ -745,7 +745,11 @@ static void put_excluded(struct page *pg)
 
 	if (!json_array_size(ex))
 		return;
-	fputs("<section class=\"metric\"><h2>Excluded</h2><ul class=\"plain\">\n", f);
+	fputs("<section class=\"metric\"><h2>Excluded</h2>", f);
+	/* a long list would push the trials far down: fold it */
+	if (json_array_size(ex) > 20)
+		fprintf(f, "<details class=\"rest\"><summary><b>%zu exclusions</b></summary>", json_array_size(ex));
+	fputs("<ul class=\"plain\">\n", f);
 	for (i = 0; i < json_array_size(ex); i++) {
 		const json_t *e = json_array_get(ex, i);
 		fputs("<li><b>", f);
@@ -760,7 +764,7 @@ static void put_excluded(struct page *pg)
 		}
 		fputs("</li>\n", f);
 	}
-	fputs("</ul></section>\n", f);
+	fputs(json_array_size(ex) > 20 ? "</ul></details></section>\n" : "</ul></section>\n", f);
 }
 
 /* Failed trials, with their errors; the full list is in report.csv. */

@@ -164,6 +164,8 @@ static void assert_self_contained(const char *html)
 	ck_assert_uint_eq(count(html, "<tr>"), count(html, "</tr>"));
 	ck_assert_uint_eq(count(html, "<title>"), count(html, "</title>"));
 	ck_assert_uint_eq(count(html, "<div"), count(html, "</div>"));
+	ck_assert_uint_eq(count(html, "<details"), count(html, "</details>"));
+	ck_assert_uint_eq(count(html, "<ul"), count(html, "</ul>"));
 }
 
 START_TEST(html_full)
@@ -760,6 +762,10 @@ START_TEST(html_large)
 	size_t len;
 
 	ck_assert_ptr_nonnull(r);
+	/* a long list of exclusions is folded too */
+	for (int i = 0; i < 25; i++)
+		json_array_append_new(json_object_get(r, "excluded"),
+				      json_pack("{s:s, s:s}", "resource", "gpu", "why", "no such device"));
 	ck_assert_int_eq(tb_report_write_html(r, out_path("report.html")), 0);
 	html = slurp(out_path("report.html"), &len);
 	assert_self_contained(html);
@@ -790,6 +796,7 @@ START_TEST(html_large)
 	ck_assert_ptr_nonnull(strstr(html, "seed <b>12345</b>"));
 	ck_assert_ptr_nonnull(strstr(html, "1 warm-up (never ranked); 6 adaptive extra;"));
 	ck_assert_ptr_nonnull(strstr(html, "The 2970 pairs of the other services have no plot here"));
+	ck_assert_ptr_nonnull(strstr(html, "<h2>Excluded</h2><details class=\"rest\"><summary><b>25 exclusions</b>"));
 	free(html);
 	json_decref(r);
 }
