@@ -124,9 +124,18 @@ static void print_run(FILE *f, const json_t *rep)
 	if (failed)
 		fprintf(f, "\n  %zu of %zu trials failed and are left out of the ranking "
 			   "(their errors are in the report)\n", failed, json_array_size(trials));
-	if (json_is_integer(v = json_object_get(rep, "seed")))
-		fprintf(f, "\n  seed %" JSON_INTEGER_FORMAT "; %zu warm-up trial%s, %zu adaptive extra trial%s\n",
-			json_integer_value(v), warmup, warmup == 1 ? "" : "s", extra, extra == 1 ? "" : "s");
+	/* the core's own counts where it wrote them, as the page shows them */
+	if (json_is_integer(v = json_object_get(rep, "warmup_trials")) && json_integer_value(v) >= 0)
+		warmup = (size_t)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(rep, "extra_trials")) && json_integer_value(v) >= 0)
+		extra = (size_t)json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(rep, "seed")))
+		return;
+	fprintf(f, "\n  seed %" JSON_INTEGER_FORMAT "; %zu warm-up trial%s, %zu adaptive extra trial%s",
+		json_integer_value(v), warmup, warmup == 1 ? "" : "s", extra, extra == 1 ? "" : "s");
+	if (json_is_integer(v = json_object_get(rep, "max_extra_trials")))
+		fprintf(f, " (at most %" JSON_INTEGER_FORMAT ")", json_integer_value(v));
+	fputc('\n', f);
 }
 
 void tb_report_print_table(FILE *f, const json_t *report)

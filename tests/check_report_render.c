@@ -894,7 +894,7 @@ START_TEST(table_large)
 	ck_assert_ptr_nonnull(strstr(text, "  ... and 990 more services with no effect (all in report.json / report.csv)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  MIMR: svc-0737 cpu (cpu_quota): +180.0% at stress 0.8, adjusted p = 0.004"));
 	ck_assert_ptr_nonnull(strstr(text, "3 pairs undecided"));
-	ck_assert_ptr_nonnull(strstr(text, "seed 12345; 1 warm-up trial, 6 adaptive extra trials"));
+	ck_assert_ptr_nonnull(strstr(text, "seed 12345; 1 warm-up trial, 6 adaptive extra trials (at most 100)\n"));
 	free(text);
 
 	/* a larger report_top adds the next services by degradation; the
