@@ -908,6 +908,15 @@ START_TEST(table_large)
 	text = table_of(r);
 	ck_assert_uint_eq(table_rows(text, rows, 64), 10);
 	free(text);
+	/* a runner-up that is no IMR is shown too, after the ones that matter */
+	json_object_set_new(json_object_get(json_object_get(json_array_get(json_object_get(r, "by_metric"), 0),
+							    "mimr"), "runner_up"),
+			    "service", json_string("svc-0500"));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 11);
+	ck_assert_str_eq(rows[10], "svc-0500");
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 989 more services"));
+	free(text);
 	json_decref(r);
 }
 END_TEST
