@@ -1,4 +1,4 @@
-/* report.h - report.json (the scripting contract) and the terminal table. */
+/* report.h - report.json (the scripting contract, report.c) and the terminal table (report_table.c). */
 #ifndef TB_REPORT_H
 #define TB_REPORT_H
 
