@@ -135,8 +135,11 @@ int tb_run_open_journal(struct tb_run *run)
 	if (r == -EEXIST)
 		tb_error("%s holds throttles a killed run left applied: run 'throttlebot restore' first",
 			 path);
+	else if (r == -EBADMSG)
+		tb_error("%s holds records that cannot be read: run 'throttlebot restore' first", path);
 	else if (r == -EBUSY)
-		tb_error("%s is locked: another throttlebot run is active on this host", path);
+		tb_error("another throttlebot run is active on this host (%s or %s is locked)",
+			 tb_journal_lock_path(), path);
 	else if (r < 0)
 		tb_error("cannot open the journal %s: %s", path, strerror(-r));
 	if (r < 0)
@@ -329,6 +332,18 @@ int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, s
 	return 0;
 }
 
+/* A target left throttled, for the command to name at the end. */
+static void keep_unrestored(struct tb_run *run, const struct tb_applied *a)
+{
+	char **grown = realloc(run->unrestored, (run->nunrestored + 1) * sizeof(*grown));
+
+	if (!grown)
+		return;
+	run->unrestored = grown;
+	if (asprintf(&grown[run->nunrestored], "%s (%s)", a->target->id, a->throttler->name) >= 0)
+		run->nunrestored++;
+}
+
 int tb_run_restore(struct tb_run *run)
 {
 	int first = 0;
@@ -343,6 +358,7 @@ int tb_run_restore(struct tb_run *run)
 			tb_error("%s: could not restore %s: %s (kept in the journal for 'throttlebot restore')",
 				 a->throttler->name, a->target->id, strerror(-r));
 			first = first ? first : r;
+			keep_unrestored(run, a);
 		} else if (run->journal && a->journal_id > 0) {
 			tb_journal_done(run->journal, a->journal_id);
 		}
@@ -606,6 +622,9 @@ void tb_run_finish(struct tb_run *run)
 	free(run->excluded);
 	free(run->applied);
 	free(run->workdir);
+	for (i = 0; i < run->nunrestored; i++)
+		free(run->unrestored[i]);
+	free(run->unrestored);
 }
 
 int tb_run_unprivileged(const struct tb_run *run)

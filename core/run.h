@@ -36,6 +36,8 @@ struct tb_run {
 	time_t started;
 	struct tb_applied *applied;
 	size_t napplied;
+	char **unrestored;       /* "target (throttler)" whose restore failed */
+	size_t nunrestored;
 };
 
 /* Load every plugin the configuration names and check their settings.
@@ -51,7 +53,8 @@ int tb_run_discover(struct tb_run *run, int launch);
 int tb_run_plan(struct tb_run *run);
 /* Journal and apply every throttle of e on every target; all or nothing. */
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
-/* Restore whatever is applied, newest first.  0 or the first error. */
+/* Restore whatever is applied, newest first.  0 or the first error; what
+ * could not be restored is added to run->unrestored. */
 int tb_run_restore(struct tb_run *run);
 /* The whole search, with progress; fills run->results. */
 int tb_run_execute(struct tb_run *run);

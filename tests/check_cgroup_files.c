@@ -94,7 +94,7 @@ START_TEST(tree_files_follow_the_name)
 	ck_assert_int_eq(rename(other, path), 0);
 	ck_assert_int_eq(tb_cg_files_read(files, tree, "cpu.max", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "max 200000");
-	ck_assert_int_eq(tb_saved_restore_files(files, "/nonexistent-throttlebot/x\t1\n"), -ENOENT);
+	ck_assert_int_eq(tb_saved_restore_files(files, "/nonexistent-throttlebot/cpu.max\tmax 100000\n"), -ENOENT);
 	snprintf(saved, sizeof(saved), "%s/cpu.max\tmax 300000\n", tree);
 	ck_assert_int_eq(tb_saved_restore_files(files, saved), 0);
 	ck_assert_str_eq(outside(tree, "cpu.max"), "max 300000");
