@@ -7,7 +7,7 @@ set -u
 tb=$abs_top_builddir/throttlebot
 tmp=$(mktemp -d /tmp/throttlebot-kill-XXXXXX)
 chmod 755 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal
+export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 # An operator's cgroup with a limit of its own, attached by path: restore must put back 70000, not -1.
 victim=/sys/fs/cgroup/cpu/throttlebot-kill-test-$$
 cleanup() {
