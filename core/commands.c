@@ -66,8 +66,9 @@ static int report_unrestored(const struct tb_run *run)
 		 run->nunrestored == 1 ? "" : "s", run->nunrestored == 1 ? "is" : "are");
 	for (size_t i = 0; i < run->nunrestored; i++)
 		tb_error("  still throttled: %s", run->unrestored[i]);
-	tb_error("they stay in the journal %s: 'throttlebot restore' will retry them",
-		 tb_journal_path());
+	if (run->journal)
+		tb_error("they stay in the journal %s: 'throttlebot restore' will retry them",
+			 tb_journal_path());
 	return 1;
 }
 
