@@ -42,13 +42,16 @@ static json_t *pair_id(const struct tb_run *run, const struct tb_pair *p)
 
 static json_t *point_json(const struct tb_point *pt)
 {
-	return json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:I, s:o}",
-			 "stress", pt->stress, "n", (json_int_t)pt->n, "median", num(pt->median),
-			 "delta", num(pt->delta), "degradation", num(pt->degradation),
-			 "ci_low", num(pt->ci_low), "ci_high", num(pt->ci_high),
-			 "p_value", num(pt->p_value), "significant", pt->significant,
-			 "paradox", pt->paradox, "failed", (json_int_t)pt->failed,
-			 "values", values_array(pt->values, pt->n));
+	json_t *o = json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:I, s:o}",
+			      "stress", pt->stress, "n", (json_int_t)pt->n, "median", num(pt->median),
+			      "delta", num(pt->delta), "degradation", num(pt->degradation),
+			      "ci_low", num(pt->ci_low), "ci_high", num(pt->ci_high),
+			      "p_value", num(pt->p_value), "significant", pt->significant,
+			      "paradox", pt->paradox, "failed", (json_int_t)pt->failed,
+			      "values", values_array(pt->values, pt->n));
+
+	json_object_set_new(o, "local_baseline", num(pt->local_baseline));
+	return o;
 }
 
 static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
@@ -67,6 +70,9 @@ static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
 	json_object_set_new(o, "significant", json_boolean(h->significant));
 	json_object_set_new(o, "imr", json_boolean(p->imr));
 	json_object_set_new(o, "paradox", json_boolean(p->paradox));
+	json_object_set_new(o, "verdict", json_string(tb_verdict_name(p->verdict)));
+	json_object_set_new(o, "trend_p", num(p->trend_p));
+	json_object_set_new(o, "adjusted_p", num(p->adjusted_p));
 	json_object_set_new(o, "points", points);
 	return o;
 }
@@ -74,7 +80,8 @@ static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
 static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 {
 	const struct tb_value_desc *v = &run->results.values[r->value];
-	json_t *ranking = json_array(), *imrs = json_array(), *mimr = json_null();
+	json_t *ranking = json_array(), *imrs = json_array(), *undecided = json_array();
+	json_t *mimr = json_null();
 	json_t *baseline = json_pack("{s:s, s:I, s:o, s:o, s:o, s:[o, o], s:o}", "metric", v->name,
 				     "n", (json_int_t)r->nbaseline, "median", num(r->base_median),
 				     "min", num(r->base_min), "max", num(r->base_max),
@@ -85,11 +92,11 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 		const struct tb_pair *p = &r->pairs[i];
 
 		json_array_append_new(ranking, pair_json(run, p));
-		if (p->imr) {
-			json_t *imr = pair_id(run, p);
+		if (p->imr || p->verdict == TB_VERDICT_UNDECIDED) {
+			json_t *brief = pair_id(run, p);
 
-			json_object_set_new(imr, "degradation", num(tb_pair_headline(p)->degradation));
-			json_array_append_new(imrs, imr);
+			json_object_set_new(brief, "degradation", num(tb_pair_headline(p)->degradation));
+			json_array_append_new(p->imr ? imrs : undecided, brief);
 		}
 	}
 	if (r->mimr >= 0) {
@@ -100,6 +107,9 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 		json_object_set_new(mimr, "stress", json_real(h->stress));
 		json_object_set_new(mimr, "delta", num(h->delta));
 		json_object_set_new(mimr, "degradation", num(h->degradation));
+		json_object_set_new(mimr, "ci_low", num(h->ci_low));
+		json_object_set_new(mimr, "ci_high", num(h->ci_high));
+		json_object_set_new(mimr, "separated", json_boolean(r->separated));
 		if (r->runner_up >= 0) {
 			const struct tb_pair *q = &r->pairs[r->runner_up];
 			double d = tb_pair_headline(q)->degradation;
@@ -114,9 +124,10 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 			json_object_set_new(mimr, "margin", num(r->margin));
 		}
 	}
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "metric", v->name, "unit", v->unit,
-			 "direction", direction_name(v->direction), "baseline", baseline,
-			 "mimr", mimr, "ranking", ranking, "imrs", imrs);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "metric", v->name,
+			 "unit", v->unit, "direction", direction_name(v->direction),
+			 "baseline", baseline, "mimr", mimr, "ranking", ranking, "imrs", imrs,
+			 "undecided", undecided);
 }
 
 static json_t *services_json(const struct tb_run *run)
@@ -149,30 +160,45 @@ static json_t *services_json(const struct tb_run *run)
 	return a;
 }
 
-static json_t *trials_json(const struct tb_run *run)
+json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *t,
+			const struct tb_ranking *rankings)
+{
+	json_t *throttles = json_array(), *values = json_object(), *local = json_object(), *o;
+	size_t at = (size_t)(t - run->results.trials);
+
+	for (size_t k = 0; k < t->n; k++) {
+		const struct tb_throttle *th = &t->throttles[k];
+
+		json_array_append_new(throttles, json_pack("{s:s, s:s, s:s, s:f}",
+			"service", run->service_names[th->service],
+			"throttler", run->throttler_names[th->throttler],
+			"resource", resource_of(run, th->throttler), "stress", th->stress));
+	}
+	for (size_t v = 0; v < run->results.nvalues; v++) {
+		json_object_set_new(values, run->results.values[v].name, num(t->values[v]));
+		if (rankings)
+			json_object_set_new(local, run->results.values[v].name,
+					    num(rankings[v].local[at]));
+	}
+	o = json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f, s:b, s:b, s:I}",
+		"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
+		"throttles", throttles, "values", values, "failed", t->failed,
+		"error", t->error ? json_string(t->error) : json_null(),
+		"start", t->start, "duration_s", t->duration, "warmup", t->warmup,
+		"extra", t->extra > 0, "round", (json_int_t)t->round);
+	if (rankings)
+		json_object_set_new(o, "local_baseline", local);
+	else
+		json_decref(local);
+	return o;
+}
+
+static json_t *trials_json(const struct tb_run *run, const struct tb_ranking *rankings)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < run->results.ntrials; i++) {
-		const struct tb_trial_result *t = &run->results.trials[i];
-		json_t *throttles = json_array(), *values = json_object();
-
-		for (size_t k = 0; k < t->n; k++) {
-			const struct tb_throttle *th = &t->throttles[k];
-
-			json_array_append_new(throttles, json_pack("{s:s, s:s, s:s, s:f}",
-				"service", run->service_names[th->service],
-				"throttler", run->throttler_names[th->throttler],
-				"resource", resource_of(run, th->throttler), "stress", th->stress));
-		}
-		for (size_t v = 0; v < run->results.nvalues; v++)
-			json_object_set_new(values, run->results.values[v].name, num(t->values[v]));
-		json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f}",
-			"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
-			"throttles", throttles, "values", values, "failed", t->failed,
-			"error", t->error ? json_string(t->error) : json_null(),
-			"start", t->start, "duration_s", t->duration));
-	}
+	for (size_t i = 0; i < run->results.ntrials; i++)
+		json_array_append_new(a, tb_report_trial(run, &run->results.trials[i], rankings));
 	return a;
 }
 
@@ -235,7 +261,13 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	json_object_set(rep, "imrs", json_object_get(primary, "imrs"));
 	json_object_set_new(rep, "excluded", excluded_json(run));
 	json_object_set_new(rep, "by_metric", by_metric);
-	json_object_set_new(rep, "trials", trials_json(run));
+	json_object_set(rep, "undecided", json_object_get(primary, "undecided"));
+	json_object_set_new(rep, "seed", json_integer((json_int_t)run->conf->seed));
+	json_object_set_new(rep, "warmup_trials", json_integer(run->conf->warmup_trials));
+	json_object_set_new(rep, "max_extra_trials", json_integer((json_int_t)run->extra_budget));
+	json_object_set_new(rep, "extra_trials", json_integer((json_int_t)run->extra_used));
+	json_object_set_new(rep, "report_top", json_integer(run->conf->report_top));
+	json_object_set_new(rep, "trials", trials_json(run, rankings));
 	return rep;
 }
 
