@@ -2,6 +2,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -668,6 +669,23 @@ START_TEST(replaces_whole_file)
 }
 END_TEST
 
+START_TEST(temporary_file_is_private)
+{
+	struct tb_report_file rf;
+	struct stat st;
+
+	ck_assert_int_eq(tb_report_file_open(&rf, out_path("report.csv")), 0);
+	ck_assert_int_eq(lstat(rf.tmp, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(fstat(rf.fd, &st), 0);
+	ck_assert_int_eq(st.st_nlink, 1);
+	/* A workload started while a report is written must not hold it. */
+	ck_assert(fcntl(rf.fd, F_GETFD) & FD_CLOEXEC);
+	tb_report_file_abort(&rf);
+	ck_assert_uint_eq(entries_in(dir), 0);
+}
+END_TEST
+
 /* A full disk must fail the write and leave the previous report intact,
  * byte for byte, with no temporary file behind.  Needs root for a small
  * tmpfs of our own. */
@@ -731,6 +749,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, csv_shapes);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
+	tcase_add_test(tc, temporary_file_is_private);
 	tcase_add_test(tc, full_disk_keeps_old_report);
 	suite_add_tcase(s, tc);
 	return s;
