@@ -109,9 +109,14 @@ void tb_plugin_dirs_free(char **dirs, int n)
 /* Code that others can rewrite is code they can run as root: the owner must
  * be root or the running user, and nobody else may write (sudo's rule for
  * its plugins).  Returns a description of what is wrong, or NULL. */
+static int foreign(const struct stat *st)
+{
+	return st->st_uid != 0 && st->st_uid != geteuid();
+}
+
 static const char *unsafe_owner_or_mode(const struct stat *st, char *how, size_t len)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid())
+	if (foreign(st))
 		snprintf(how, len, "owned by another user (uid %u)", (unsigned)st->st_uid);
 	else if (st->st_mode & S_IWOTH)
 		snprintf(how, len, "writable by any user (mode %04o)", st->st_mode & 07777);
@@ -134,37 +139,34 @@ static const char *unsafe_owner_or_mode(const struct stat *st, char *how, size_t
 static int check_dirs(const char *path, const char *dir, char *why, size_t whylen)
 {
 	char *copy = strdup(dir), how[128];
-	size_t end;
-	int holder = 1, r = 0;
+	size_t end = copy ? strlen(copy) : 0;
+	int r = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (end = strlen(copy); r == 0; holder = 0) {
+	for (int holder = 1;; holder = 0) {
+		const char *at = end ? copy : "/", *bad;
 		struct stat st;
-		const char *bad;
 
-		copy[end] = '\0';
-		if (lstat(end ? copy : "/", &st) < 0) {
+		if (lstat(at, &st) < 0) {
 			r = -errno;
-			snprintf(why, whylen, "%s: directory %s: %s", path, end ? copy : "/",
-				 strerror(-r));
+			snprintf(why, whylen, "%s: directory %s: %s", path, at, strerror(-r));
 		} else if (!S_ISDIR(st.st_mode)) {
-			snprintf(why, whylen, "%s: refused: %s is not a directory", path, copy);
+			snprintf(why, whylen, "%s: refused: %s is not a directory", path, at);
 			r = -EPERM;
 		} else if ((bad = unsafe_owner_or_mode(&st, how, sizeof(how))) &&
-			   (holder || !(st.st_mode & S_ISVTX) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
-			snprintf(why, whylen, "%s: refused: directory %s is %s", path, end ? copy : "/",
-				 bad);
+			   (holder || !(st.st_mode & S_ISVTX) || foreign(&st))) {
+			snprintf(why, whylen, "%s: refused: directory %s is %s", path, at, bad);
 			r = -EPERM;
 		}
-		if (end == 0)
+		if (r < 0 || end == 0)
 			break;
+		/* Up one: drop the last name, then its slashes ("" is the root). */
 		while (end > 0 && copy[end - 1] != '/')
 			end--;
-		while (end > 1 && copy[end - 1] == '/')
+		while (end > 0 && copy[end - 1] == '/')
 			end--;
-		if (end == 1)
-			end = 0;   /* the root, checked as "/" */
+		copy[end] = '\0';
 	}
 	free(copy);
 	return r;

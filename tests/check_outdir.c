@@ -1,4 +1,4 @@
-/* check_outdir.c - the output directory and trials/ are made, and refused when someone else could tamper with them. */
+/* check_outdir.c - output directories: made when missing, refused when someone else could tamper. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
