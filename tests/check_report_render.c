@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "report.h"
 #include "report_render.h"
 
 #ifndef FIXTURES
@@ -686,6 +687,30 @@ START_TEST(temporary_file_is_private)
 }
 END_TEST
 
+START_TEST(json_never_through_a_planted_name)
+{
+	json_t *r = fixture("minimal.json"), *back;
+	char victim[256], planted[256], *text;
+
+	/* report.json was written to report.json.tmp first: a symlink there
+	 * sent a root run's report over any file. */
+	snprintf(victim, sizeof(victim), "%s", out_path("victim"));
+	snprintf(planted, sizeof(planted), "%s", out_path("report.json.tmp"));
+	ck_assert_int_eq(symlink(victim, planted), 0);
+	ck_assert_int_eq(tb_report_write_json(r, out_path("report.json")), 0);
+	ck_assert_int_eq(access(victim, F_OK), -1);
+	back = json_load_file(out_path("report.json"), 0, NULL);
+	ck_assert(json_equal(back, r));
+	text = slurp(out_path("report.json"), NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\n  "));     /* still indented */
+	free(text);
+	ck_assert_int_eq(unlink(planted), 0);
+	ck_assert_uint_eq(entries_in(dir), 1);
+	json_decref(back);
+	json_decref(r);
+}
+END_TEST
+
 /* A full disk must fail the write and leave the previous report intact,
  * byte for byte, with no temporary file behind.  Needs root for a small
  * tmpfs of our own. */
@@ -750,6 +775,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
 	tcase_add_test(tc, temporary_file_is_private);
+	tcase_add_test(tc, json_never_through_a_planted_name);
 	tcase_add_test(tc, full_disk_keeps_old_report);
 	suite_add_tcase(s, tc);
 	return s;
