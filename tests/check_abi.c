@@ -146,7 +146,7 @@ AT(tb_metric, describe, 80);
 AT(tb_metric, measure, 88);
 
 /* struct tb_space */
-SIZE(tb_space, 80);
+SIZE(tb_space, 88);
 AT(tb_space, nservices, 0);
 AT(tb_space, services, 8);
 AT(tb_space, nthrottlers, 16);
@@ -158,6 +158,7 @@ AT(tb_space, levels, 56);
 AT(tb_space, trials, 64);
 AT(tb_space, baseline_trials, 68);
 AT(tb_space, direction, 72);
+AT(tb_space, seed, 80);                 /* since 1.1 */
 
 /* struct tb_strategy */
 SIZE(tb_strategy, 88);
