@@ -5,13 +5,15 @@
 #include "rank.h"
 
 /*
- * The trials one more pass of replication adds (a malloc'd array in *out):
- * for every undecided pair one trial at each level that carries its effect
- * (at least half its worst level's degradation), and while the MIMR's
- * interval overlaps the runner-up's, one more at each one's headline level.
- * A point that already has max_per_point trials gets none.  0 or -ENOMEM.
+ * The replication trials for a ranking of the schedule (a malloc'd array in
+ * *out, most promising pairs first): every undecided pair gets 3 x trials at
+ * its worst level and 2 x trials at each other level carrying its effect (at
+ * least half the worst level's degradation): enough for the confirmation
+ * test on those trials alone (verdict.c).  While the MIMR's interval
+ * overlaps the runner-up's, each gets `trials` more at its headline level.
+ * 0 or -ENOMEM.
  */
-int tb_adaptive_pick(const struct tb_ranking *r, unsigned max_per_point, struct tb_throttle **out,
+int tb_adaptive_pick(const struct tb_ranking *r, unsigned trials, struct tb_throttle **out,
 		     size_t *n);
 
 #endif

@@ -16,10 +16,6 @@
 #include "report.h"
 #include "run.h"
 
-/* Throttled trials between two baselines in the rounds the core adds itself. */
-#define ROUND_TRIALS 10
-/* Replication stops after this many passes, decided or not. */
-#define MAX_PASSES 12
 
 static void describe(const struct tb_run *run, const struct tb_experiment *e, char *buf, size_t len)
 {
@@ -150,10 +146,9 @@ static int strategy_trials(struct tb_run *run, struct schedule *s)
 	}
 }
 
-/* Extra trials in rounds of their own: a baseline, then up to ROUND_TRIALS
- * throttled trials in a random order. */
-static int extra_rounds(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n,
-			unsigned pass)
+/* Replication trials, in a random order, each right after a baseline trial
+ * of its own: every (baseline, trial) pair measures the change on its own. */
+static int extra_rounds(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
 		size_t j = next_random(s) % i;
@@ -164,55 +159,46 @@ static int extra_rounds(struct tb_run *run, struct schedule *s, struct tb_thrott
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct tb_experiment e = { 1, &t[i] };
-		int r;
+		int r = baseline(run, s, 0, 1);
 
-		if (i % ROUND_TRIALS == 0) {
-			r = baseline(run, s, 0, pass);
-			run->extra_used++;
-			if (r < 0)
-				return r;
-		}
-		r = run_one(run, s, &e, 0, pass);
-		run->extra_used++;
+		run->extra_used += 2;
+		if (r == 0)
+			r = run_one(run, s, &e, 0, 1);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* Where the primary metric's verdict is undecided, add trials until it is
- * settled, the budget is spent, or MAX_PASSES passes went by. */
+/* Where the primary metric's verdict is undecided after the schedule, one
+ * pass of replication rounds, within the budget: their trials alone confirm
+ * or refute (verdict.c), so there is one pass, not a test repeated until it
+ * passes. */
 static int replicate(struct tb_run *run, struct schedule *s)
 {
-	for (int pass = 0; pass < MAX_PASSES && run->extra_used < run->extra_budget; pass++) {
-		struct tb_ranking ranking;
-		struct tb_throttle *t = NULL;
-		size_t n = 0;
-		unsigned long left = run->extra_budget - run->extra_used;
-		int r = tb_rank(&run->results, 0, run->conf->alpha, run->conf->min_effect, &ranking);
+	struct tb_ranking ranking;
+	struct tb_throttle *t = NULL;
+	size_t n = 0;
+	unsigned long left = run->extra_budget;
+	int r = tb_rank(&run->results, 0, run->conf->alpha, run->conf->min_effect, &ranking);
 
-		if (r == 0)
-			r = tb_adaptive_pick(&ranking, 4 * run->conf->trials, &t, &n);
-		tb_ranking_free(&ranking);
-		if (r < 0)
-			return r;
-		/* Each round of ROUND_TRIALS costs a baseline as well. */
-		while (n > 0 && n + (n + ROUND_TRIALS - 1) / ROUND_TRIALS > left)
-			n--;
-		if (n == 0) {
-			free(t);
-			return 0;
-		}
-		if (pass == 0)
-			tb_info("%zu trials more where the verdict is undecided (at most %lu in all)",
-				n, run->extra_budget);
-		s->progress.total = s->index + n + (n + ROUND_TRIALS - 1) / ROUND_TRIALS + 1;
-		r = extra_rounds(run, s, t, n, (unsigned)pass + 1);
-		free(t);
-		if (r < 0)
-			return r;
+	if (r == 0)
+		r = tb_adaptive_pick(&ranking, run->conf->trials, &t, &n);
+	tb_ranking_free(&ranking);
+	if (r < 0)
+		return r;
+	/* Each trial comes with its baseline, and one more closes the last;
+	 * the most promising pairs come first. */
+	while (n > 0 && 2 * n + 1 > left)
+		n--;
+	if (n > 0) {
+		tb_info("%zu trials more, each with a baseline, where the verdict is undecided "
+			"(at most %lu in all)", n, run->extra_budget);
+		s->progress.total = s->index + 2 * n + 1;
+		r = extra_rounds(run, s, t, n);
 	}
-	return 0;
+	free(t);
+	return r;
 }
 
 int tb_run_execute(struct tb_run *run)
@@ -245,7 +231,7 @@ int tb_run_execute(struct tb_run *run)
 	if (r == 0)
 		r = replicate(run, &s);
 	if (r == 0 && !s.last_was_baseline) {       /* after replication: close its last round */
-		r = baseline(run, &s, 0, MAX_PASSES + 1);
+		r = baseline(run, &s, 0, 1);
 		run->extra_used++;
 	}
 	tb_progress_done(&s.progress);

@@ -179,23 +179,24 @@ static int collect(const struct tb_results *res, size_t v, const struct tb_basel
 			   r->local[i] == 0) {
 			pt->failed++;
 		} else {
-			size_t n = pt->n;
+			size_t n = pt->n, m = pt->n;
 
 			if (push(&pt->values, &pt->n, t->values[v]) < 0 ||
-			    push(&pt->changes, &n, t->values[v] / r->local[i] - 1) < 0)
+			    push(&pt->changes, &n, t->values[v] / r->local[i] - 1) < 0 ||
+			    push(&pt->confirming, &m, t->extra > 0) < 0)
 				err = -ENOMEM;
-		}
-		/* Passes come in order: count each one this pair took part in. */
-		if (p && t->extra > p->last_pass) {
-			p->last_pass = t->extra;
-			p->looks++;
+			/* A replication trial follows its own baseline trial. */
+			if (err == 0 && t->extra > 0 && i > 0 && ranked_baseline(&t[-1], v) &&
+			    t[-1].extra > 0 && t[-1].values[v] != 0 &&
+			    push(&pt->paired, &pt->npaired, t->values[v] / t[-1].values[v] - 1) < 0)
+				err = -ENOMEM;
 		}
 	}
 	free(slot);
 	return err;
 }
 
-/* Judge one level of a pair against the baselines' own changes. */
+/* Judge one level of a pair, on all its trials, against the baselines' own changes. */
 static void judge_point(struct tb_point *pt, struct tb_ranking *r, double sign, double alpha,
 			double min_effect, double worse_band, double better_band, double *scratch)
 {
@@ -220,99 +221,6 @@ static void judge_point(struct tb_point *pt, struct tb_ranking *r, double sign, 
 	pt->p_value = pt->degradation >= 0 ? up : down;
 	pt->significant = up < alpha && pt->degradation >= min_effect && pt->degradation > worse_band;
 	pt->paradox = down < alpha && -pt->degradation >= min_effect && pt->degradation < better_band;
-}
-
-/* The interval of a point's degradation (the bootstrap is of its change). */
-static double deg_low(const struct tb_point *pt, double sign)
-{
-	return sign > 0 ? pt->ci_low : -pt->ci_high;
-}
-
-static double deg_high(const struct tb_point *pt, double sign)
-{
-	return sign > 0 ? pt->ci_high : -pt->ci_low;
-}
-
-/* The trend of a pair from the baselines (dose 0) through its levels. */
-static int trend(struct tb_pair *p, const struct tb_ranking *r, double sign)
-{
-	const double **groups = calloc(p->npoints, sizeof(*groups));
-	size_t *sizes = calloc(p->npoints, sizeof(*sizes)), k = 0, total = 0;
-	double *signed_changes;
-
-	for (size_t j = 0; j < p->npoints; j++)
-		total += p->points[j].n;
-	signed_changes = malloc((total ? total : 1) * sizeof(double));
-	if (!groups || !sizes || !signed_changes) {
-		free(groups);
-		free(sizes);
-		free(signed_changes);
-		return -ENOMEM;
-	}
-	total = 0;
-	for (size_t j = 0; j < p->npoints; j++) {
-		const struct tb_point *pt = &p->points[j];
-
-		if (pt->n == 0)
-			continue;
-		for (size_t i = 0; i < pt->n; i++)
-			signed_changes[total + i] = sign * pt->changes[i];
-		groups[k] = signed_changes + total;
-		sizes[k++] = pt->n;
-		total += pt->n;
-	}
-	if (k == 0 || r->nchanges == 0)
-		p->trend_up = p->trend_down = 1;
-	else
-		tb_trend_test(r->base_changes, r->nchanges, groups, sizes, k, &p->trend_up,
-			      &p->trend_down);
-	free(groups);
-	free(sizes);
-	free(signed_changes);
-	return 0;
-}
-
-static size_t extreme_point(const struct tb_pair *p, double dir)
-{
-	size_t best = p->npoints - 1;
-
-	for (size_t j = 0; j < p->npoints; j++) {
-		double d = p->points[j].degradation, b = p->points[best].degradation;
-
-		if (isfinite(d) && (!isfinite(b) || dir * d > dir * b))
-			best = j;
-	}
-	return best;
-}
-
-static void verdict(struct tb_pair *p, double alpha, double min_effect, double sign)
-{
-	const struct tb_point *worst = &p->points[extreme_point(p, 1)];
-	const struct tb_point *best = &p->points[extreme_point(p, -1)];
-	int worse = p->trend_up <= p->trend_down;
-
-	/* The trend says the pair hurts; its worst level says by how much,
-	 * and must itself stand out from the baselines (judge_point()). */
-	p->imr = worse && p->adjusted_p < alpha && worst->significant;
-	p->paradox = !worse && p->adjusted_p < alpha && best->paradox;
-	if (p->imr)
-		p->verdict = TB_VERDICT_IMR;
-	else if (p->paradox)
-		p->verdict = TB_VERDICT_PARADOX;
-	else if ((p->trend_up < alpha || deg_low(worst, sign) >= min_effect) &&
-		 deg_high(worst, sign) >= min_effect)
-		p->verdict = TB_VERDICT_UNDECIDED;
-	else
-		p->verdict = TB_VERDICT_NONE;
-	/* The point a pair is summed up by: its worst level when it hurts or
-	 * may, its best when it helps, else its highest stress (a noisy
-	 * "worst" level would only mislead). */
-	if (p->verdict == TB_VERDICT_IMR || p->verdict == TB_VERDICT_UNDECIDED)
-		p->headline = (size_t)(worst - p->points);
-	else if (p->verdict == TB_VERDICT_PARADOX)
-		p->headline = (size_t)(best - p->points);
-	else
-		p->headline = p->npoints - 1;
 }
 
 static int order(enum tb_verdict v)
@@ -352,49 +260,27 @@ static double runner_up_margin(const struct tb_ranking *r)
 	return m->degradation - tb_pair_headline(q)->degradation;
 }
 
-static int judge_pairs(struct tb_ranking *r, double sign, double alpha, double min_effect)
+/* Every point on all its trials: what the report shows of it. */
+static int judge_points(struct tb_ranking *r, double sign, double alpha, double min_effect)
 {
 	/* The baselines' changes are signed like degradations already. */
 	double worse_band = tb_quantile(r->base_changes, r->nchanges, 0.75);
 	double better_band = tb_quantile(r->base_changes, r->nchanges, 0.25);
-	double *p = malloc((r->npairs ? r->npairs : 1) * sizeof(*p)), *scratch = NULL;
+	double *scratch;
 	size_t most = 1;
-	int err = 0;
 
 	for (size_t i = 0; i < r->npairs; i++)
 		for (size_t j = 0; j < r->pairs[i].npoints; j++)
 			most = r->pairs[i].points[j].n > most ? r->pairs[i].points[j].n : most;
 	scratch = malloc(most * sizeof(*scratch));
-	if (!p || !scratch) {
-		free(p);
-		free(scratch);
+	if (!scratch)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < r->npairs && err == 0; i++) {
-		struct tb_pair *pr = &r->pairs[i];
-
-		for (size_t j = 0; j < pr->npoints; j++)
-			judge_point(&pr->points[j], r, sign, alpha, min_effect, worse_band, better_band,
-				    scratch);
-		err = trend(pr, r, sign);
-		/* Both directions are tested: the pair's p-value is two-sided.
-		 * A pair replicated because it looked promising was tested once
-		 * per pass: Bonferroni over those looks keeps optional stopping
-		 * from turning noise into an IMR. */
-		pr->trend_p = pr->trend_up <= pr->trend_down ? pr->trend_up : pr->trend_down;
-		p[i] = 2.0 * (1 + pr->looks) * pr->trend_p;
-		p[i] = p[i] < 1 ? p[i] : 1;
-	}
-	if (err == 0)
-		err = tb_holm(p, r->npairs, p);
-	for (size_t i = 0; i < r->npairs && err == 0; i++) {
-		r->pairs[i].adjusted_p = p[i];
-		verdict(&r->pairs[i], alpha, min_effect, sign);
-		r->nundecided += r->pairs[i].verdict == TB_VERDICT_UNDECIDED;
-	}
-	free(p);
+	for (size_t i = 0; i < r->npairs; i++)
+		for (size_t j = 0; j < r->pairs[i].npoints; j++)
+			judge_point(&r->pairs[i].points[j], r, sign, alpha, min_effect, worse_band,
+				    better_band, scratch);
 	free(scratch);
-	return err;
+	return 0;
 }
 
 int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_effect,
@@ -430,7 +316,9 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 							       sign > 0 ? 0.25 : 0.75));
 	r->band_high = r->base_median * (1 + sign * tb_quantile(r->base_changes, r->nchanges,
 								sign > 0 ? 0.75 : 0.25));
-	err = judge_pairs(r, sign, alpha, min_effect);
+	err = judge_points(r, sign, alpha, min_effect);
+	if (err == 0)
+		err = tb_verdicts(r, sign, alpha, min_effect);
 	if (err < 0)
 		return err;
 	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_importance);
@@ -439,8 +327,8 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 		r->runner_up = r->npairs > 1 ? 1 : -1;
 		r->margin = runner_up_margin(r);
 		r->separated = r->runner_up < 0 ||
-			       deg_low(tb_pair_headline(&r->pairs[0]), sign) >
-			       deg_high(tb_pair_headline(&r->pairs[1]), sign);
+			       tb_deg_low(tb_pair_headline(&r->pairs[0]), sign) >
+			       tb_deg_high(tb_pair_headline(&r->pairs[1]), sign);
 	}
 	return 0;
 }
@@ -451,6 +339,8 @@ void tb_ranking_free(struct tb_ranking *r)
 		for (size_t j = 0; j < r->pairs[i].npoints; j++) {
 			free(r->pairs[i].points[j].values);
 			free(r->pairs[i].points[j].changes);
+			free(r->pairs[i].points[j].confirming);
+			free(r->pairs[i].points[j].paired);
 		}
 		free(r->pairs[i].points);
 	}

@@ -11,6 +11,9 @@ struct tb_point {
 	size_t n, failed;
 	double *values;                /* the successful trials' values */
 	double *changes;               /* each relative to its local baseline */
+	double *confirming;            /* 1 where the trial came from replication */
+	double *paired;                /* replication trials, each against the */
+	size_t npaired;                /* baseline trial run just before it */
 	double median;                 /* of values */
 	double local_baseline;         /* the median local baseline of its trials */
 	double delta, degradation, ci_low, ci_high, p_value;
@@ -26,7 +29,7 @@ struct tb_pair {
 	double trend_p, adjusted_p;    /* in the direction of the pair's change; Holm-adjusted */
 	enum tb_verdict verdict;
 	int imr, paradox;
-	unsigned looks, last_pass;     /* replication passes the pair took part in */
+	int replicated;                /* decided by the replication trials (verdict.c) */
 };
 
 struct tb_ranking {
@@ -53,14 +56,9 @@ struct tb_ranking {
 
 /*
  * Rank value v of every trial (warm-up trials aside).  Each trial is taken
- * relative to its time-local baseline (baseline.h).  A pair is an IMR when
- * its metric worsens with stress (a Jonckheere-Terpstra trend test from the
- * baselines through its levels, Holm-adjusted over the run's pairs, below
- * alpha) AND its worst level's median change is at least min_effect and
- * beyond the upper quartile of the baselines' own changes.  A paradox is the
- * same for an improvement.  A pair with a worsening trend below alpha before
- * adjustment, or whose worst level's interval reaches min_effect while the
- * adjusted test holds, is undecided: more trials would settle it.
+ * relative to its time-local baseline (baseline.h); each pair gets one
+ * verdict from all its levels (verdict.c).  Pairs are ordered IMRs first,
+ * then undecided, then by the degradation of their headline point.
  */
 int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_effect,
 	    struct tb_ranking *out);
@@ -72,5 +70,19 @@ static inline const struct tb_point *tb_pair_headline(const struct tb_pair *p)
 }
 
 const char *tb_verdict_name(enum tb_verdict v);
+
+/* Each pair's verdict (verdict.c); sign is -1 when higher is better. */
+int tb_verdicts(struct tb_ranking *r, double sign, double alpha, double min_effect);
+
+/* The interval of a point's degradation (its bootstrap is of the change). */
+static inline double tb_deg_low(const struct tb_point *pt, double sign)
+{
+	return sign > 0 ? pt->ci_low : -pt->ci_high;
+}
+
+static inline double tb_deg_high(const struct tb_point *pt, double sign)
+{
+	return sign > 0 ? pt->ci_high : -pt->ci_low;
+}
 
 #endif

@@ -74,6 +74,7 @@ static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
 	json_object_set_new(o, "verdict", json_string(tb_verdict_name(p->verdict)));
 	json_object_set_new(o, "trend_p", num(p->trend_p));
 	json_object_set_new(o, "adjusted_p", num(p->adjusted_p));
+	json_object_set_new(o, "replicated", json_boolean(p->replicated));
 	json_object_set_new(o, "points", points);
 	return o;
 }

@@ -301,6 +301,73 @@ void tb_trend_test(const double *base_sorted, size_t nbase, const double *const 
 		     (total * total * (2 * total + 3) - cubes) / 72, up, down);
 }
 
+struct ranked_d {
+	double abs;
+	int positive;
+};
+
+static int by_abs(const void *a, const void *b)
+{
+	const struct ranked_d *x = a, *y = b;
+
+	return (x->abs > y->abs) - (x->abs < y->abs);
+}
+
+/* P(W+ >= w) for n untied ranks: the count of subsets of 1..n by rank sum. */
+static double exact_signed_rank_tail(size_t n, double w)
+{
+	size_t top = n * (n + 1) / 2;
+	double *count = calloc(top + 1, sizeof(*count)), total = 0, tail = 0;
+
+	if (!count)
+		return NAN;
+	count[0] = 1;
+	for (size_t k = 1; k <= n; k++)
+		for (size_t s = top; s >= k; s--)
+			count[s] += count[s - k];
+	for (size_t s = 0; s <= top; s++) {
+		total += count[s];
+		if ((double)s >= w - 1e-9)
+			tail += count[s];
+	}
+	free(count);
+	return tail / total;
+}
+
+void tb_signed_rank(const double *d, size_t n, double *up, double *down)
+{
+	struct ranked_d *r = malloc((n ? n : 1) * sizeof(*r));
+	double w = 0, ties = 0;
+	size_t m = 0, i, k;
+
+	*up = *down = 1;
+	if (!r)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i] != 0 && isfinite(d[i])) {     /* zeros say nothing either way */
+			r[m].abs = fabs(d[i]);
+			r[m++].positive = d[i] > 0;
+		}
+	qsort(r, m, sizeof(*r), by_abs);
+	for (i = 0; i < m; i = k) {                 /* mid-ranks over ties */
+		for (k = i + 1; k < m && r[k].abs == r[i].abs; k++)
+			;
+		for (size_t j = i; j < k; j++)
+			w += r[j].positive ? (double)(i + k + 1) / 2 : 0;
+		ties += pow((double)(k - i), 3) - (double)(k - i);
+	}
+	free(r);
+	if (m == 0)
+		return;
+	if (ties == 0 && m <= 40) {
+		*up = exact_signed_rank_tail(m, w);
+		*down = exact_signed_rank_tail(m, (double)m * (m + 1) / 2 - w);
+		return;
+	}
+	normal_tails(w, (double)m * (m + 1) / 4, (double)m * (m + 1) * (2 * m + 1) / 24 - ties / 48,
+		     up, down);
+}
+
 struct ranked_p {
 	double p;
 	size_t at;

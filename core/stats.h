@@ -35,6 +35,11 @@ void tb_mann_whitney_sorted(const double *x, size_t nx, const double *y_sorted, 
 void tb_trend_test(const double *base_sorted, size_t nbase, const double *const *groups,
 		   const size_t *sizes, size_t k, double *up, double *down);
 
+/* Wilcoxon's signed-rank test of paired differences d: up is the p-value of
+ * "they tend to be positive", down of "negative".  Exact without ties (up to
+ * 40), normal approximation with tie correction otherwise. */
+void tb_signed_rank(const double *d, size_t n, double *up, double *down);
+
 /* Holm's step-down adjustment of n p-values (family-wise error control). */
 int tb_holm(const double *p, size_t n, double *adjusted);
 
