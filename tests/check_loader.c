@@ -51,15 +51,21 @@ static int find(const char *name, struct tb_loaded *p)
 	return tb_plugin_find(name, TB_KIND_THROTTLER, NULL, p, why, sizeof(why));
 }
 
-static void assert_refused(const char *name, const char *reason)
+/* name.so, asked for as a plugin of kind, is refused, and the message names it and why. */
+static void assert_refused_as(const char *name, unsigned kind, const char *reason)
 {
 	struct tb_loaded p;
 	char path[4096];
 
-	ck_assert_int_lt(find(name, &p), 0);
+	ck_assert_int_lt(tb_plugin_find(name, kind, NULL, &p, why, sizeof(why)), 0);
 	snprintf(path, sizeof(path), "%s/%s.so", dir, name);
 	ck_assert_msg(strstr(why, path), "message names the file: %s", why);
 	ck_assert_msg(strstr(why, reason), "message says '%s': %s", reason, why);
+}
+
+static void assert_refused(const char *name, const char *reason)
+{
+	assert_refused_as(name, TB_KIND_THROTTLER, reason);
 }
 
 START_TEST(loads_a_good_plugin)
@@ -220,6 +226,13 @@ START_TEST(refuses_a_throttler_without_save)
 }
 END_TEST
 
+START_TEST(refuses_a_metric_without_measure)
+{
+	install("fake_nomeasure", "fake_nomeasure", 0644);
+	assert_refused_as("fake_nomeasure", TB_KIND_METRIC, "a metric plugin without 'measure'");
+}
+END_TEST
+
 /* The inode of the file mapped at address p, from /proc/self/maps. */
 static unsigned long mapped_inode(const void *p)
 {
@@ -281,11 +294,8 @@ END_TEST
 
 START_TEST(refuses_wrong_kind)
 {
-	struct tb_loaded p;
-
 	install("fake_ok", "fake_ok", 0644);
-	ck_assert_int_lt(tb_plugin_find("fake_ok", TB_KIND_METRIC, NULL, &p, why, sizeof(why)), 0);
-	ck_assert_msg(strstr(why, "a throttler plugin, not a metric"), "%s", why);
+	assert_refused_as("fake_ok", TB_KIND_METRIC, "a throttler plugin, not a metric");
 }
 END_TEST
 
@@ -340,6 +350,7 @@ int main(void)
 	tcase_add_test(tc, sticky_directories_only_on_the_way_up);
 	tcase_add_test(tc, checks_where_a_symlink_leads);
 	tcase_add_test(tc, refuses_a_throttler_without_save);
+	tcase_add_test(tc, refuses_a_metric_without_measure);
 	tcase_add_test(tc, loads_the_file_it_checked);
 	tcase_add_test(tc, refuses_wrong_kind);
 	tcase_add_test(tc, refuses_a_file_that_renamed_itself);
