@@ -80,10 +80,23 @@ START_TEST(loads_a_good_plugin)
 }
 END_TEST
 
+static int open_fds(void)
+{
+	char fd[64];
+	int n = 0;
+
+	for (int i = 0; i < 1024; i++) {
+		snprintf(fd, sizeof(fd), "/proc/self/fd/%d", i);
+		n += access(fd, F_OK) == 0;
+	}
+	return n;
+}
+
 START_TEST(loads_two_plugins_at_once)
 {
 	struct tb_loaded a, b;
 	char path[4096];
+	int fds = open_fds();
 
 	/* Each is loaded through its own descriptor's name: they must not be
 	 * taken for one another. */
@@ -98,6 +111,7 @@ START_TEST(loads_two_plugins_at_once)
 	ck_assert_msg(find("fake_ok", &a) == 0, "%s", why);
 	ck_assert_str_eq(a.header->name, "fake_ok");
 	tb_plugin_unload(&a);
+	ck_assert_int_eq(open_fds(), fds);     /* each descriptor closed with its plugin */
 }
 END_TEST
 
