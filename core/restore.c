@@ -30,8 +30,15 @@ static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsign
 		return -ENOMEM;
 	if (*e->path && access(e->path, F_OK) == 0)
 		r = tb_plugin_load_file(e->path, kind, &in->lib, why, sizeof(why));
-	if (r < 0)
+	/* Another plugin now at that path would be handed state it never saved. */
+	if (r == 0 && strcmp(in->lib.header->name, e->plugin)) {
+		snprintf(why, sizeof(why), "%s: refused: it is plugin '%s', the journal names '%s'",
+			 e->path, in->lib.header->name, e->plugin);
+		tb_plugin_unload(&in->lib);
+		r = -EPROTO;
+	} else if (r < 0) {
 		r = tb_plugin_find(e->plugin, kind, NULL, &in->lib, why, sizeof(why));
+	}
 	if (r < 0) {
 		tb_error("cannot restore %s: %s", e->target, why);
 		return r;

@@ -75,6 +75,29 @@ static void teardown_tree(void)
 
 /* A regular file is never kept: a file renamed over it is the one written,
  * and a shorter value leaves no tail. */
+START_TEST(cpulist_count)
+{
+	char big[64];
+
+	ck_assert_int_eq(tb_cpulist_count("0-3,6\n"), 5);
+	ck_assert_int_eq(tb_cpulist_count("7"), 1);
+	ck_assert_int_eq(tb_cpulist_count(""), 0);
+	/* A sign, a reversed range, trailing garbage: not a cpuset list. */
+	ck_assert_int_eq(tb_cpulist_count("-5-3"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0--3"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("+1"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("3-1"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0-3,x"), -EINVAL);
+	/* Numbers past int, and totals past it: refused, not wrapped around. */
+	ck_assert_int_eq(tb_cpulist_count("0-4294967296"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0-99999999999999999999999"), -EINVAL);
+	snprintf(big, sizeof(big), "0-%d,0-%d", TB_CPU_LIMIT - 1, TB_CPU_LIMIT - 1);
+	ck_assert_int_eq(tb_cpulist_count(big), -EINVAL);
+	snprintf(big, sizeof(big), "0-%d", TB_CPU_LIMIT - 1);
+	ck_assert_int_eq(tb_cpulist_count(big), TB_CPU_LIMIT);
+}
+END_TEST
+
 START_TEST(tree_files_follow_the_name)
 {
 	char buf[64], other[128], path[128], saved[256];
@@ -343,6 +366,7 @@ int main(void)
 	snprintf(cg, sizeof(cg), CPU_ROOT "/throttlebot-files-%d", (int)getpid());
 	snprintf(cgset, sizeof(cgset), CPUSET_ROOT "/throttlebot-files-%d", (int)getpid());
 	tcase_add_checked_fixture(trees, setup_tree, teardown_tree);
+	tcase_add_test(trees, cpulist_count);
 	tcase_add_test(trees, tree_files_follow_the_name);
 	tcase_add_test(trees, tree_version_asked_each_time);
 	tcase_add_test(trees, saved_state_is_checked);

@@ -468,6 +468,24 @@ START_TEST(a_failed_restore_stays_in_the_journal)
 }
 END_TEST
 
+START_TEST(restore_refuses_another_plugin_at_the_path)
+{
+	struct tb_journal *j;
+	char other[4200];
+
+	/* fake_ok is a throttler too, whose restore would "succeed". */
+	snprintf(other, sizeof(other), "%s/tests/.libs/fake_ok.so", BUILDDIR);
+	write_file("cpu.cfs_quota_us", "50000");
+	ck_assert_int_eq(tb_journal_open(path, 0, &j), 0);
+	ck_assert(add_change(j, "cpu.cfs_quota_us", "-1") > 0);
+	ck_assert(tb_journal_add(j, "throttler", "cpu_quota", other, "x", "anything") > 0);
+	tb_journal_close(j);
+	ck_assert_int_eq(tb_restore_journal(path), 1);
+	ck_assert_str_eq(read_file("cpu.cfs_quota_us"), "-1");    /* the rightful entry is undone */
+	ck_assert_int_eq(tb_journal_open(path, 0, &j), -EEXIST);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("journal");
@@ -489,6 +507,7 @@ int main(void)
 	tcase_add_test(tc, check_reports_and_changes_nothing);
 	tcase_add_test(tc, an_injected_saved_line_is_not_written);
 	tcase_add_test(tc, a_failed_restore_stays_in_the_journal);
+	tcase_add_test(tc, restore_refuses_another_plugin_at_the_path);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

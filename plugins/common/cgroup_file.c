@@ -487,6 +487,18 @@ int tb_saved_get(const char *saved, const char *dir, const char *file, char *out
 	return -ENOENT;
 }
 
+/* One CPU number: digits only (strtol would take a sign), below TB_CPU_LIMIT. */
+static long cpu_number(const char *p, char **end)
+{
+	long v;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtol(p, end, 10);
+	return errno || v >= TB_CPU_LIMIT ? -1 : v;
+}
+
 int tb_cpulist_count(const char *list)
 {
 	int count = 0;
@@ -494,14 +506,14 @@ int tb_cpulist_count(const char *list)
 
 	while (*p) {
 		char *end;
-		long a = strtol(p, &end, 10), b;
+		long a = cpu_number(p, &end), b = a;
 
-		if (end == p)
-			return count > 0 ? count : -EINVAL;
-		b = a;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		if (b < a)
+		if (a >= 0 && *end == '-')
+			b = cpu_number(end + 1, &end);
+		if (a < 0 || b < a)
+			return -EINVAL;
+		/* Ranges may repeat: the sum is bounded too. */
+		if (b - a + 1 > TB_CPU_LIMIT - count)
 			return -EINVAL;
 		count += (int)(b - a + 1);
 		p = end;

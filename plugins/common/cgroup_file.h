@@ -68,7 +68,9 @@ int tb_saved_restore_files(struct tb_cg_files *f, const char *saved);
 /* tb_cg_is_v2, remembered per directory until a file of it fails as gone. */
 int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir);
 
-/* Number of CPUs in a cpuset list such as "0-3,6". */
+/* Number of CPUs in a cpuset list such as "0-3,6"; -EINVAL for anything
+ * else, a number of TB_CPU_LIMIT or more, or a total beyond it. */
+#define TB_CPU_LIMIT 65536
 int tb_cpulist_count(const char *list);
 
 #endif
