@@ -33,8 +33,9 @@ CONF
 if [ "$(id -u)" = 0 ]; then
 	THROTTLEBOT_PLUGIN_PATH=$tmp/plugin:$abs_top_builddir/plugins/sim/.libs \
 		"$bin" -q run "$tmp/sim.conf" >"$tmp/run.out" 2>&1 || { cat "$tmp/run.out"; echo "the run failed"; exit 1; }
-	# 5 baseline trials, then 3 rounds of 12 pairs and a baseline.
-	n=$(grep -c '"index"' "$tmp/out/report.json")
+	# 5 baseline trials, then 3 rounds of 12 pairs and a baseline (besides the
+	# core's warm-up and any replication trials).
+	n=$(( $(grep -c '"extra": false' "$tmp/out/report.json") - $(grep -c '"warmup": true' "$tmp/out/report.json") ))
 	[ "$n" = $((5 + 3 * 13)) ] || { echo "top_level ran $n trials, not $((5 + 3 * 13))"; exit 1; }
 	grep -q '"mimr": {' "$tmp/out/report.json" || { echo "no MIMR from the top_level run"; exit 1; }
 fi
