@@ -21,7 +21,8 @@ static int add(struct tb_throttle **out, size_t *n, const struct tb_pair *p, con
 	return 0;
 }
 
-static int undecided(const struct tb_pair *p, unsigned trials, struct tb_throttle **out, size_t *n)
+static int undecided(const struct tb_pair *p, unsigned trials, unsigned at_worst,
+		     struct tb_throttle **out, size_t *n)
 {
 	double worst = tb_pair_headline(p)->degradation;
 	int r = 0;
@@ -30,7 +31,7 @@ static int undecided(const struct tb_pair *p, unsigned trials, struct tb_throttl
 		const struct tb_point *pt = &p->points[j];
 
 		if (j == p->headline)
-			r = add(out, n, p, pt, 3 * trials);
+			r = add(out, n, p, pt, at_worst);
 		else if (isfinite(pt->degradation) && pt->degradation >= worst / 2)
 			r = add(out, n, p, pt, 2 * trials);
 	}
@@ -49,6 +50,7 @@ int tb_adaptive_pick(const struct tb_ranking *r, unsigned trials, struct tb_thro
 {
 	const struct tb_pair **open = malloc((r->npairs ? r->npairs : 1) * sizeof(*open));
 	size_t nopen = 0;
+	unsigned at_worst;
 	int err = open ? 0 : -ENOMEM;
 
 	*out = NULL;
@@ -58,8 +60,14 @@ int tb_adaptive_pick(const struct tb_ranking *r, unsigned trials, struct tb_thro
 			open[nopen++] = &r->pairs[i];
 	if (err == 0)
 		qsort(open, nopen, sizeof(*open), by_trend);
+	/* The confirmation is Holm-adjusted over the nopen pairs at alpha / 2,
+	 * two-sided: n paired trials all one way give a signed-rank p of 2^-n,
+	 * so a pair needs log2(4 x 2 x nopen / alpha) of them to be able to pass
+	 * at all (alpha = 0.05), and a few more for the noise. */
+	at_worst = (unsigned)ceil(log2(160.0 * (double)(nopen ? nopen : 1))) + 4;
+	at_worst = at_worst > 3 * trials ? at_worst : 3 * trials;
 	for (size_t i = 0; i < nopen && err == 0; i++)
-		err = undecided(open[i], trials, out, n);
+		err = undecided(open[i], trials, at_worst, out, n);
 	if (err == 0 && r->mimr >= 0 && r->runner_up >= 0 && !r->separated &&
 	    r->pairs[r->runner_up].verdict != TB_VERDICT_NONE) {
 		const long both[] = { r->mimr, r->runner_up };

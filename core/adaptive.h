@@ -6,10 +6,11 @@
 
 /*
  * The replication trials for a ranking of the schedule (a malloc'd array in
- * *out, most promising pairs first): every undecided pair gets 3 x trials at
- * its worst level and 2 x trials at each other level carrying its effect (at
- * least half the worst level's degradation): enough for the confirmation
- * test on those trials alone (verdict.c).  While the MIMR's interval
+ * *out, most promising pairs first): every undecided pair gets 3 x trials
+ * (more when many pairs are undecided: enough for the confirmation test,
+ * Holm-adjusted over them, to be able to pass) at its worst level and 2 x
+ * trials at each other level carrying its effect (at least half the worst
+ * level's degradation).  While the MIMR's interval
  * overlaps the runner-up's, each gets `trials` more at its headline level.
  * 0 or -ENOMEM.
  */
