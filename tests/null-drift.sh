@@ -26,11 +26,12 @@ set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
 spin=$abs_top_builddir/apps/spinwork
 
-# load_driver LOG STEP SEED PARENT LIMIT DIR: the background load (run in a session of its own).
+# load_driver LOG STEP SEED PARENT LIMIT DIR N: the background load (run in a session of its own),
+# recorded in DIR/loadN.log: one line a step, "seconds progress(per mille) burners writer".
 # Each step starts its burners and writer bounded to the step, so a step ends by itself; the driver
 # ends when PARENT is gone or after LIMIT seconds, whichever comes first.
 load_driver() {
-	local log=$1 step=$2 rnd=$3 parent=$4 dir=$6 end=$((SECONDS + $5)) line done total f burners writer nice i
+	local log=$1 step=$2 rnd=$3 parent=$4 dir=$6 n=$7 end=$((SECONDS + $5)) line done total f burners writer nice i
 	while [ "$SECONDS" -lt "$end" ] && kill -0 "$parent" 2>/dev/null; do
 		# The run's progress: its last "[trial I/N]" line.
 		line=$(grep -o '^\[trial [0-9]*/[0-9]*\]' "$log" 2>/dev/null | tail -n 1)
@@ -43,7 +44,7 @@ load_driver() {
 			rnd=$(((rnd * 1103515245 + 12345) % 2147483648))
 			burners=$(((rnd >> 16) % 3)) writer=0 nice=10
 		fi
-		echo "$SECONDS $f $burners $writer" >>"$dir/load.log"
+		echo "$SECONDS $f $burners $writer" >>"$dir/load$n.log"
 		for ((i = 0; i < burners; i++)); do
 			nice -n "$nice" "$spin" spin --max-seconds "$step" >/dev/null 2>&1 &
 		done
@@ -224,23 +225,22 @@ sys.exit(1 if false else 0)
 PY
 }
 
-# load_summary: the share of the load's steps at each level, and when the final phase began.
+# load_summary N: the share of the load's steps at each level, and when the final phase began.
 load_summary() {
 	awk -v step="$step" 'NR == 1 { first = $1 } { n++; k[$3 + 3 * $4]++ } $4 && !heavy { heavy = 1; t = $1 - first }
 	     END { printf "load: %d steps of %d s: 0 burners %d, 1: %d, 2: %d, 1 + writer %d", n, step, k[0], k[1], k[2], k[4]
 	           if (heavy) printf " (from %d s on)", t
-	           print "" }' "$work/load.log" 2>/dev/null
+	           print "" }' "$work/load$1.log" 2>/dev/null
 }
 
 # one_run N: the experiment with the load under it; sets elapsed, decoy_false (0/1), disk_found (0/1).
 one_run() {
 	local n=$1 log=$work/run$1.log st t0 pid line left before=$work/run$1.before
-	rm -f "$work/load.log"
 	host_snapshot >"$before"
 	t0=$SECONDS
 	(cd "$abs_top_builddir" && exec "$tb" run "$work/app.conf" --output "$work/out$n") >"$log" 2>&1 &
 	run_pid=$!
-	setsid bash "$0" --load "$log" "$step" $((seed + n)) $$ "$((limit + 30))" "$work" </dev/null >/dev/null 2>&1 &
+	setsid bash "$0" --load "$log" "$step" $((seed + n)) $$ "$((limit + 30))" "$work" "$n" </dev/null >/dev/null 2>&1 &
 	load_pid=$!
 	# The load must lead a process group of its own, or stop_load could not end all of it.
 	for _ in $(seq 1 20); do
@@ -262,8 +262,8 @@ one_run() {
 	pid=$run_pid run_pid=
 	elapsed=$((SECONDS - t0))
 	stop_load || { echo "FAIL: run $n: the load's processes outlived it"; harness_failed=1; }
-	[ "$(head -c 1 "$work/load.log" 2>/dev/null)" ] || { echo "FAIL: run $n: the load never ran"; harness_failed=1; }
-	printf 'run %d: %d s, exit %d, load seed %d; %s\n' "$n" "$elapsed" "$st" $((seed + n)) "$(load_summary)"
+	[ -s "$work/load$n.log" ] || { echo "FAIL: run $n: the load never ran"; harness_failed=1; }
+	printf 'run %d: %d s, exit %d, load seed %d; %s\n' "$n" "$elapsed" "$st" $((seed + n)) "$(load_summary "$n")"
 	decoy_false=0 disk_found=0
 	if [ "$st" != 0 ]; then
 		tail -n 20 "$log"
