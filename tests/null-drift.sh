@@ -8,9 +8,9 @@
 # 0.2-0.8, 3 trials per point, 5 untouched first), a shorter workload (150 requests) so that one run
 # takes 1.5-2.5 minutes.  Meanwhile a load of the test's own, in a process group it creates, changes
 # the host's speed in steps: every NULL_DRIFT_STEP seconds (5) it runs 0, 1 or 2 CPU burners (nice 10)
-# drawn at random; once the run is four fifths through its trials (the highest stress levels, which
-# the schedule runs last) a burner at full weight and a paced direct-I/O writer on the same disk, to
-# its end: the host slows down in the last fifth of the run, as a shared host does.
+# drawn at random; once the run is four fifths through its trials a burner at full weight and a paced
+# direct-I/O writer on the same disk, to its end: the host slows down in the last fifth of the run, as
+# a shared host does.
 #
 # Asserted, for each of NULL_DRIFT_RUNS runs (2): the run exits 0; the decoy is an IMR for no resource
 # and no metric (a ranking entry with "imr" true or "verdict" "imr", or an entry of "imrs"); nothing is
