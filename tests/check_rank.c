@@ -486,7 +486,7 @@ START_TEST(a_weak_effect_among_many_is_undecided_and_replicated)
 	ck_assert_int_eq(tb_adaptive_pick(&r, 3, &more, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		mine += more[i].service == 0 && fabs(more[i].stress - 0.8) < 1e-9;
-	ck_assert_uint_eq(mine, 9);            /* 3 x trials at its worst level */
+	ck_assert_uint_ge(mine, 9);            /* 3 x trials or more at its worst level */
 	ck_assert_uint_eq(more[0].service, 0); /* the most promising first */
 	free(more);
 	tb_ranking_free(&r);
