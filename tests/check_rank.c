@@ -529,6 +529,13 @@ START_TEST(rank_tests_exact_values)
 	tb_trend_test(base, 4, groups, sizes, 2, &up, &down);
 	ck_assert_double_eq_tol(up, 0.5 * erfc(6.5 / sqrt(984.0 / 72) / sqrt(2)), 1e-12);
 	ck_assert(down > 0.95);
+	/* signed ranks: all three up is 1 in 2^3; {-1, 2, 3} has W+ = 5 of 6 */
+	tb_signed_rank((const double[]){ 0.1, 0.2, 0.3 }, 3, &up, &down);
+	ck_assert_double_eq_tol(up, 1.0 / 8, 1e-12);
+	ck_assert_double_eq_tol(down, 1.0, 1e-12);
+	tb_signed_rank((const double[]){ -0.1, 0.2, 0.3, 0 }, 4, &up, &down);
+	ck_assert_double_eq_tol(up, 2.0 / 8, 1e-12);
+	ck_assert_double_eq_tol(down, 7.0 / 8, 1e-12);
 	ck_assert_int_eq(tb_holm(p, 4, adj), 0);
 	ck_assert_double_eq_tol(adj[0], 0.04, 1e-12);
 	ck_assert_double_eq_tol(adj[2], 0.09, 1e-12);
