@@ -148,7 +148,7 @@ static int strategy_trials(struct tb_run *run, struct schedule *s)
 
 /* Replication trials, in a random order, each right after a baseline trial
  * of its own: every (baseline, trial) pair measures the change on its own. */
-static int extra_rounds(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
+static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
 		size_t j = next_random(s) % i;
@@ -195,7 +195,7 @@ static int replicate(struct tb_run *run, struct schedule *s)
 		tb_info("%zu trials more, each with a baseline, where the verdict is undecided "
 			"(at most %lu in all)", n, run->extra_budget);
 		s->progress.total = s->index + 2 * n + 1;
-		r = extra_rounds(run, s, t, n);
+		r = replication_pairs(run, s, t, n);
 	}
 	free(t);
 	return r;
