@@ -109,7 +109,8 @@ config() {
 	shift
 	sed -e "s#^\( *project = \)\"frontend-storage\";#\1\"$project\";#" \
 	    -e "s#\"127.0.0.1:7200\"#\"127.0.0.1:$TB_FRONTEND_PORT\"#" \
-	    "$abs_top_srcdir/etc/examples/frontend-storage-docker.conf" >"$out"
+	    -e "s#@pkglibexecdir@/#$abs_top_builddir/apps/#g" \
+	    "$abs_top_srcdir/etc/examples/frontend-storage-docker.conf.in" >"$out"
 	grep -q "\"$project\"" "$out" && grep -q ":$TB_FRONTEND_PORT\"" "$out" ||
 		{ echo "FAIL: cannot point the example at the test's project and port" >&2; return 1; }
 	for s in "$@"; do
