@@ -48,7 +48,7 @@ examples=/usr/share/doc/throttlebot/examples
 for prog in $(grep -ho '"/usr/libexec/throttlebot/[^"]*"' "$examples"/*.conf | tr -d '"' | sort -u); do
 	[ -x "$prog" ] || fail "an example names $prog, which is not installed"
 done
-grep -n '@pkglibexecdir@\|@examplesdir@\|/usr/local/' "$examples"/*.conf >"$log" && fail "an example names an uninstalled path"
+grep -n '@pkglibexecdir@\|@examplesdir@\|/usr/local/libexec\|/usr/local/share' "$examples"/*.conf >"$log" && fail "an example names an uninstalled path"
 
 step "package tests (debian/tests)"
 for t in $(sed -n 's/^Tests: *//p' debian/tests/control); do
