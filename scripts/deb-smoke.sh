@@ -63,6 +63,7 @@ apt_get purge $PKGS >"$log" 2>&1 || fail "apt-get purge failed"
 installed=0
 left=
 for f in $listed /etc/throttlebot /run/throttlebot /usr/libexec/throttlebot; do
+	[ "$f" != /. ] || continue
 	[ -e "$f" ] || [ -L "$f" ] || continue
 	# A directory another package owns (/usr/bin, /etc ...) stays, rightly.
 	[ -d "$f" ] && [ ! -L "$f" ] && dpkg-query -S "$f" >/dev/null 2>&1 && continue
