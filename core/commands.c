@@ -188,6 +188,7 @@ int tb_cmd_plan(const char *config, const struct tb_options *o)
 		unsigned long total = st->estimate ? st->estimate(run.strategy.state) : 0;
 		double per = previous_trial_seconds(conf.output_dir);
 		const char *source = "from the previous run's report";
+		unsigned long extra;
 		size_t pairs = 0;
 		char dur[32];
 
@@ -215,10 +216,22 @@ int tb_cmd_plan(const char *config, const struct tb_options *o)
 				if (run.excluded[s * run.nthrottlers + t])
 					printf("                excluded: %s %s\n", run.service_names[s],
 					       run.resources[t]);
-		printf("  trials:       %u per point, %u baseline\n", conf.trials, conf.baseline_trials);
+		printf("  trials:       %u per point, %u baseline, %u warm-up\n", conf.trials,
+		       conf.baseline_trials, conf.warmup_trials);
+		total += conf.warmup_trials + 1;        /* the warm-up and the closing baseline */
 		tb_format_duration((double)total * per, dur, sizeof(dur));
 		printf("  schedule:     %lu trials, about %s (%.1f s per trial, %s)\n", total, dur, per,
 		       source);
+		extra = conf.max_extra_trials >= 0 ? (unsigned long)conf.max_extra_trials
+						   : (total - conf.warmup_trials - 1) / 2;
+		tb_format_duration((double)extra * per, dur, sizeof(dur));
+		printf("  replication:  at most %lu trials more where a verdict is undecided "
+		       "(about %s)\n", extra, dur);
+		if (conf.seed_given)
+			printf("  seed:         %llu (from the configuration)\n",
+			       (unsigned long long)conf.seed);
+		else
+			printf("  seed:         drawn when the run starts (set 'seed' to repeat a run)\n");
 	}
 	tb_run_finish(&run);
 	tb_conf_free(&conf);

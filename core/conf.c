@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include "conf.h"
 #include "log.h"
 #include "settings.h"
@@ -28,6 +31,11 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "min_effect", TB_SETTING_NUMBER, 0, "smallest relative degradation that makes an IMR" },
 	{ "trial_seconds", TB_SETTING_NUMBER, 0, "estimated duration of one trial, for plan" },
 	{ "exclude", TB_SETTING_GROUP, 0, "services, resources, nodes, pairs left alone" },
+	{ "warmup_trials", TB_SETTING_INT, 0, "untouched runs before the first baseline, never ranked" },
+	{ "seed", TB_SETTING_INT, 0, "of the randomized schedule (default: drawn at start)" },
+	{ "max_extra_trials", TB_SETTING_INT, 0,
+	  "most trials added where a verdict is undecided (default: half the schedule)" },
+	{ "report_top", TB_SETTING_INT, 0, "services shown in full in the table and HTML" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -152,6 +160,30 @@ static int get_uint(config_setting_t *root, const char *key, unsigned lo, unsign
 	return 0;
 }
 
+/* A seed given in the configuration repeats a schedule; else one is drawn. */
+static int get_seed(struct tb_conf *c, config_setting_t *root)
+{
+	config_setting_t *s = config_setting_get_member(root, "seed");
+	struct timespec now;
+
+	if (s) {
+		long long v = config_setting_get_int64(s);
+
+		if (v < 0)
+			return tb_conf_error(s, "seed must be 0 or more, not %lld", v);
+		c->seed = (uint64_t)v;
+		c->seed_given = 1;
+		return 0;
+	}
+	if (getrandom(&c->seed, sizeof(c->seed), GRND_NONBLOCK) != sizeof(c->seed)) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		c->seed = (uint64_t)now.tv_nsec ^ (uint64_t)now.tv_sec << 20 ^ (uint64_t)getpid();
+	}
+	/* Kept to 53 bits, so report.json (a JSON number) holds it exactly. */
+	c->seed &= (1ull << 53) - 1;
+	return 0;
+}
+
 static double get_double(config_setting_t *root, const char *key, double dflt)
 {
 	config_setting_t *s = config_setting_get_member(root, key);
@@ -200,9 +232,24 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 		return r;
 	c->trials = 3;
 	c->baseline_trials = 5;
+	c->warmup_trials = 1;
+	c->report_top = 10;
 	if ((r = get_uint(root, "trials", 1, 1000, &c->trials)) < 0 ||
-	    (r = get_uint(root, "baseline_trials", 2, 1000, &c->baseline_trials)) < 0)
+	    (r = get_uint(root, "baseline_trials", 2, 1000, &c->baseline_trials)) < 0 ||
+	    (r = get_uint(root, "warmup_trials", 0, 1000, &c->warmup_trials)) < 0 ||
+	    (r = get_uint(root, "report_top", 1, 100000, &c->report_top)) < 0)
 		return r;
+	r = get_seed(c, root);
+	if (r < 0)
+		return r;
+	c->max_extra_trials = -1;
+	if (config_setting_get_member(root, "max_extra_trials")) {
+		unsigned extra = 0;
+
+		if ((r = get_uint(root, "max_extra_trials", 0, 10000000, &extra)) < 0)
+			return r;
+		c->max_extra_trials = extra;
+	}
 	c->alpha = get_double(root, "significance", 0.05);
 	if (!(c->alpha > 0 && c->alpha < 0.5))
 		return tb_conf_error(config_setting_get_member(root, "significance"),

@@ -4,6 +4,7 @@
 
 #include <libconfig.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TB_MAX_PLUGINS 16
 #define TB_MAX_LEVELS 32
@@ -34,6 +35,11 @@ struct tb_conf {
 	double alpha;                   /* significance level */
 	double min_effect;              /* smallest degradation that counts */
 	double trial_seconds;           /* an estimate, for plan */
+	unsigned warmup_trials;         /* untouched runs first, never ranked */
+	uint64_t seed;                  /* of the randomized schedule */
+	int seed_given;
+	long max_extra_trials;          /* -1: half the schedule */
+	unsigned report_top;            /* services shown in full */
 	config_setting_t *exclude;      /* services, resources, nodes, pairs */
 };
 

@@ -1,11 +1,14 @@
-/* rank.c - turn trials into IMRs and a MIMR, per metric, with significance against the baseline. */
+/* rank.c - turn trials into IMRs and a MIMR, per metric: time-local baselines, a trend test per pair, Holm. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "baseline.h"
 #include "rank.h"
 #include "stats.h"
+
+#define BOOTSTRAP_ROUNDS 1000
 
 int tb_results_add(struct tb_results *r, const struct tb_trial_result *t)
 {
@@ -36,23 +39,64 @@ void tb_results_free(struct tb_results *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *tb_verdict_name(enum tb_verdict v)
+{
+	static const char *const names[] = { "none", "imr", "paradox", "undecided" };
+
+	return names[v];
+}
+
 static int push(double **v, size_t *n, double x)
 {
-	double *grown = realloc(*v, (*n + 1) * sizeof(**v));
+	/* Grow at powers of two: a point or a baseline takes any number of trials. */
+	if ((*n & (*n - 1)) == 0) {
+		double *grown = realloc(*v, (*n ? 2 * *n : 1) * sizeof(**v));
 
-	if (!grown)
-		return -ENOMEM;
-	grown[(*n)++] = x;
-	*v = grown;
+		if (!grown)
+			return -ENOMEM;
+		*v = grown;
+	}
+	(*v)[(*n)++] = x;
 	return 0;
 }
 
-static struct tb_pair *pair_for(struct tb_ranking *r, size_t s, size_t t)
+static int ranked_baseline(const struct tb_trial_result *t, size_t v)
 {
-	for (size_t i = 0; i < r->npairs; i++)
-		if (r->pairs[i].service == s && r->pairs[i].throttler == t)
-			return &r->pairs[i];
-	return NULL;
+	return t->n == 0 && !t->warmup && !t->failed && isfinite(t->values[v]);
+}
+
+/* The baseline series of value v, in trial order. */
+static int baseline_series(const struct tb_results *res, size_t v, struct tb_ranking *r,
+			   double **at)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < res->ntrials; i++) {
+		const struct tb_trial_result *t = &res->trials[i];
+
+		if (!ranked_baseline(t, v))
+			continue;
+		if (push(&r->baseline, &r->nbaseline, t->values[v]) < 0 ||
+		    push(at, &cap, (double)t->index) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Each baseline trial against the others around it: the null distribution. */
+static int baseline_changes(struct tb_ranking *r, const struct tb_baseline_series *s, double sign)
+{
+	r->base_changes = malloc((r->nbaseline ? r->nbaseline : 1) * sizeof(double));
+	if (!r->base_changes)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		double local = tb_baseline_at(s, s->at[i], i);
+
+		if (isfinite(local) && local != 0)
+			r->base_changes[r->nchanges++] = sign * (s->value[i] / local - 1);
+	}
+	tb_sort(r->base_changes, r->nchanges);
+	return 0;
 }
 
 static struct tb_point *point_for(struct tb_pair *p, double stress)
@@ -75,130 +119,129 @@ static struct tb_point *point_for(struct tb_pair *p, double stress)
 	return &grown[i];
 }
 
-static int collect(const struct tb_results *res, size_t v, struct tb_ranking *r)
+/* Pairs are found through a dense (service, throttler) index: one lookup a trial. */
+static struct tb_pair *pair_for(struct tb_ranking *r, long *slot, size_t nthrottlers,
+				const struct tb_throttle *th)
 {
-	for (size_t i = 0; i < res->ntrials; i++) {
+	long *at = &slot[th->service * nthrottlers + th->throttler];
+	struct tb_pair *grown;
+
+	if (*at >= 0)
+		return &r->pairs[*at];
+	if ((r->npairs & (r->npairs - 1)) == 0) {
+		grown = realloc(r->pairs, (r->npairs ? 2 * r->npairs : 1) * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		r->pairs = grown;
+	}
+	*at = (long)r->npairs;
+	grown = &r->pairs[r->npairs++];
+	memset(grown, 0, sizeof(*grown));
+	grown->service = th->service;
+	grown->throttler = th->throttler;
+	return grown;
+}
+
+/* Every single-pair trial, with its change against its local baseline.
+ * Group experiments guide a strategy; they rank nothing. */
+static int collect(const struct tb_results *res, size_t v, const struct tb_baseline_series *s,
+		   struct tb_ranking *r)
+{
+	size_t nservices = 0, nthrottlers = 0;
+	long *slot;
+	int err = 0;
+
+	for (size_t i = 0; i < res->ntrials; i++)
+		for (size_t k = 0; k < res->trials[i].n; k++) {
+			const struct tb_throttle *th = &res->trials[i].throttles[k];
+
+			nservices = th->service >= nservices ? th->service + 1 : nservices;
+			nthrottlers = th->throttler >= nthrottlers ? th->throttler + 1 : nthrottlers;
+		}
+	slot = malloc((nservices * nthrottlers + 1) * sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < nservices * nthrottlers; i++)
+		slot[i] = -1;
+	for (size_t i = 0; i < res->ntrials && err == 0; i++) {
 		const struct tb_trial_result *t = &res->trials[i];
 		struct tb_pair *p;
 		struct tb_point *pt;
 
-		if (t->n == 0) {
-			if (!t->failed && isfinite(t->values[v]) &&
-			    push(&r->baseline, &r->nbaseline, t->values[v]) < 0)
-				return -ENOMEM;
+		r->local[i] = t->warmup ? NAN : tb_baseline_at(s, (double)t->index, TB_BASELINE_KEEP_ALL);
+		if (t->n != 1 || t->warmup)
 			continue;
-		}
-		if (t->n != 1)          /* group experiments guide a strategy, they rank nothing */
-			continue;
-		p = pair_for(r, t->throttles[0].service, t->throttles[0].throttler);
-		if (!p) {
-			struct tb_pair *grown = realloc(r->pairs, (r->npairs + 1) * sizeof(*grown));
-
-			if (!grown)
-				return -ENOMEM;
-			r->pairs = grown;
-			p = &grown[r->npairs++];
-			memset(p, 0, sizeof(*p));
-			p->service = t->throttles[0].service;
-			p->throttler = t->throttles[0].throttler;
-		}
-		pt = point_for(p, t->throttles[0].stress);
-		if (!pt)
-			return -ENOMEM;
-		if (t->failed || !isfinite(t->values[v]))
+		p = pair_for(r, slot, nthrottlers, &t->throttles[0]);
+		pt = p ? point_for(p, t->throttles[0].stress) : NULL;
+		if (!pt) {
+			err = -ENOMEM;
+		} else if (t->failed || !isfinite(t->values[v]) || !isfinite(r->local[i]) ||
+			   r->local[i] == 0) {
 			pt->failed++;
-		else if (push(&pt->values, &pt->n, t->values[v]) < 0)
-			return -ENOMEM;
+		} else {
+			size_t n = pt->n, m = pt->n;
+
+			if (push(&pt->values, &pt->n, t->values[v]) < 0 ||
+			    push(&pt->changes, &n, t->values[v] / r->local[i] - 1) < 0 ||
+			    push(&pt->confirming, &m, t->extra > 0) < 0)
+				err = -ENOMEM;
+			/* A replication trial follows its own baseline trial. */
+			if (err == 0 && t->extra > 0 && i > 0 && ranked_baseline(&t[-1], v) &&
+			    t[-1].extra > 0 && t[-1].values[v] != 0 &&
+			    push(&pt->paired, &pt->npaired, t->values[v] / t[-1].values[v] - 1) < 0)
+				err = -ENOMEM;
+		}
 	}
-	return 0;
+	free(slot);
+	return err;
 }
 
-static void judge_point(struct tb_point *pt, const struct tb_ranking *r, int higher_better,
-			double alpha, double min_effect)
+/* Judge one level of a pair, on all its trials, against the baselines' own changes. */
+static void judge_point(struct tb_point *pt, struct tb_ranking *r, double sign, double alpha,
+			double min_effect, double worse_band, double better_band, double *scratch)
 {
-	double sign = higher_better ? -1.0 : 1.0, scale = fabs(r->base_median);
-	double worst = higher_better ? r->band_low : r->band_high;
-	double best = higher_better ? r->band_high : r->band_low;
-	double p_worse, p_better, lo, hi;
+	double up, down;
+	size_t i;
 
 	pt->median = tb_median(pt->values, pt->n);
-	if (pt->n == 0 || r->nbaseline == 0 || scale == 0) {
-		pt->delta = pt->degradation = pt->ci_low = pt->ci_high = NAN;
+	if (pt->n == 0 || r->nchanges == 0) {
+		pt->local_baseline = pt->delta = pt->degradation = pt->ci_low = pt->ci_high = NAN;
 		pt->p_value = 1;
 		return;
 	}
-	pt->delta = (pt->median - r->base_median) / scale;
+	for (i = 0; i < pt->n; i++)
+		scratch[i] = pt->values[i] / (1 + pt->changes[i]);
+	pt->local_baseline = tb_median(scratch, pt->n);
+	pt->delta = tb_median(pt->changes, pt->n);
 	pt->degradation = sign * pt->delta;
-	tb_bootstrap_rel_change(pt->values, pt->n, r->baseline, r->nbaseline, 2000, &lo, &hi);
-	pt->ci_low = lo;
-	pt->ci_high = hi;
-	if (higher_better) {
-		p_worse = tb_mann_whitney_greater(r->baseline, r->nbaseline, pt->values, pt->n);
-		p_better = tb_mann_whitney_greater(pt->values, pt->n, r->baseline, r->nbaseline);
-	} else {
-		p_worse = tb_mann_whitney_greater(pt->values, pt->n, r->baseline, r->nbaseline);
-		p_better = tb_mann_whitney_greater(r->baseline, r->nbaseline, pt->values, pt->n);
-	}
-	pt->p_value = pt->degradation >= 0 ? p_worse : p_better;
-	pt->significant = p_worse < alpha && sign * (pt->median - worst) > 0 &&
-			  pt->degradation >= min_effect;
-	pt->paradox = p_better < alpha && sign * (best - pt->median) > 0 &&
-		      -pt->degradation >= min_effect;
+	tb_bootstrap_median(pt->changes, pt->n, BOOTSTRAP_ROUNDS, &pt->ci_low, &pt->ci_high);
+	for (i = 0; i < pt->n; i++)
+		scratch[i] = sign * pt->changes[i];
+	tb_mann_whitney_sorted(scratch, pt->n, r->base_changes, r->nchanges, &up, &down);
+	pt->p_value = pt->degradation >= 0 ? up : down;
+	pt->significant = up < alpha && pt->degradation >= min_effect && pt->degradation > worse_band;
+	pt->paradox = down < alpha && -pt->degradation >= min_effect && pt->degradation < better_band;
 }
 
-/* The point a pair is summed up by: its worst significant degradation if it
- * is an IMR, its largest significant improvement if it is a paradox, else its
- * highest stress level (a noisy "worst" point would only mislead). */
-static size_t headline(const struct tb_pair *p)
+static int order(enum tb_verdict v)
 {
-	size_t best = p->npoints - 1;
-
-	for (size_t j = 0; j < p->npoints; j++) {
-		const struct tb_point *pt = &p->points[j], *b = &p->points[best];
-
-		if (p->imr && pt->significant &&
-		    (!b->significant || pt->degradation > b->degradation))
-			best = j;
-		else if (p->paradox && pt->paradox &&
-			 (!b->paradox || pt->degradation < b->degradation))
-			best = j;
-	}
-	return best;
+	return v == TB_VERDICT_IMR ? 0 : v == TB_VERDICT_UNDECIDED ? 1 : 2;
 }
 
-static void baseline_band(struct tb_ranking *r)
-{
-	double q1, q3, lo_fence = -INFINITY, hi_fence = INFINITY;
-
-	r->band_low = INFINITY;
-	r->band_high = -INFINITY;
-	if (r->nbaseline >= 8) {
-		q1 = tb_quantile(r->baseline, r->nbaseline, 0.25);
-		q3 = tb_quantile(r->baseline, r->nbaseline, 0.75);
-		lo_fence = q1 - 3 * (q3 - q1);
-		hi_fence = q3 + 3 * (q3 - q1);
-	}
-	for (size_t i = 0; i < r->nbaseline; i++) {
-		double b = r->baseline[i];
-
-		if (b < lo_fence || b > hi_fence)
-			continue;
-		r->band_low = b < r->band_low ? b : r->band_low;
-		r->band_high = b > r->band_high ? b : r->band_high;
-	}
-}
-
-static int by_degradation(const void *a, const void *b)
+static int by_importance(const void *a, const void *b)
 {
 	const struct tb_pair *x = a, *y = b;
 	double dx = tb_pair_headline(x)->degradation, dy = tb_pair_headline(y)->degradation;
 
-	/* IMRs first, then by degradation; NaN last. */
-	if (x->imr != y->imr)
-		return y->imr - x->imr;
+	/* IMRs first, then the undecided, then by degradation; NaN last. */
+	if (order(x->verdict) != order(y->verdict))
+		return order(x->verdict) - order(y->verdict);
 	if (isnan(dx) || isnan(dy))
 		return isnan(dx) - isnan(dy);
-	return (dy > dx) - (dy < dx);
+	if (dx != dy)
+		return (dy > dx) - (dy < dx);
+	return x->service != y->service ? (x->service > y->service) - (x->service < y->service)
+					: (x->throttler > y->throttler) - (x->throttler < y->throttler);
 }
 
 /* How clearly the MIMR beats the runner-up: at the MIMR's own stress level
@@ -212,43 +255,80 @@ static double runner_up_margin(const struct tb_ranking *r)
 		return m->degradation;
 	q = &r->pairs[r->runner_up];
 	for (size_t j = 0; j < q->npoints; j++)
-		if (fabs(q->points[j].stress - m->stress) < 1e-9)
+		if (fabs(q->points[j].stress - m->stress) < 1e-9 && q->points[j].n > 0)
 			return m->degradation - q->points[j].degradation;
 	return m->degradation - tb_pair_headline(q)->degradation;
+}
+
+/* Every point on all its trials: what the report shows of it. */
+static int judge_points(struct tb_ranking *r, double sign, double alpha, double min_effect)
+{
+	/* The baselines' changes are signed like degradations already. */
+	double worse_band = tb_quantile(r->base_changes, r->nchanges, 0.75);
+	double better_band = tb_quantile(r->base_changes, r->nchanges, 0.25);
+	double *scratch;
+	size_t most = 1;
+
+	for (size_t i = 0; i < r->npairs; i++)
+		for (size_t j = 0; j < r->pairs[i].npoints; j++)
+			most = r->pairs[i].points[j].n > most ? r->pairs[i].points[j].n : most;
+	scratch = malloc(most * sizeof(*scratch));
+	if (!scratch)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->npairs; i++)
+		for (size_t j = 0; j < r->pairs[i].npoints; j++)
+			judge_point(&r->pairs[i].points[j], r, sign, alpha, min_effect, worse_band,
+				    better_band, scratch);
+	free(scratch);
+	return 0;
 }
 
 int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_effect,
 	    struct tb_ranking *r)
 {
-	int higher_better = res->values[v].direction == TB_HIGHER_IS_BETTER;
+	double sign = res->values[v].direction == TB_HIGHER_IS_BETTER ? -1.0 : 1.0;
+	struct tb_baseline_series series = { 0 };
+	double *at = NULL;
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->value = v;
 	r->mimr = r->runner_up = -1;
-	err = collect(res, v, r);
+	r->local = malloc((res->ntrials ? res->ntrials : 1) * sizeof(double));
+	if (!r->local)
+		return -ENOMEM;
+	err = baseline_series(res, v, r, &at);
+	series.n = r->nbaseline;
+	series.at = at;
+	series.value = r->baseline;
+	if (err == 0)
+		err = baseline_changes(r, &series, sign);
+	if (err == 0)
+		err = collect(res, v, &series, r);
+	free(at);
 	if (err < 0)
 		return err;
 	r->base_median = tb_median(r->baseline, r->nbaseline);
 	r->base_min = tb_min(r->baseline, r->nbaseline);
 	r->base_max = tb_max(r->baseline, r->nbaseline);
-	baseline_band(r);
-	for (size_t i = 0; i < r->npairs; i++) {
-		struct tb_pair *p = &r->pairs[i];
-
-		for (size_t j = 0; j < p->npoints; j++) {
-			judge_point(&p->points[j], r, higher_better, alpha, min_effect);
-			p->imr |= p->points[j].significant;
-			p->paradox |= p->points[j].paradox;
-		}
-		p->paradox &= !p->imr;
-		p->headline = headline(p);
-	}
-	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_degradation);
+	/* The band is the middle half of the baselines' own changes, in units. */
+	r->band_low = r->base_median * (1 + sign * tb_quantile(r->base_changes, r->nchanges,
+							       sign > 0 ? 0.25 : 0.75));
+	r->band_high = r->base_median * (1 + sign * tb_quantile(r->base_changes, r->nchanges,
+								sign > 0 ? 0.75 : 0.25));
+	err = judge_points(r, sign, alpha, min_effect);
+	if (err == 0)
+		err = tb_verdicts(r, sign, alpha, min_effect);
+	if (err < 0)
+		return err;
+	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_importance);
 	if (r->npairs > 0 && r->pairs[0].imr) {
 		r->mimr = 0;
 		r->runner_up = r->npairs > 1 ? 1 : -1;
 		r->margin = runner_up_margin(r);
+		r->separated = r->runner_up < 0 ||
+			       tb_deg_low(tb_pair_headline(&r->pairs[0]), sign) >
+			       tb_deg_high(tb_pair_headline(&r->pairs[1]), sign);
 	}
 	return 0;
 }
@@ -256,11 +336,17 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 void tb_ranking_free(struct tb_ranking *r)
 {
 	for (size_t i = 0; i < r->npairs; i++) {
-		for (size_t j = 0; j < r->pairs[i].npoints; j++)
+		for (size_t j = 0; j < r->pairs[i].npoints; j++) {
 			free(r->pairs[i].points[j].values);
+			free(r->pairs[i].points[j].changes);
+			free(r->pairs[i].points[j].confirming);
+			free(r->pairs[i].points[j].paired);
+		}
 		free(r->pairs[i].points);
 	}
 	free(r->pairs);
 	free(r->baseline);
+	free(r->base_changes);
+	free(r->local);
 	memset(r, 0, sizeof(*r));
 }

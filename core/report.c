@@ -1,4 +1,4 @@
-/* report.c - build report.json from the ranked trials, and print the services x resources table. */
+/* report.c - build report.json from the ranked trials. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -42,13 +42,16 @@ static json_t *pair_id(const struct tb_run *run, const struct tb_pair *p)
 
 static json_t *point_json(const struct tb_point *pt)
 {
-	return json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:I, s:o}",
-			 "stress", pt->stress, "n", (json_int_t)pt->n, "median", num(pt->median),
-			 "delta", num(pt->delta), "degradation", num(pt->degradation),
-			 "ci_low", num(pt->ci_low), "ci_high", num(pt->ci_high),
-			 "p_value", num(pt->p_value), "significant", pt->significant,
-			 "paradox", pt->paradox, "failed", (json_int_t)pt->failed,
-			 "values", values_array(pt->values, pt->n));
+	json_t *o = json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:I, s:o}",
+			      "stress", pt->stress, "n", (json_int_t)pt->n, "median", num(pt->median),
+			      "delta", num(pt->delta), "degradation", num(pt->degradation),
+			      "ci_low", num(pt->ci_low), "ci_high", num(pt->ci_high),
+			      "p_value", num(pt->p_value), "significant", pt->significant,
+			      "paradox", pt->paradox, "failed", (json_int_t)pt->failed,
+			      "values", values_array(pt->values, pt->n));
+
+	json_object_set_new(o, "local_baseline", num(pt->local_baseline));
+	return o;
 }
 
 static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
@@ -67,6 +70,10 @@ static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
 	json_object_set_new(o, "significant", json_boolean(h->significant));
 	json_object_set_new(o, "imr", json_boolean(p->imr));
 	json_object_set_new(o, "paradox", json_boolean(p->paradox));
+	json_object_set_new(o, "verdict", json_string(tb_verdict_name(p->verdict)));
+	json_object_set_new(o, "trend_p", num(p->trend_p));
+	json_object_set_new(o, "adjusted_p", num(p->adjusted_p));
+	json_object_set_new(o, "replicated", json_boolean(p->replicated));
 	json_object_set_new(o, "points", points);
 	return o;
 }
@@ -74,7 +81,8 @@ static json_t *pair_json(const struct tb_run *run, const struct tb_pair *p)
 static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 {
 	const struct tb_value_desc *v = &run->results.values[r->value];
-	json_t *ranking = json_array(), *imrs = json_array(), *mimr = json_null();
+	json_t *ranking = json_array(), *imrs = json_array(), *undecided = json_array();
+	json_t *mimr = json_null();
 	json_t *baseline = json_pack("{s:s, s:I, s:o, s:o, s:o, s:[o, o], s:o}", "metric", v->name,
 				     "n", (json_int_t)r->nbaseline, "median", num(r->base_median),
 				     "min", num(r->base_min), "max", num(r->base_max),
@@ -85,11 +93,11 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 		const struct tb_pair *p = &r->pairs[i];
 
 		json_array_append_new(ranking, pair_json(run, p));
-		if (p->imr) {
-			json_t *imr = pair_id(run, p);
+		if (p->imr || p->verdict == TB_VERDICT_UNDECIDED) {
+			json_t *brief = pair_id(run, p);
 
-			json_object_set_new(imr, "degradation", num(tb_pair_headline(p)->degradation));
-			json_array_append_new(imrs, imr);
+			json_object_set_new(brief, "degradation", num(tb_pair_headline(p)->degradation));
+			json_array_append_new(p->imr ? imrs : undecided, brief);
 		}
 	}
 	if (r->mimr >= 0) {
@@ -100,6 +108,9 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 		json_object_set_new(mimr, "stress", json_real(h->stress));
 		json_object_set_new(mimr, "delta", num(h->delta));
 		json_object_set_new(mimr, "degradation", num(h->degradation));
+		json_object_set_new(mimr, "ci_low", num(h->ci_low));
+		json_object_set_new(mimr, "ci_high", num(h->ci_high));
+		json_object_set_new(mimr, "separated", json_boolean(r->separated));
 		if (r->runner_up >= 0) {
 			const struct tb_pair *q = &r->pairs[r->runner_up];
 			double d = tb_pair_headline(q)->degradation;
@@ -114,9 +125,10 @@ static json_t *section(const struct tb_run *run, const struct tb_ranking *r)
 			json_object_set_new(mimr, "margin", num(r->margin));
 		}
 	}
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "metric", v->name, "unit", v->unit,
-			 "direction", direction_name(v->direction), "baseline", baseline,
-			 "mimr", mimr, "ranking", ranking, "imrs", imrs);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "metric", v->name,
+			 "unit", v->unit, "direction", direction_name(v->direction),
+			 "baseline", baseline, "mimr", mimr, "ranking", ranking, "imrs", imrs,
+			 "undecided", undecided);
 }
 
 static json_t *services_json(const struct tb_run *run)
@@ -149,30 +161,45 @@ static json_t *services_json(const struct tb_run *run)
 	return a;
 }
 
-static json_t *trials_json(const struct tb_run *run)
+json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *t,
+			const struct tb_ranking *rankings)
+{
+	json_t *throttles = json_array(), *values = json_object(), *local = json_object(), *o;
+	size_t at = (size_t)(t - run->results.trials);
+
+	for (size_t k = 0; k < t->n; k++) {
+		const struct tb_throttle *th = &t->throttles[k];
+
+		json_array_append_new(throttles, json_pack("{s:s, s:s, s:s, s:f}",
+			"service", run->service_names[th->service],
+			"throttler", run->throttler_names[th->throttler],
+			"resource", resource_of(run, th->throttler), "stress", th->stress));
+	}
+	for (size_t v = 0; v < run->results.nvalues; v++) {
+		json_object_set_new(values, run->results.values[v].name, num(t->values[v]));
+		if (rankings)
+			json_object_set_new(local, run->results.values[v].name,
+					    num(rankings[v].local[at]));
+	}
+	o = json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f, s:b, s:b, s:I}",
+		"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
+		"throttles", throttles, "values", values, "failed", t->failed,
+		"error", t->error ? json_string(t->error) : json_null(),
+		"start", t->start, "duration_s", t->duration, "warmup", t->warmup,
+		"extra", t->extra > 0, "round", (json_int_t)t->round);
+	if (rankings)
+		json_object_set_new(o, "local_baseline", local);
+	else
+		json_decref(local);
+	return o;
+}
+
+static json_t *trials_json(const struct tb_run *run, const struct tb_ranking *rankings)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < run->results.ntrials; i++) {
-		const struct tb_trial_result *t = &run->results.trials[i];
-		json_t *throttles = json_array(), *values = json_object();
-
-		for (size_t k = 0; k < t->n; k++) {
-			const struct tb_throttle *th = &t->throttles[k];
-
-			json_array_append_new(throttles, json_pack("{s:s, s:s, s:s, s:f}",
-				"service", run->service_names[th->service],
-				"throttler", run->throttler_names[th->throttler],
-				"resource", resource_of(run, th->throttler), "stress", th->stress));
-		}
-		for (size_t v = 0; v < run->results.nvalues; v++)
-			json_object_set_new(values, run->results.values[v].name, num(t->values[v]));
-		json_array_append_new(a, json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f}",
-			"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
-			"throttles", throttles, "values", values, "failed", t->failed,
-			"error", t->error ? json_string(t->error) : json_null(),
-			"start", t->start, "duration_s", t->duration));
-	}
+	for (size_t i = 0; i < run->results.ntrials; i++)
+		json_array_append_new(a, tb_report_trial(run, &run->results.trials[i], rankings));
 	return a;
 }
 
@@ -235,7 +262,13 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	json_object_set(rep, "imrs", json_object_get(primary, "imrs"));
 	json_object_set_new(rep, "excluded", excluded_json(run));
 	json_object_set_new(rep, "by_metric", by_metric);
-	json_object_set_new(rep, "trials", trials_json(run));
+	json_object_set(rep, "undecided", json_object_get(primary, "undecided"));
+	json_object_set_new(rep, "seed", json_integer((json_int_t)run->conf->seed));
+	json_object_set_new(rep, "warmup_trials", json_integer(run->conf->warmup_trials));
+	json_object_set_new(rep, "max_extra_trials", json_integer((json_int_t)run->extra_budget));
+	json_object_set_new(rep, "extra_trials", json_integer((json_int_t)run->extra_used));
+	json_object_set_new(rep, "report_top", json_integer(run->conf->report_top));
+	json_object_set_new(rep, "trials", trials_json(run, rankings));
 	return rep;
 }
 
@@ -247,125 +280,4 @@ int tb_report_write_json(const json_t *report, const char *path)
 	if (json_dump_file(report, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0)
 		return -EIO;
 	return rename(tmp, path) < 0 ? -errno : 0;
-}
-
-static json_t *find_pair(json_t *ranking, const char *service, const char *throttler)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ranking, i, p)
-		if (!strcmp(json_string_value(json_object_get(p, "service")), service) &&
-		    !strcmp(json_string_value(json_object_get(p, "throttler")), throttler))
-			return p;
-	return NULL;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "?";
-}
-
-static int service_measured(json_t *ranking, const char *service)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ranking, i, p)
-		if (!strcmp(str(p, "service"), service))
-			return 1;
-	return 0;
-}
-
-/* One cell of the table: the pair's change at its headline level, marked. */
-static void print_cell(FILE *f, json_t *p, json_t *mimr)
-{
-	char cell[64] = "-";
-
-	if (p && json_is_number(json_object_get(p, "delta"))) {
-		int is_mimr = json_is_object(mimr) &&
-			      !strcmp(str(mimr, "service"), str(p, "service")) &&
-			      !strcmp(str(mimr, "throttler"), str(p, "throttler"));
-
-		snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
-			 is_mimr ? "MIMR " : json_is_true(json_object_get(p, "imr")) ? "* " : "",
-			 100 * json_number_value(json_object_get(p, "delta")),
-			 json_number_value(json_object_get(p, "stress")),
-			 json_is_true(json_object_get(p, "paradox")) ? " !" : "");
-	}
-	fprintf(f, " | %18s", cell);
-}
-
-static void print_section(FILE *f, json_t *rep, json_t *sec)
-{
-	json_t *ranking = json_object_get(sec, "ranking"), *mimr = json_object_get(sec, "mimr");
-	json_t *services = json_object_get(rep, "services"), *throttlers = json_object_get(rep, "throttlers");
-	json_t *base = json_object_get(sec, "baseline"), *s, *t;
-	size_t i, j, width = 7, unmeasured = 0;
-
-	json_array_foreach(services, i, s)
-		width = strlen(str(s, "name")) > width ? strlen(str(s, "name")) : width;
-	fprintf(f, "\n%s (%s, %s is better): baseline median %.4g, min %.4g, max %.4g over %lld trials\n",
-		str(sec, "metric"), str(sec, "unit"), str(sec, "direction"),
-		json_number_value(json_object_get(base, "median")),
-		json_number_value(json_object_get(base, "min")),
-		json_number_value(json_object_get(base, "max")),
-		(long long)json_integer_value(json_object_get(base, "n")));
-	fprintf(f, "  %-*s", (int)width, "service");
-	json_array_foreach(throttlers, j, t) {
-		char head[64];
-
-		snprintf(head, sizeof(head), "%s (%s)", str(t, "resource"), str(t, "name"));
-		fprintf(f, " | %18s", head);
-	}
-	fputc('\n', f);
-	json_array_foreach(services, i, s) {
-		if (!service_measured(ranking, str(s, "name"))) {
-			unmeasured++;
-			continue;
-		}
-		fprintf(f, "  %-*s", (int)width, str(s, "name"));
-		json_array_foreach(throttlers, j, t)
-			print_cell(f, find_pair(ranking, str(s, "name"), str(t, "name")), mimr);
-		fputc('\n', f);
-	}
-	if (unmeasured)
-		fprintf(f, "  (%zu services not throttled on their own: a strategy ruled them out, or they are excluded)\n",
-			unmeasured);
-	if (json_is_object(mimr) && json_is_object(json_object_get(mimr, "runner_up")))
-		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, %.1f points ahead of the runner-up\n",
-			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
-			100 * json_number_value(json_object_get(mimr, "delta")),
-			json_number_value(json_object_get(mimr, "stress")),
-			100 * json_number_value(json_object_get(mimr, "margin")));
-	else if (json_is_object(mimr))
-		fprintf(f, "  MIMR: %s %s (%s): %+.1f%% at stress %.1f, the only pair measured\n",
-			str(mimr, "service"), str(mimr, "resource"), str(mimr, "throttler"),
-			100 * json_number_value(json_object_get(mimr, "delta")),
-			json_number_value(json_object_get(mimr, "stress")));
-	else
-		fprintf(f, "  No IMR: no throttle changed %s beyond the baseline's own spread.\n",
-			str(sec, "metric"));
-}
-
-void tb_report_print_table(FILE *f, const json_t *report)
-{
-	json_t *rep = (json_t *)report, *sec;
-	size_t i, failed = 0;
-
-	fprintf(f, "\nThrottleBot: %s, change of each metric when the resource is throttled\n"
-		   "(* = IMR: significant, beyond the baseline's spread and at least %.0f%%; "
-		   "! = paradox, improved)\n", str(rep, "application"),
-		100 * json_number_value(json_object_get(rep, "min_effect")));
-	json_array_foreach(json_object_get(rep, "by_metric"), i, sec)
-		print_section(f, rep, sec);
-	json_array_foreach(json_object_get(rep, "trials"), i, sec)
-		failed += json_is_true(json_object_get(sec, "failed"));
-	if (failed)
-		fprintf(f, "\n  %zu of %zu trials failed and are left out of the ranking "
-			   "(their errors are in the report)\n", failed,
-			json_array_size(json_object_get(rep, "trials")));
-	fputc('\n', f);
 }

@@ -1,9 +1,11 @@
-/* report_csv.c - report.csv: one RFC 4180 row per trial of the run. */
+/* report_csv.c - report.csv: one RFC 4180 row per trial of the run, the most important pairs' first. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "report_order.h"
 #include "report_render.h"
 
 /* A field is quoted only when it must be (RFC 4180 section 2.6), and also
@@ -136,7 +138,14 @@ static json_t *metric_names(const json_t *report)
 	return names;
 }
 
-static void csv_trial(FILE *f, const json_t *trial, const json_t *names)
+static void csv_bool(FILE *f, const json_t *v)
+{
+	if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "true" : "false", f);
+}
+
+/* pair: the trial's pair in the primary ranking, or NULL */
+static void csv_trial(FILE *f, const json_t *trial, const json_t *names, const json_t *pair)
 {
 	const json_t *throttles = json_object_get(trial, "throttles");
 	const json_t *values = json_object_get(trial, "values");
@@ -167,12 +176,84 @@ static void csv_trial(FILE *f, const json_t *trial, const json_t *names)
 	fputc(',', f);
 	if (json_is_string(error))
 		csv_field(f, json_string_value(error));
+	/* the columns added since, at the end so that old readers still work */
+	fputc(',', f);
+	if (pair)
+		fputs(rp_verdict(pair), f);
+	fputc(',', f);
+	csv_json_number(f, json_object_get(trial, "round"));
+	fputc(',', f);
+	csv_bool(f, json_object_get(trial, "warmup"));
+	fputc(',', f);
+	csv_bool(f, json_object_get(trial, "extra"));
+	for (j = 0; j < json_array_size(names); j++) {
+		const char *name = json_string_value(json_array_get(names, j));
+		fputc(',', f);
+		csv_json_number(f, json_object_get(json_object_get(trial, "local_baseline"), name));
+	}
 	fputs("\r\n", f);
+}
+
+struct row {
+	size_t rank;                   /* of the trial's pair; npairs for the others */
+	size_t at;                     /* position in report.json */
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* A throttled trial belongs to the pair it throttled alone; baselines,
+ * trials of several throttles and unranked pairs go last. */
+static size_t trial_rank(const struct rp_order *o, const json_t *trial)
+{
+	const json_t *th = json_object_get(trial, "throttles");
+
+	if (json_array_size(th) != 1)
+		return o->npairs;
+	th = json_array_get(th, 0);
+	return rp_order_rank(o, json_string_value(json_object_get(th, "service")),
+			     json_string_value(json_object_get(th, "throttler")));
+}
+
+static void csv_rows(FILE *f, const json_t *report, const json_t *names)
+{
+	const json_t *trials = json_object_get(report, "trials");
+	const json_t *by = json_object_get(report, "by_metric");
+	struct rp_order o;
+	struct row *rows = calloc(json_array_size(trials) + 1, sizeof(*rows));
+	size_t i, n = 0;
+	int ordered;
+
+	ordered = rp_order_init(&o, report, json_array_size(by) ? json_array_get(by, 0) : report) == 0;
+	for (i = 0; i < json_array_size(trials); i++) {
+		const json_t *t = json_array_get(trials, i);
+		if (!json_is_object(t))
+			continue;
+		if (rows) {
+			rows[n].rank = ordered ? trial_rank(&o, t) : 0;
+			rows[n++].at = i;
+		} else {
+			/* no memory to sort: the rows in the run's order */
+			csv_trial(f, t, names, NULL);
+		}
+	}
+	if (rows)
+		qsort(rows, n, sizeof(*rows), cmp_row);
+	for (i = 0; i < n; i++)
+		csv_trial(f, json_array_get(trials, rows[i].at), names,
+			  ordered && rows[i].rank < o.npairs ? o.pairs[rows[i].rank] : NULL);
+	free(rows);
+	rp_order_fini(&o);
 }
 
 int tb_report_write_csv(const json_t *report, const char *path)
 {
-	const json_t *trials = json_object_get(report, "trials");
 	struct tb_report_file rf;
 	json_t *names;
 	size_t i;
@@ -193,12 +274,20 @@ int tb_report_write_csv(const json_t *report, const char *path)
 		fputc(',', rf.f);
 		csv_field(rf.f, json_string_value(json_array_get(names, i)));
 	}
-	fputs(",failed,error\r\n", rf.f);
-	for (i = 0; i < json_array_size(trials); i++) {
-		const json_t *t = json_array_get(trials, i);
-		if (json_is_object(t))
-			csv_trial(rf.f, t, names);
+	fputs(",failed,error,verdict,round,warmup,extra", rf.f);
+	for (i = 0; i < json_array_size(names); i++) {
+		char *col;
+
+		fputc(',', rf.f);
+		if (asprintf(&col, "local_baseline:%s", json_string_value(json_array_get(names, i))) < 0) {
+			fputs("local_baseline", rf.f);
+			continue;
+		}
+		csv_field(rf.f, col);
+		free(col);
 	}
+	fputs("\r\n", rf.f);
+	csv_rows(rf.f, report, names);
 	json_decref(names);
 	return tb_report_file_commit(&rf);
 }

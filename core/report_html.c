@@ -12,7 +12,7 @@ struct page {
 	const json_t *report;
 	struct section *sec;
 	size_t nsec;
-	const char **rows;             /* service names */
+	json_t *rowset;                /* service names seen, for the count */
 	size_t nrows;
 	struct { const char *throttler, *resource; } *cols;
 	size_t ncols;
@@ -29,7 +29,7 @@ static const json_t *metric_decl(const json_t *report, const char *name)
 	return NULL;
 }
 
-static void section_fill(struct section *s, const json_t *report, const json_t *m)
+static int section_fill(struct section *s, const json_t *report, const json_t *m)
 {
 	const json_t *decl;
 	const char *dir;
@@ -58,23 +58,16 @@ static void section_fill(struct section *s, const json_t *report, const json_t *
 		if (rp_true(r, "imr") && rp_num(r, "degradation", &d) && d > s->max_imr)
 			s->max_imr = d;
 	}
+	return rp_order_init(&s->order, report, m);
 }
 
 static int add_row(struct page *pg, const char *service)
 {
-	const char **rows;
-	size_t i;
-
-	if (!service)
+	if (!service || json_object_get(pg->rowset, service))
 		return 0;
-	for (i = 0; i < pg->nrows; i++)
-		if (rp_same(pg->rows[i], service))
-			return 0;
-	rows = realloc(pg->rows, (pg->nrows + 1) * sizeof(*rows));
-	if (!rows)
+	if (json_object_set_new(pg->rowset, service, json_true()) < 0)
 		return -ENOMEM;
-	pg->rows = rows;
-	pg->rows[pg->nrows++] = service;
+	pg->nrows++;
 	return 0;
 }
 
@@ -114,13 +107,14 @@ static int page_init(struct page *pg, FILE *f, const json_t *report)
 	pg->report = report;
 	pg->nsec = json_array_size(by) ? json_array_size(by) : 1;
 	pg->sec = calloc(pg->nsec, sizeof(*pg->sec));
-	if (!pg->sec)
+	pg->rowset = json_object();
+	if (!pg->sec || !pg->rowset)
 		return -ENOMEM;
 	if (json_array_size(by))
-		for (i = 0; i < pg->nsec; i++)
-			section_fill(&pg->sec[i], report, json_array_get(by, i));
+		for (i = 0; i < pg->nsec && !err; i++)
+			err = section_fill(&pg->sec[i], report, json_array_get(by, i));
 	else
-		section_fill(&pg->sec[0], report, report);
+		err = section_fill(&pg->sec[0], report, report);
 
 	list = json_object_get(report, "services");
 	for (i = 0; i < json_array_size(list) && !err; i++)
@@ -145,8 +139,10 @@ static int page_init(struct page *pg, FILE *f, const json_t *report)
 
 static void page_fini(struct page *pg)
 {
+	for (size_t i = 0; pg->sec && i < pg->nsec; i++)
+		rp_order_fini(&pg->sec[i].order);
 	free(pg->sec);
-	free(pg->rows);
+	json_decref(pg->rowset);
 	free(pg->cols);
 }
 
@@ -212,12 +208,25 @@ static const char css[] =
 	".matrix td.none{color:#9ca3af;background:#fafafa}\n"
 	".matrix td.excluded{color:var(--muted);background:repeating-linear-gradient(45deg,#f9fafb 0 6px,#eef0f3 6px 12px);font-style:italic}\n"
 	".matrix td.paradox{background:#dbeafe;color:#1e3a8a}\n"
+	".matrix td.undecided{background:#fef3c7;color:#78350f}\n"
 	".matrix td.is-mimr{outline:3px solid #111827;outline-offset:-3px}\n"
 	".badge{display:inline-block;font-size:10.5px;font-weight:700;padding:0 6px;border-radius:8px;"
 	"letter-spacing:.05em;vertical-align:middle;line-height:17px;font-style:normal}\n"
 	".badge.mimr{background:#111827;color:#fff}\n"
 	".badge.imr{background:#c2410c;color:#fff}\n"
 	".badge.paradox{background:#1d4ed8;color:#fff}\n"
+	".badge.undecided{background:#b45309;color:#fff}\n"
+	".matters{border-left:6px solid #c2410c;background:#fff7ed;padding:8px 18px;border-radius:6px;margin-top:14px}\n"
+	".matters p{margin:4px 0}\n"
+	".matters ul.plain{margin:2px 0;line-height:1.45}\n"
+	"details.rest{margin:14px 0;border:1px solid var(--line);border-radius:8px;padding:8px 14px}\n"
+	"details.rest summary{cursor:pointer}\n"
+	"table.compact{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums;margin-top:8px}\n"
+	".compact th,.compact td{padding:1px 10px;text-align:right;border-bottom:1px solid var(--line);font-weight:400}\n"
+	".compact thead th{font-weight:600;vertical-align:bottom}\n"
+	".compact thead small{display:block;font-weight:400;color:var(--muted)}\n"
+	".compact tbody th{text-align:left;overflow-wrap:anywhere}\n"
+	".compact td.w{font-style:italic}\n"
 	".keys{font-size:13px;color:var(--muted);margin:8px 0 0}\n"
 	".keys span{display:inline-block;margin-right:16px}\n"
 	".sw{display:inline-block;width:22px;height:11px;border-radius:2px;vertical-align:middle;margin-right:5px}\n"
@@ -231,6 +240,7 @@ static const char css[] =
 	"figure.imr{border-color:#fdba74}\n"
 	"figure.is-mimr{border:2px solid #111827}\n"
 	"figure.paradox{border-color:#93c5fd}\n"
+	"figure.undecided{border-color:#fcd34d}\n"
 	"figcaption{font-size:14px;line-height:1.35}\n"
 	"figcaption .pair{font-weight:650;overflow-wrap:anywhere}\n"
 	"figcaption .thr{color:var(--muted);font-size:12px}\n"
@@ -296,6 +306,15 @@ static void put_title(struct page *pg)
 		fprintf(f, " \xc2\xb7 <b>%.0f</b> baseline trials", d);
 	if (rp_num(r, "significance", &d))
 		fprintf(f, " \xc2\xb7 significance level <b>\xce\xb1 = %g</b>", d);
+	if (rp_num(r, "warmup_trials", &d))
+		fprintf(f, " \xc2\xb7 <b>%.0f</b> warm-up trial%s", d, d == 1 ? "" : "s");
+	if (rp_num(r, "extra_trials", &d)) {
+		fprintf(f, " \xc2\xb7 <b>%.0f</b> adaptive extra trial%s", d, d == 1 ? "" : "s");
+		if (rp_num(r, "max_extra_trials", &d))
+			fprintf(f, " (at most %.0f)", d);
+	}
+	if (json_is_integer(json_object_get(r, "seed")))
+		fprintf(f, " \xc2\xb7 seed <b>%" JSON_INTEGER_FORMAT "</b>", json_integer_value(json_object_get(r, "seed")));
 	fprintf(f, " \xc2\xb7 <b>%zu</b> service%s \xc2\xb7 <b>%zu</b> throttler%s</p>\n",
 		pg->nrows, pg->nrows == 1 ? "" : "s", pg->ncols, pg->ncols == 1 ? "" : "s");
 	if (pg->nsec > 1) {
@@ -314,7 +333,7 @@ static void put_mimr(struct page *pg, const struct section *s)
 {
 	FILE *f = pg->f;
 	const json_t *m = s->mimr, *ru, *entry, *ru_entry;
-	char a[48], b[48], c[48];
+	char a[48], b[48];
 	double deg, delta, stress, v = NAN, lo, hi, ru_deg = NAN, ru_lo, ru_hi;
 
 	if (!json_is_object(m)) {
@@ -334,7 +353,7 @@ static void put_mimr(struct page *pg, const struct section *s)
 		fputs("</div>\n", f);
 		return;
 	}
-	entry = rp_find_entry(s->ranking, rp_str(m, "service"), rp_str(m, "throttler"), rp_str(m, "resource"));
+	entry = rp_order_find(&s->order, rp_str(m, "service"), rp_str(m, "throttler"), rp_str(m, "resource"));
 	fputs("<div class=\"headline\"><div class=\"label\">Most important resource (MIMR)</div>\n<div class=\"name\">", f);
 	rp_pair(f, m);
 	if (rp_str(m, "throttler") && !rp_same(rp_str(m, "throttler"), rp_str(m, "resource"))) {
@@ -359,11 +378,10 @@ static void put_mimr(struct page *pg, const struct section *s)
 		rp_num(entry, "ci_low", &clo);
 		rp_num(entry, "ci_high", &chi);
 		fprintf(f, " (95%% CI %s to %s", rp_pct(a, sizeof(a), clo), rp_pct(b, sizeof(b), chi));
-		if (rp_num(entry, "p_value", &v))
-			fprintf(f, ", %s", rp_p(c, sizeof(c), v));
+		rp_pvalues(f, entry, ", ");
 		fputs(")", f);
-	} else if (rp_num(entry, "p_value", &v)) {
-		fprintf(f, " (%s)", rp_p(c, sizeof(c), v));
+	} else if (rp_pvalues(f, entry, " (")) {
+		fputs(")", f);
 	}
 	fputs(".</p>\n", f);
 
@@ -372,7 +390,7 @@ static void put_mimr(struct page *pg, const struct section *s)
 		fputs("<p class=\"verdict\">No other resource was ranked: nothing to compare it with.</p></div>\n", f);
 		return;
 	}
-	ru_entry = rp_find_entry(s->ranking, rp_str(ru, "service"), rp_str(ru, "throttler"), rp_str(ru, "resource"));
+	ru_entry = rp_order_find(&s->order, rp_str(ru, "service"), rp_str(ru, "throttler"), rp_str(ru, "resource"));
 	if (!rp_num(ru, "degradation", &ru_deg))
 		rp_num(ru_entry, "degradation", &ru_deg);
 	fputs("<p>Runner-up: <b>", f);
@@ -410,31 +428,74 @@ static void put_mimr(struct page *pg, const struct section *s)
 	fputs("</p></div>\n", f);
 }
 
-static void put_paradoxes(struct page *pg, const struct section *s)
+/* "<b>db · disk</b>: jct +29% at 80% stress (p = 0.018)" */
+static void put_pair_line(FILE *f, const struct section *s, const json_t *r)
 {
-	FILE *f = pg->f;
-	char a[48], b[48], c[48];
-	size_t i, n = 0;
+	char a[48], b[48];
 	double v;
 
-	for (i = 0; i < json_array_size(s->ranking); i++) {
-		const json_t *r = json_array_get(s->ranking, i);
-		if (!rp_true(r, "paradox"))
+	fputs("<b>", f);
+	rp_pair(f, r);
+	fputs("</b>: ", f);
+	rp_esc(f, s->metric);
+	fprintf(f, " %s", rp_num(r, "delta", &v) ? rp_pct(a, sizeof(a), v) : "?");
+	if (rp_num(r, "stress", &v))
+		fprintf(f, " at %s stress", rp_stress(b, sizeof(b), v));
+	if (rp_pvalues(f, r, " ("))
+		fputs(")", f);
+}
+
+/* The other IMRs and the undecided pairs, one line each, right under the
+ * MIMR: what a reader of a large run looks for first. */
+static void put_matters(struct page *pg, const struct section *s)
+{
+	const struct rp_order *o = &s->order;
+	FILE *f = pg->f;
+	size_t i, nimr = 0, nund = 0;
+
+	for (i = 0; i < o->npairs; i++) {
+		enum rp_class c = rp_class_of(o->pairs[i], s->mimr);
+		nimr += c == RP_IMR;
+		nund += c == RP_UNDECIDED;
+	}
+	if (!nimr && !nund)
+		return;
+	fputs("<div class=\"matters\"><p>", f);
+	if (nimr)
+		fprintf(f, "<b>%zu other IMR%s</b>", nimr, nimr == 1 ? "" : "s");
+	if (nund)
+		fprintf(f, "%s<b>%zu undecided pair%s</b>: the trials so far neither confirm nor rule out "
+			"an effect; more trials would tell", nimr ? "; " : "", nund, nund == 1 ? "" : "s");
+	fputs(":</p>\n<ul class=\"plain\">\n", f);
+	for (i = 0; i < o->npairs; i++) {
+		enum rp_class c = rp_class_of(o->pairs[i], s->mimr);
+		if (c != RP_IMR && c != RP_UNDECIDED)
+			continue;
+		fputs(c == RP_IMR ? "<li><span class=\"badge imr\">IMR</span> "
+				  : "<li><span class=\"badge undecided\">UNDECIDED</span> ", f);
+		put_pair_line(f, s, o->pairs[i]);
+		fputs("</li>\n", f);
+	}
+	fputs("</ul></div>\n", f);
+}
+
+static void put_paradoxes(struct page *pg, const struct section *s)
+{
+	const struct rp_order *o = &s->order;
+	FILE *f = pg->f;
+	size_t i, n = 0;
+
+	for (i = 0; i < o->npairs; i++) {
+		const json_t *r = o->pairs[i];
+		if (rp_class_of(r, s->mimr) != RP_PARADOX)
 			continue;
 		if (!n++)
 			fputs("<div class=\"paradoxes\"><p><span class=\"badge paradox\">PARADOX</span> "
 			      "Throttling made the metric significantly <b>better</b>; check for contention "
 			      "that the limit relieved, or for a workload that finished early:</p>\n"
 			      "<ul class=\"plain\">\n", f);
-		fputs("<li><b>", f);
-		rp_pair(f, r);
-		fputs("</b>: ", f);
-		rp_esc(f, s->metric);
-		fprintf(f, " %s", rp_num(r, "delta", &v) ? rp_pct(a, sizeof(a), v) : "?");
-		if (rp_num(r, "stress", &v))
-			fprintf(f, " at %s stress", rp_stress(b, sizeof(b), v));
-		if (rp_num(r, "p_value", &v))
-			fprintf(f, " (%s)", rp_p(c, sizeof(c), v));
+		fputs("<li>", f);
+		put_pair_line(f, s, r);
 		fputs("</li>\n", f);
 	}
 	if (n)
@@ -452,39 +513,43 @@ static void imr_colour(FILE *f, double t)
 		t > 0.5 ? "#fff" : "#431407");
 }
 
+/* A pair the ranking has no entry for: excluded, or never throttled. */
+static void put_missing(struct page *pg, const char *service, size_t c)
+{
+	const json_t *ex = find_excluded(pg->report, service, pg->cols[c].throttler, pg->cols[c].resource);
+	FILE *f = pg->f;
+
+	if (ex) {
+		fputs("<td class=\"excluded\" title=\"", f);
+		rp_esc(f, rp_str(ex, "why") ? rp_str(ex, "why") : "excluded");
+		fputs("\">excluded</td>", f);
+	} else {
+		fputs("<td class=\"none\" title=\"not measured\">\xe2\x80\x94</td>", f);
+	}
+}
+
 static void put_cell(struct page *pg, const struct section *s, const char *service, size_t c)
 {
 	FILE *f = pg->f;
-	const char *thr = pg->cols[c].throttler, *res = pg->cols[c].resource;
-	const json_t *r = rp_find_entry(s->ranking, service, thr, res);
-	const json_t *ex;
-	char a[48], b[48], c1[48];
-	double delta, deg, stress, p, lo, hi;
-	int imr, mimr, paradox;
+	const json_t *r = rp_order_find(&s->order, service, pg->cols[c].throttler, pg->cols[c].resource);
+	char a[48], b[48];
+	double delta, deg, stress, lo, hi;
+	enum rp_class class;
 
 	if (!r) {
-		ex = find_excluded(pg->report, service, thr, res);
-		if (ex) {
-			fputs("<td class=\"excluded\" title=\"", f);
-			rp_esc(f, rp_str(ex, "why") ? rp_str(ex, "why") : "excluded");
-			fputs("\">excluded</td>", f);
-		} else {
-			fputs("<td class=\"none\" title=\"not measured\">\xe2\x80\x94</td>", f);
-		}
+		put_missing(pg, service, c);
 		return;
 	}
-	imr = rp_true(r, "imr");
-	mimr = rp_is_mimr(s, r);
-	paradox = rp_true(r, "paradox");
-	fprintf(f, "<td class=\"%s%s\"", paradox ? "paradox" : imr ? "imr" : "ns", mimr ? " is-mimr" : "");
-	if (imr && !paradox && rp_num(r, "degradation", &deg) && s->max_imr > 0)
+	class = rp_class_of(r, s->mimr);
+	fprintf(f, "<td class=\"%s%s\"", class == RP_PARADOX ? "paradox" : class <= RP_IMR ? "imr"
+		: class == RP_UNDECIDED ? "undecided" : "ns", class == RP_MIMR ? " is-mimr" : "");
+	if (class <= RP_IMR && rp_num(r, "degradation", &deg) && s->max_imr > 0)
 		imr_colour(f, deg / s->max_imr);
 	fputs(" title=\"", f);
 	rp_pair(f, r);
 	if (rp_num(r, "ci_low", &lo) && rp_num(r, "ci_high", &hi))
 		fprintf(f, ": 95%% CI %s to %s", rp_pct(a, sizeof(a), lo), rp_pct(b, sizeof(b), hi));
-	if (rp_num(r, "p_value", &p))
-		fprintf(f, ", %s", rp_p(c1, sizeof(c1), p));
+	rp_pvalues(f, r, ", ");
 	fputs("\">", f);
 	if (!rp_num(r, "delta", &delta))
 		delta = NAN;
@@ -492,27 +557,27 @@ static void put_cell(struct page *pg, const struct section *s, const char *servi
 	fputs("<span class=\"s\">", f);
 	if (rp_num(r, "stress", &stress))
 		fprintf(f, "at %s", rp_stress(b, sizeof(b), stress));
-	if (mimr)
+	if (class == RP_MIMR)
 		fputs(" <span class=\"badge mimr\">MIMR</span>", f);
-	else if (imr && !paradox)
+	else if (class == RP_IMR)
 		fputs(" <span class=\"badge imr\">IMR</span>", f);
-	if (paradox)
+	else if (class == RP_PARADOX)
 		fputs(" <span class=\"badge paradox\">PARADOX</span>", f);
+	else if (class == RP_UNDECIDED)
+		fputs(" <span class=\"badge undecided\">UNDECIDED</span>", f);
 	/* the ranking may find a change significant yet within the baseline's
 	 * own spread: not an IMR, but not "no change" either */
-	if (!imr && !paradox)
+	else
 		fputs(rp_true(r, "significant") ? " within noise" : " n.s.", f);
 	fputs("</span></td>", f);
 }
 
-static void put_table(struct page *pg, const struct section *s)
+static void put_col_heads(struct page *pg)
 {
 	FILE *f = pg->f;
-	size_t i, c;
+	size_t c;
 
-	fputs("<h3>Services \xc3\x97 resources: change of ", f);
-	rp_esc(f, s->metric);
-	fputs(" at each pair's telling stress level (IMRs: their worst significant one)</h3>\n<div class=\"scroll\"><table class=\"matrix\">\n<thead><tr><th></th>", f);
+	fputs("<thead><tr><th></th>", f);
 	for (c = 0; c < pg->ncols; c++) {
 		fputs("<th scope=\"col\">", f);
 		rp_esc(f, pg->cols[c].resource ? pg->cols[c].resource : pg->cols[c].throttler);
@@ -524,12 +589,30 @@ static void put_table(struct page *pg, const struct section *s)
 		fputs("</th>", f);
 	}
 	fputs("</tr></thead>\n<tbody>\n", f);
-	for (i = 0; i < pg->nrows; i++) {
+}
+
+/* The services that matter and the top ones, most important first. */
+static void put_table(struct page *pg, const struct section *s)
+{
+	const struct rp_order *o = &s->order;
+	FILE *f = pg->f;
+	size_t i, c;
+
+	fputs("<h3>Services \xc3\x97 resources: change of ", f);
+	rp_esc(f, s->metric);
+	fputs(" at each pair's telling stress level (IMRs: their worst significant one)", f);
+	if (o->nshown < o->nservices)
+		fprintf(f, ", the %zu services that matter most", o->nshown);
+	fputs("</h3>\n<div class=\"scroll\"><table class=\"matrix\">\n", f);
+	put_col_heads(pg);
+	for (i = 0; i < o->nservices; i++) {
+		if (!o->shown[i])
+			continue;
 		fputs("<tr><th scope=\"row\" class=\"svc\">", f);
-		rp_esc(f, pg->rows[i]);
+		rp_esc(f, o->services[i]);
 		fputs("</th>", f);
 		for (c = 0; c < pg->ncols; c++)
-			put_cell(pg, s, pg->rows[i], c);
+			put_cell(pg, s, o->services[i], c);
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody></table></div>\n<p class=\"keys\">"
@@ -537,9 +620,49 @@ static void put_table(struct page *pg, const struct section *s)
 	      "IMR: significant degradation, darker = larger</span>"
 	      "<span><i class=\"sw\" style=\"outline:3px solid #111827;outline-offset:-3px;background:#fff\"></i>MIMR</span>"
 	      "<span><i class=\"sw\" style=\"background:#dbeafe\"></i>paradox: significant improvement</span>"
+	      "<span><i class=\"sw\" style=\"background:#fef3c7\"></i>undecided: more trials would tell</span>"
 	      "<span>n.s. = not significant</span>"
 	      "<span>within noise = significant, but not beyond the baseline's spread</span>"
 	      "<span>\xe2\x80\x94 = not measured</span></p>\n", f);
+}
+
+/* Every other service on one line, folded away: the page stays small and
+ * quick however large the application, and the browser's find-in-page
+ * opens the fold on a match. */
+static void put_rest(struct page *pg, const struct section *s)
+{
+	const struct rp_order *o = &s->order;
+	FILE *f = pg->f;
+	char a[48];
+	size_t i, c;
+	double v;
+
+	if (o->nshown == o->nservices)
+		return;
+	fprintf(f, "<details class=\"rest\"><summary><b>%zu more service%s</b> with no significant effect on ",
+		o->nservices - o->nshown, o->nservices - o->nshown == 1 ? "" : "s");
+	rp_esc(f, s->metric);
+	fputs(": one line each, most important first (find in page searches them; every number is in "
+	      "report.json and report.csv)</summary>\n<div class=\"scroll\"><table class=\"compact\">\n", f);
+	put_col_heads(pg);
+	for (i = 0; i < o->nservices; i++) {
+		if (o->shown[i])
+			continue;
+		fputs("<tr><th>", f);
+		rp_esc(f, o->services[i]);
+		fputs("</th>", f);
+		for (c = 0; c < pg->ncols; c++) {
+			const json_t *r = rp_order_find(o, o->services[i], pg->cols[c].throttler, pg->cols[c].resource);
+			if (!r)
+				put_missing(pg, o->services[i], c);
+			else
+				fprintf(f, "<td%s>%s</td>", rp_true(r, "significant") ? " class=\"w\"" : "",
+					rp_num(r, "delta", &v) ? rp_pct(a, sizeof(a), v) : "?");
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table></div>\n<p class=\"keys\">change at each pair's telling stress level; "
+	      "<i>italic</i> = significant, but within the baseline's spread</p></details>\n", f);
 }
 
 static void put_baseline(struct page *pg, const struct section *s)
@@ -605,8 +728,10 @@ static void put_section(struct page *pg, size_t k)
 		fputs("<span class=\"tag\">primary</span>", f);
 	fputs("</h2>\n", f);
 	put_mimr(pg, s);
+	put_matters(pg, s);
 	put_paradoxes(pg, s);
 	put_table(pg, s);
+	put_rest(pg, s);
 	put_baseline(pg, s);
 	rp_plots(pg->f, pg->report, s);
 	fputs("</section>\n", f);
@@ -620,7 +745,11 @@ static void put_excluded(struct page *pg)
 
 	if (!json_array_size(ex))
 		return;
-	fputs("<section class=\"metric\"><h2>Excluded</h2><ul class=\"plain\">\n", f);
+	fputs("<section class=\"metric\"><h2>Excluded</h2>", f);
+	/* a long list would push the trials far down: fold it */
+	if (json_array_size(ex) > 20)
+		fprintf(f, "<details class=\"rest\"><summary><b>%zu exclusions</b></summary>", json_array_size(ex));
+	fputs("<ul class=\"plain\">\n", f);
 	for (i = 0; i < json_array_size(ex); i++) {
 		const json_t *e = json_array_get(ex, i);
 		fputs("<li><b>", f);
@@ -635,7 +764,7 @@ static void put_excluded(struct page *pg)
 		}
 		fputs("</li>\n", f);
 	}
-	fputs("</ul></section>\n", f);
+	fputs(json_array_size(ex) > 20 ? "</ul></details></section>\n" : "</ul></section>\n", f);
 }
 
 /* Failed trials, with their errors; the full list is in report.csv. */
@@ -643,7 +772,7 @@ static void put_trials(struct page *pg)
 {
 	FILE *f = pg->f;
 	const json_t *trials = json_object_get(pg->report, "trials");
-	size_t i, j, n = json_array_size(trials), nbase = 0, nfail = 0, shown = 0;
+	size_t i, j, n = json_array_size(trials), nbase = 0, nfail = 0, shown = 0, nwarm = 0, nextra = 0;
 
 	if (!n)
 		return;
@@ -651,9 +780,17 @@ static void put_trials(struct page *pg)
 		const json_t *t = json_array_get(trials, i);
 		nbase += rp_same(rp_str(t, "kind"), "baseline");
 		nfail += rp_true(t, "failed");
+		nwarm += rp_true(t, "warmup");
+		nextra += rp_true(t, "extra");
 	}
-	fprintf(f, "<section class=\"metric\"><h2>Trials</h2>\n<p>%zu trials: %zu baseline, %zu throttled; "
-		"<b>%zu failed</b>. Every trial and value is in report.csv.</p>\n", n, nbase, n - nbase, nfail);
+	fprintf(f, "<section class=\"metric\"><h2>Trials</h2>\n<p>%zu trials: %zu baseline, %zu throttled; ",
+		n, nbase, n - nbase);
+	if (nwarm)
+		fprintf(f, "%zu warm-up (never ranked); ", nwarm);
+	if (nextra)
+		fprintf(f, "%zu adaptive extra; ", nextra);
+	fprintf(f, "<b>%zu failed</b>. Every trial and value is in report.csv, the most important pairs' "
+		"trials first.</p>\n", nfail);
 	if (nfail) {
 		fputs("<table class=\"trials\"><thead><tr><th>#</th><th>kind</th><th>throttled</th>"
 		      "<th>error</th></tr></thead><tbody>\n", f);

@@ -185,11 +185,12 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 	const json_t **pts = NULL;
 	const char *colour, *band;
 	struct frame fr;
-	char a[48], b[48], c[48];
+	char a[48], b[48];
 	double base = 0, bmin, bmax, v, st, lo, hi;
 	int have_base = rp_num(s->baseline, "median", &base);
 	size_t i, j, n = 0, failed = 0;
 	int imr = rp_true(r, "imr"), paradox = rp_true(r, "paradox"), mimr = rp_is_mimr(s, r);
+	int undecided = rp_class_of(r, s->mimr) == RP_UNDECIDED;
 
 	if (paradox) {
 		colour = "#1d4ed8";
@@ -211,7 +212,7 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 	frame_init(&fr, report, s, points, have_base, base);
 
 	fprintf(f, "<figure class=\"%s%s\"><figcaption><span class=\"pair\">",
-		paradox ? "paradox" : imr ? "imr" : "ns", mimr ? " is-mimr" : "");
+		paradox ? "paradox" : imr ? "imr" : undecided ? "undecided" : "ns", mimr ? " is-mimr" : "");
 	rp_pair(f, r);
 	fputs("</span>", f);
 	if (rp_str(r, "throttler") && !rp_same(rp_str(r, "throttler"), rp_str(r, "resource"))) {
@@ -225,15 +226,16 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 		fputs(" <span class=\"badge imr\">IMR</span>", f);
 	if (paradox)
 		fputs(" <span class=\"badge paradox\">PARADOX</span>", f);
+	if (undecided)
+		fputs(" <span class=\"badge undecided\">UNDECIDED</span>", f);
 	fputs("<span class=\"sub\">", f);
 	if (rp_num(r, "delta", &v)) {
-		fprintf(f, "%s%s", imr || paradox ? ""
+		fprintf(f, "%s%s", imr || paradox || undecided ? ""
 			: rp_true(r, "significant") ? "within the baseline's noise; largest "
 			: "no significant change; largest ", rp_pct(a, sizeof(a), v));
 		if (rp_num(r, "stress", &st))
 			fprintf(f, " at %s stress", rp_stress(b, sizeof(b), st));
-		if (rp_num(r, "p_value", &v))
-			fprintf(f, ", %s", rp_p(c, sizeof(c), v));
+		rp_pvalues(f, r, ", ");
 	} else {
 		fputs("no result", f);
 	}
@@ -319,6 +321,10 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 			fprintf(f, "\xe2\x80\x93%s", rp_val(a, sizeof(a), base * (1 + hi)));
 			rp_unit(f, s);
 		}
+		if (rp_num(pts[i], "local_baseline", &v)) {
+			fprintf(f, ", against a local baseline of %s", rp_val(a, sizeof(a), v));
+			rp_unit(f, s);
+		}
 		fprintf(f, ", n = %.0f", pn);
 		if (fl > 0)
 			fprintf(f, ", %.0f failed", fl);
@@ -337,7 +343,8 @@ static void put_plot(FILE *f, const json_t *report, const struct section *s, con
 
 void rp_plots(FILE *f, const json_t *report, const struct section *s)
 {
-	size_t i;
+	const struct rp_order *o = &s->order;
+	size_t i, left = 0;
 
 	fputs("<h3>", f);
 	rp_esc(f, s->metric);
@@ -352,8 +359,15 @@ void rp_plots(FILE *f, const json_t *report, const struct section *s)
 	      "<span><i class=\"sw\" style=\"height:0;border-top:2px dashed #4b5563\"></i>baseline median</span>"
 	      "<span><i class=\"sw\" style=\"background:#e5e7eb\"></i>baseline min\xe2\x80\x93max</span>"
 	      "<span>\xc2\xb7 grey dots: single trials</span></p>\n<div class=\"grid\">\n", f);
-	for (i = 0; i < json_array_size(s->ranking); i++)
-		if (json_is_object(json_array_get(s->ranking, i)))
-			put_plot(f, report, s, json_array_get(s->ranking, i));
+	for (i = 0; i < o->npairs; i++) {
+		if (o->pair_shown[i])
+			put_plot(f, report, s, o->pairs[i]);
+		else
+			left++;
+	}
 	fputs("</div>\n", f);
+	if (left)
+		fprintf(f, "<p class=\"keys\">The %zu pair%s of the other services %s no plot here: "
+			"their points are in report.json, their trials in report.csv.</p>\n", left,
+			left == 1 ? "" : "s", left == 1 ? "has" : "have");
 }

@@ -5,13 +5,19 @@
 #include <stdio.h>
 #include <jansson.h>
 
-/* One self-contained page (inline CSS and SVG, no scripts, no URLs):
- * the MIMR, the services x resources table, the baseline and one plot per
- * (service, resource) for every metric.  0 or -errno. */
+/* One self-contained page (inline CSS and SVG, no scripts, no URLs), for
+ * every metric: the MIMR, the other IMRs and undecided pairs, the services x
+ * resources table and one plot per (service, resource) for the services
+ * that matter and the top report_top, the other services one line each in
+ * a fold, and the baseline.  0 or -errno. */
 int tb_report_write_html(const json_t *report, const char *path);
 
 /* One RFC 4180 row per trial: index, kind, services, throttlers, stress,
- * one column per metric, failed, error.  0 or -errno. */
+ * one column per metric, failed, error, verdict (of the trial's pair),
+ * round, warmup, extra, one local_baseline:METRIC column per metric.  The
+ * trials of the most important pairs come first (the order of the primary
+ * metric's ranking), each pair's by index, then every other trial by
+ * index.  0 or -errno. */
 int tb_report_write_csv(const json_t *report, const char *path);
 
 /* Both renderers write a temporary file next to path and rename it into

@@ -95,6 +95,20 @@ const char *rp_p(char *buf, size_t len, double p)
 	return buf;
 }
 
+size_t rp_pvalues(FILE *f, const json_t *r, const char *lead)
+{
+	static const char *const key[3] = { "p_value", "adjusted_p", "trend_p" };
+	static const char *const name[3] = { "", "adjusted ", "trend " };
+	char buf[48];
+	size_t i, n = 0;
+	double v;
+
+	for (i = 0; i < 3; i++)
+		if (rp_num(r, key[i], &v))
+			fprintf(f, "%s%s%s", n++ ? ", " : lead, name[i], rp_p(buf, sizeof(buf), v));
+	return n;
+}
+
 const char *rp_duration(char *buf, size_t len, double s)
 {
 	if (s < 120)
@@ -113,17 +127,6 @@ int rp_matches(const json_t *r, const char *service, const char *throttler, cons
 	if (rp_str(r, "throttler") && throttler)
 		return rp_same(rp_str(r, "throttler"), throttler);
 	return rp_same(rp_str(r, "resource"), resource);
-}
-
-const json_t *rp_find_entry(const json_t *ranking, const char *service, const char *throttler,
-			    const char *resource)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(ranking); i++)
-		if (rp_matches(json_array_get(ranking, i), service, throttler, resource))
-			return json_array_get(ranking, i);
-	return NULL;
 }
 
 int rp_is_mimr(const struct section *s, const json_t *r)

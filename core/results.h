@@ -19,6 +19,9 @@ struct tb_trial_result {
 	struct tb_throttle *throttles;
 	double *values;                /* nvalues, NAN when failed */
 	int failed;
+	int warmup;                    /* before the first baseline: never ranked */
+	unsigned extra;                /* 0, or the replication pass that added it */
+	unsigned round;                /* the blocked round: baselines so far */
 	char *error;
 	double start, duration;        /* seconds since the run started */
 };

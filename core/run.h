@@ -2,6 +2,7 @@
 #ifndef TB_RUN_H
 #define TB_RUN_H
 
+#include <stdio.h>
 #include <time.h>
 #include "conf.h"
 #include "instance.h"
@@ -36,6 +37,12 @@ struct tb_run {
 	time_t started;
 	struct tb_applied *applied;
 	size_t napplied;
+	/* The schedule (loop.c). */
+	unsigned long scheduled;       /* trials the strategy asked for */
+	unsigned long extra_budget;    /* most adaptive trials (max_extra_trials) */
+	unsigned long extra_used;
+	unsigned round;                /* baselines so far: the blocked round */
+	FILE *trial_log;               /* output_dir/trials.jsonl */
 };
 
 /* Load every plugin the configuration names and check their settings.
@@ -43,17 +50,24 @@ struct tb_run {
 int tb_run_load(struct tb_run *run, struct tb_conf *conf);
 /* init() every plugin; bad values are configuration errors (-EINVAL). */
 int tb_run_init(struct tb_run *run);
+/* init() one instance (space: a strategy's search space, else NULL). */
+int tb_run_init_instance(struct tb_instance *in, const struct tb_space *space);
 /* Open the journal and give it to every instance. */
 int tb_run_open_journal(struct tb_run *run);
 /* Launch (when launch) and discover the services; apply exclusions. */
 int tb_run_discover(struct tb_run *run, int launch);
-/* Build the search space and init the strategy. */
+/* Is a target's node one the configuration leaves alone?  (arg: the run) */
+int tb_run_keep_target(const struct tb_target *t, void *arg);
+/* Build the search space and init the strategy (plan.c). */
 int tb_run_plan(struct tb_run *run);
-/* Journal and apply every throttle of e on every target; all or nothing. */
+/* Journal and apply every throttle of e on every target; all or nothing (trial.c). */
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
 /* Restore whatever is applied, newest first.  0 or the first error. */
 int tb_run_restore(struct tb_run *run);
-/* The whole search, with progress; fills run->results. */
+/* One trial of e: apply, measure, restore; out is filled even when it fails. */
+int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned index,
+		 struct tb_trial_result *out);
+/* The whole search, with progress; fills run->results (loop.c). */
 int tb_run_execute(struct tb_run *run);
 /* Restore, stop what was launched, fini and unload everything. */
 void tb_run_finish(struct tb_run *run);
@@ -64,5 +78,20 @@ int tb_run_unprivileged(const struct tb_run *run);
 /* Find a throttler instance / service by name; -1 when none. */
 long tb_run_find_throttler(const struct tb_run *run, const char *name);
 long tb_run_find_service(const struct tb_run *run, const char *name);
+
+static inline const struct tb_orchestrator *tb_run_orchestrator(const struct tb_run *run)
+{
+	return (const void *)run->orchestrator.lib.header;
+}
+
+static inline const struct tb_throttler *tb_throttler_ops(const struct tb_instance *in)
+{
+	return (const void *)in->lib.header;
+}
+
+static inline const struct tb_strategy *tb_run_strategy(const struct tb_run *run)
+{
+	return (const void *)run->strategy.lib.header;
+}
 
 #endif

@@ -1,5 +1,6 @@
-/* stats.c - medians, the Mann-Whitney U test and bootstrap intervals, on small samples of trial results. */
+/* stats.c - quantiles, rank tests (Mann-Whitney, Jonckheere-Terpstra), bootstrap intervals and Holm's adjustment. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,22 +14,67 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+void tb_sort(double *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_double);
+}
+
+/* The k-th smallest of v[0..n), reordering v so that everything before k is
+ * <= it and everything after >= it (Wirth's selection). */
+static double select_kth(double *v, size_t n, size_t k)
+{
+	long lo = 0, hi = (long)n - 1, at = (long)k;
+
+	while (lo < hi) {
+		double pivot = v[at], t;
+		long i = lo, j = hi;
+
+		do {
+			while (v[i] < pivot)
+				i++;
+			while (pivot < v[j])
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		} while (i <= j);
+		if (j < at)
+			lo = i;
+		if (at < i)
+			hi = j;
+	}
+	return v[k];
+}
+
+/* The q-quantile of v, reordering v. */
+static double quantile_in_place(double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1), x;
+	size_t i = (size_t)pos;
+
+	x = select_kth(v, n, i);
+	if (i + 1 < n && pos > (double)i) {
+		/* After selection, everything above index i is >= v[i]. */
+		double next = tb_min(v + i + 1, n - i - 1);
+
+		x += (pos - (double)i) * (next - x);
+	}
+	return x;
+}
+
 double tb_quantile(const double *v, size_t n, double q)
 {
-	double *s, pos, x;
-	size_t i;
+	double small[64], *s = n <= 64 ? small : malloc(n * sizeof(*s)), x;
 
-	if (n == 0)
-		return NAN;
-	s = malloc(n * sizeof(*s));
-	if (!s)
+	if (n == 0 || !s)
 		return NAN;
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	pos = q * (double)(n - 1);
-	i = (size_t)pos;
-	x = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[n - 1];
-	free(s);
+	x = quantile_in_place(s, n, q);
+	if (s != small)
+		free(s);
 	return x;
 }
 
@@ -149,40 +195,209 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static double resampled_median(const double *v, size_t n, double *buf, uint64_t *seed)
+void tb_bootstrap_median(const double *x, size_t n, unsigned rounds, double *lo, double *hi)
 {
-	for (size_t i = 0; i < n; i++)
-		buf[i] = v[xorshift(seed) % n];
-	qsort(buf, n, sizeof(*buf), cmp_double);
-	return n % 2 ? buf[n / 2] : (buf[n / 2 - 1] + buf[n / 2]) / 2;
-}
-
-void tb_bootstrap_rel_change(const double *x, size_t nx, const double *y, size_t ny,
-			     unsigned rounds, double *lo, double *hi)
-{
-	double *changes = malloc(rounds * sizeof(*changes));
-	double *buf = malloc((nx > ny ? nx : ny) * sizeof(*buf));
+	double *medians = malloc(rounds * sizeof(*medians));
+	double *buf = malloc((n ? n : 1) * sizeof(*buf));
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	unsigned r, kept = 0;
 
 	*lo = *hi = NAN;
-	if (!changes || !buf || nx == 0 || ny == 0) {
-		free(changes);
-		free(buf);
+	if (medians && buf && n > 0 && rounds > 0) {
+		for (unsigned r = 0; r < rounds; r++) {
+			for (size_t i = 0; i < n; i++)
+				buf[i] = x[xorshift(&seed) % n];
+			medians[r] = quantile_in_place(buf, n, 0.5);
+		}
+		*lo = quantile_in_place(medians, rounds, 0.025);
+		*hi = quantile_in_place(medians, rounds, 0.975);
+	}
+	free(medians);
+	free(buf);
+}
+
+/* How many of the sorted y are below x, ties counting one half. */
+static double count_below(double x, const double *y, size_t ny)
+{
+	size_t lo = 0, hi = ny, below, upto;
+
+	while (lo < hi) {              /* first y >= x */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (y[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	below = lo;
+	hi = ny;
+	while (lo < hi) {              /* first y > x */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (y[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	upto = lo;
+	return (double)below + 0.5 * (double)(upto - below);
+}
+
+static void normal_tails(double stat, double mean, double var, double *up, double *down)
+{
+	double sd = sqrt(var);
+
+	if (!(sd > 0)) {
+		*up = *down = 1.0;
 		return;
 	}
-	for (r = 0; r < rounds; r++) {
-		double mx = resampled_median(x, nx, buf, &seed);
-		double my = resampled_median(y, ny, buf, &seed);
+	*up = 0.5 * erfc((stat - mean - 0.5) / sd / sqrt(2));
+	*down = 0.5 * erfc((mean - stat - 0.5) / sd / sqrt(2));
+	*up = *up > 1 ? 1 : *up;
+	*down = *down > 1 ? 1 : *down;
+}
 
-		if (my != 0)
-			changes[kept++] = (mx - my) / fabs(my);
+void tb_mann_whitney_sorted(const double *x, size_t nx, const double *y_sorted, size_t ny,
+			    double *up, double *down)
+{
+	double u = 0;
+
+	if (nx == 0 || ny == 0) {
+		*up = *down = 1.0;
+		return;
 	}
-	if (kept > 0) {
-		qsort(changes, kept, sizeof(*changes), cmp_double);
-		*lo = changes[(size_t)(0.025 * (kept - 1))];
-		*hi = changes[(size_t)ceil(0.975 * (kept - 1))];
+	if (nx * ny <= 400) {          /* small: exact, from the unsorted-sample test */
+		*up = tb_mann_whitney_greater(x, nx, y_sorted, ny);
+		*down = tb_mann_whitney_greater(y_sorted, ny, x, nx);
+		return;
 	}
-	free(changes);
-	free(buf);
+	for (size_t i = 0; i < nx; i++)
+		u += count_below(x[i], y_sorted, ny);
+	normal_tails(u, (double)nx * (double)ny / 2,
+		     (double)nx * (double)ny * (double)(nx + ny + 1) / 12, up, down);
+}
+
+void tb_trend_test(const double *base_sorted, size_t nbase, const double *const *groups,
+		   const size_t *sizes, size_t k, double *up, double *down)
+{
+	double j = 0, total = (double)nbase, squares = (double)nbase * nbase;
+	double cubes = (double)nbase * nbase * (2.0 * nbase + 3);
+
+	for (size_t g = 0; g < k; g++) {
+		double n = (double)sizes[g];
+
+		total += n;
+		squares += n * n;
+		cubes += n * n * (2 * n + 3);
+		for (size_t i = 0; i < sizes[g]; i++) {
+			double x = groups[g][i];
+
+			j += count_below(x, base_sorted, nbase);
+			for (size_t e = 0; e < g; e++)        /* earlier doses below x */
+				for (size_t m = 0; m < sizes[e]; m++)
+					j += groups[e][m] < x ? 1 : groups[e][m] == x ? 0.5 : 0;
+		}
+	}
+	normal_tails(j, (total * total - squares) / 4,
+		     (total * total * (2 * total + 3) - cubes) / 72, up, down);
+}
+
+struct ranked_d {
+	double abs;
+	int positive;
+};
+
+static int by_abs(const void *a, const void *b)
+{
+	const struct ranked_d *x = a, *y = b;
+
+	return (x->abs > y->abs) - (x->abs < y->abs);
+}
+
+/* P(W+ >= w) for n untied ranks: the count of subsets of 1..n by rank sum. */
+static double exact_signed_rank_tail(size_t n, double w)
+{
+	size_t top = n * (n + 1) / 2;
+	double *count = calloc(top + 1, sizeof(*count)), total = 0, tail = 0;
+
+	if (!count)
+		return NAN;
+	count[0] = 1;
+	for (size_t k = 1; k <= n; k++)
+		for (size_t s = top; s >= k; s--)
+			count[s] += count[s - k];
+	for (size_t s = 0; s <= top; s++) {
+		total += count[s];
+		if ((double)s >= w - 1e-9)
+			tail += count[s];
+	}
+	free(count);
+	return tail / total;
+}
+
+void tb_signed_rank(const double *d, size_t n, double *up, double *down)
+{
+	struct ranked_d *r = malloc((n ? n : 1) * sizeof(*r));
+	double w = 0, ties = 0;
+	size_t m = 0, i, k;
+
+	*up = *down = 1;
+	if (!r)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i] != 0 && isfinite(d[i])) {     /* zeros say nothing either way */
+			r[m].abs = fabs(d[i]);
+			r[m++].positive = d[i] > 0;
+		}
+	qsort(r, m, sizeof(*r), by_abs);
+	for (i = 0; i < m; i = k) {                 /* mid-ranks over ties */
+		for (k = i + 1; k < m && r[k].abs == r[i].abs; k++)
+			;
+		for (size_t j = i; j < k; j++)
+			w += r[j].positive ? (double)(i + k + 1) / 2 : 0;
+		ties += pow((double)(k - i), 3) - (double)(k - i);
+	}
+	free(r);
+	if (m == 0)
+		return;
+	if (ties == 0 && m <= 40) {
+		*up = exact_signed_rank_tail(m, w);
+		*down = exact_signed_rank_tail(m, (double)m * (m + 1) / 2 - w);
+		return;
+	}
+	normal_tails(w, (double)m * (m + 1) / 4, (double)m * (m + 1) * (2 * m + 1) / 24 - ties / 48,
+		     up, down);
+}
+
+struct ranked_p {
+	double p;
+	size_t at;
+};
+
+static int by_p(const void *a, const void *b)
+{
+	const struct ranked_p *x = a, *y = b;
+
+	return (x->p > y->p) - (x->p < y->p);
+}
+
+int tb_holm(const double *p, size_t n, double *adjusted)
+{
+	struct ranked_p *r = malloc((n ? n : 1) * sizeof(*r));
+	double running = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r[i].p = isnan(p[i]) ? 1 : p[i];
+		r[i].at = i;
+	}
+	qsort(r, n, sizeof(*r), by_p);
+	for (size_t i = 0; i < n; i++) {
+		double a = (double)(n - i) * r[i].p;
+
+		running = a > running ? a : running;
+		adjusted[r[i].at] = running < 1 ? running : 1;
+	}
+	free(r);
+	return 0;
 }

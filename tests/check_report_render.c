@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "report.h"
 #include "report_render.h"
+#include "report_synth.h"
 
 #ifndef FIXTURES
 #define FIXTURES "tests/fixtures/report"
@@ -162,6 +164,8 @@ static void assert_self_contained(const char *html)
 	ck_assert_uint_eq(count(html, "<tr>"), count(html, "</tr>"));
 	ck_assert_uint_eq(count(html, "<title>"), count(html, "</title>"));
 	ck_assert_uint_eq(count(html, "<div"), count(html, "</div>"));
+	ck_assert_uint_eq(count(html, "<details"), count(html, "</details>"));
+	ck_assert_uint_eq(count(html, "<ul"), count(html, "</ul>"));
 }
 
 START_TEST(html_full)
@@ -184,8 +188,12 @@ START_TEST(html_full)
 	ck_assert_ptr_nonnull(strstr(html, "A clear lead"));
 	/* the table: the MIMR cell, IMRs shaded, the exclusion with its reason */
 	ck_assert_uint_eq(count(html, "<td class=\"imr is-mimr\""), 2);
-	/* two IMRs besides the MIMR: in the table, their plots, and the runner-up */
-	ck_assert_uint_eq(count(html, "<span class=\"badge imr\">IMR</span>"), 2 * (2 + 2 + 1));
+	/* two IMRs besides the MIMR: in the list under it, the table, their
+	 * plots, and the runner-up */
+	ck_assert_uint_eq(count(html, "<span class=\"badge imr\">IMR</span>"), 2 * (2 + 2 + 2 + 1));
+	ck_assert_uint_eq(count(html, "<div class=\"matters\"><p><b>2 other IMRs</b>:</p>"), 2);
+	/* all four services fit in the default top 10: nothing folded away */
+	ck_assert_ptr_null(strstr(html, "<details"));
 	ck_assert_ptr_nonnull(strstr(html, "significance level <b>\xce\xb1 = 0.05</b>"));
 	ck_assert_uint_eq(count(html, "<td class=\"excluded\" title=\"excluded by configuration\">"), 2);
 	ck_assert_ptr_nonnull(strstr(html, "<td class=\"imr is-mimr\" style=\"background:rgb(185,28,28);color:#fff\""));
@@ -461,20 +469,71 @@ static void assert_number(const char *field, const json_t *v, const char *what)
 		      field, json_number_value(v));
 }
 
+/* The ranking entry a single-throttle trial belongs to, searched plainly. */
+static const json_t *pair_of(const json_t *r, const json_t *trial)
+{
+	const json_t *by = json_object_get(r, "by_metric"), *th = json_object_get(trial, "throttles");
+	const json_t *ranking = json_object_get(json_array_size(by) ? json_array_get(by, 0) : r, "ranking");
+	size_t i;
+
+	if (json_array_size(th) != 1)
+		return NULL;
+	th = json_array_get(th, 0);
+	for (i = 0; i < json_array_size(ranking); i++) {
+		const json_t *p = json_array_get(ranking, i);
+		if (json_equal(json_object_get(p, "service"), json_object_get(th, "service")) &&
+		    json_equal(json_object_get(p, "throttler"), json_object_get(th, "throttler")))
+			return p;
+	}
+	return NULL;
+}
+
+static const char *verdict_of(const json_t *pair)
+{
+	if (!pair)
+		return "";
+	if (json_is_string(json_object_get(pair, "verdict")))
+		return json_string_value(json_object_get(pair, "verdict"));
+	return json_is_true(json_object_get(pair, "imr")) ? "imr"
+	     : json_is_true(json_object_get(pair, "paradox")) ? "paradox" : "none";
+}
+
+static const char *bool_of(const json_t *v)
+{
+	return json_is_boolean(v) ? json_is_true(v) ? "true" : "false" : "";
+}
+
+/* Row i of the CSV is the trial of its index; each trial has one row. */
+static const json_t *trial_of(const json_t *trials, char **row, unsigned char *seen)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(trials); i++) {
+		const json_t *t = json_array_get(trials, i);
+		if (!seen[i] && json_number_value(json_object_get(t, "index")) == strtod(row[0], NULL)) {
+			seen[i] = 1;
+			return t;
+		}
+	}
+	ck_abort_msg("row of trial %s: no such trial, or twice", row[0]);
+	return NULL;
+}
+
 static void assert_trials_match(const json_t *r, const struct csv *c, const char *const *metrics)
 {
 	const json_t *trials = json_object_get(r, "trials");
+	unsigned char *seen = calloc(json_array_size(trials) + 1, 1);
 	size_t i, k, nm = 0;
 
 	while (metrics[nm])
 		nm++;
 	ck_assert_uint_eq(c->nrows, json_array_size(trials) + 1);
-	for (i = 0; i < json_array_size(trials); i++) {
-		const json_t *t = json_array_get(trials, i), *th = json_object_get(t, "throttles");
-		char **row = c->rows[i + 1];
+	for (i = 1; i < c->nrows; i++) {
+		char **row = c->rows[i];
+		const json_t *t = trial_of(trials, row, seen), *th = json_object_get(t, "throttles");
 		char services[256] = "", throttlers[256] = "";
 
-		ck_assert_uint_eq(nfields(row), 5 + nm + 2);
+		ck_assert_uint_eq(nfields(row), 5 + nm + 2 + 4 + nm);
 		assert_number(row[0], json_object_get(t, "index"), "index");
 		ck_assert_str_eq(row[1], json_string_value(json_object_get(t, "kind")));
 		for (k = 0; k < json_array_size(th); k++) {
@@ -496,24 +555,80 @@ static void assert_trials_match(const json_t *r, const struct csv *c, const char
 		ck_assert_str_eq(row[5 + nm], json_is_true(json_object_get(t, "failed")) ? "true" : "false");
 		ck_assert_str_eq(row[6 + nm], json_is_string(json_object_get(t, "error"))
 			? json_string_value(json_object_get(t, "error")) : "");
+		ck_assert_str_eq(row[7 + nm], verdict_of(pair_of(r, t)));
+		if (json_object_get(t, "round"))
+			assert_number(row[8 + nm], json_object_get(t, "round"), "round");
+		else
+			ck_assert_str_eq(row[8 + nm], "");
+		ck_assert_str_eq(row[9 + nm], bool_of(json_object_get(t, "warmup")));
+		ck_assert_str_eq(row[10 + nm], bool_of(json_object_get(t, "extra")));
+		for (k = 0; k < nm; k++)
+			assert_number(row[11 + nm + k], json_object_get(json_object_get(t, "local_baseline"),
+				      metrics[k]), "local baseline");
 	}
+	free(seen);
 }
 
 static void assert_header(char **row, const char *const *metrics)
 {
 	static const char *const head[] = { "index", "kind", "services", "throttlers", "stress" };
+	static const char *const tail[] = { "failed", "error", "verdict", "round", "warmup", "extra" };
+	char name[128];
 	size_t k, nm = 0;
 
 	while (metrics[nm])
 		nm++;
-	ck_assert_uint_eq(nfields(row), 5 + nm + 2);
+	ck_assert_uint_eq(nfields(row), 5 + nm + 6 + nm);
 	for (k = 0; k < 5; k++)
 		ck_assert_str_eq(row[k], head[k]);
 	for (k = 0; k < nm; k++)
 		ck_assert_str_eq(row[5 + k], metrics[k]);
-	ck_assert_str_eq(row[5 + nm], "failed");
-	ck_assert_str_eq(row[6 + nm], "error");
+	for (k = 0; k < 6; k++)
+		ck_assert_str_eq(row[5 + nm + k], tail[k]);
+	for (k = 0; k < nm; k++) {
+		snprintf(name, sizeof(name), "local_baseline:%s", metrics[k]);
+		ck_assert_str_eq(row[11 + nm + k], name);
+	}
 }
+
+/* The rows' pairs, in the order they first appear, must be `pairs`
+ * ("service/throttler"), or begin with them when `prefix`; each pair's rows
+ * together and by index, then every other trial by index. */
+static void assert_rows_ordered(const struct csv *c, const char *const *pairs, size_t npairs, int prefix)
+{
+	size_t i, k = 0;
+	double last = -1;
+	char pair[512], prev[512] = "";
+
+	for (i = 1; i < c->nrows; i++) {
+		char **row = c->rows[i];
+		if (!strcmp(row[1], "throttle") && !strchr(row[2], ';')) {
+			snprintf(pair, sizeof(pair), "%s/%s", row[2], row[3]);
+			ck_assert_msg(prev[0] != '\n', "row %zu: pair %s after the other trials", i, pair);
+			if (strcmp(pair, prev)) {
+				ck_assert_msg(k < npairs || prefix, "row %zu: pair %s after the ranked ones", i, pair);
+				ck_assert_msg(k >= npairs || !strcmp(pair, pairs[k]), "row %zu: pair %s, expected %s",
+					      i, pair, pairs[k]);
+				k++;
+				last = -1;
+				snprintf(prev, sizeof(prev), "%s", pair);
+			}
+		} else if (prev[0] != '\n') {
+			ck_assert(prefix ? k >= npairs : k == npairs);
+			/* the others, from here to the end */
+			prev[0] = '\n';
+			last = -1;
+		}
+		ck_assert_msg(strtod(row[0], NULL) > last, "row %zu: trial %s out of order", i, row[0]);
+		last = strtod(row[0], NULL);
+	}
+	ck_assert(prefix ? k >= npairs : k == npairs);
+}
+
+static const char *const full_order[] = {
+	"worker/cpu_quota", "db/blkio", "web/tc", "cache <&> \"edge\"/cpu_quota", "worker/tc", "db/tc",
+	"cache <&> \"edge\"/blkio", "web/blkio", "worker/blkio", "cache <&> \"edge\"/tc", "web/cpu_quota",
+};
 
 START_TEST(csv_full)
 {
@@ -527,9 +642,11 @@ START_TEST(csv_full)
 	csv_parse(text, &c);
 	assert_header(c.rows[0], metrics);
 	assert_trials_match(r, &c, metrics);
+	/* IMRs by degradation (the MIMR first), the paradox, the rest by degradation */
+	assert_rows_ordered(&c, full_order, sizeof(full_order) / sizeof(full_order[0]), 0);
 	/* the name with a quote is quoted, the plain ones are not */
 	ck_assert_ptr_nonnull(strstr(text, ",\"cache <&> \"\"edge\"\"\",tc,0.8,"));
-	ck_assert_ptr_nonnull(strstr(text, "\r\n25,throttle,web,blkio,0.6,,,true,workload exited with status 137\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\r\n25,throttle,web,blkio,0.6,,,true,workload exited with status 137,none,,,,,\r\n"));
 	csv_free(&c);
 	free(text);
 	json_decref(r);
@@ -548,7 +665,10 @@ START_TEST(csv_minimal)
 	csv_parse(text, &c);
 	assert_header(c.rows[0], metrics);
 	assert_trials_match(r, &c, metrics);
-	ck_assert_str_eq(c.rows[3][7], "workload timed out after 30 s, \"killed\"\nsecond line");
+	/* the pair's trials first, then the baselines */
+	ck_assert_str_eq(c.rows[1][0], "4");
+	ck_assert_str_eq(c.rows[5][0], "3");
+	ck_assert_str_eq(c.rows[5][7], "workload timed out after 30 s, \"killed\"\nsecond line");
 	csv_free(&c);
 	free(text);
 	json_decref(r);
@@ -589,7 +709,7 @@ START_TEST(csv_shapes)
 	ck_assert_str_eq(c.rows[2][1], "baseline");
 	ck_assert_str_eq(c.rows[2][5], "");
 	ck_assert_str_eq(c.rows[2][9], " padded ");
-	ck_assert_ptr_nonnull(strstr(text, ",\" padded \"\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, ",\" padded \",,,,,,,\r\n"));
 	csv_free(&c);
 	free(text);
 	json_decref(r);
@@ -630,6 +750,200 @@ START_TEST(html_recorded_run)
 }
 END_TEST
 
+/* ---- a large application's page ---- */
+
+/* 1,000 services x 3 resources x 4 levels: under 2 MB, the MIMR and the
+ * pairs that matter first, plots only for the services shown in full. */
+START_TEST(html_large)
+{
+	json_t *r = synth_report(1000);
+	const char *mimr, *matters, *grid, *rest, *plots;
+	char *html;
+	size_t len;
+
+	ck_assert_ptr_nonnull(r);
+	/* a long list of exclusions is folded too */
+	for (int i = 0; i < 25; i++)
+		json_array_append_new(json_object_get(r, "excluded"),
+				      json_pack("{s:s, s:s}", "resource", "gpu", "why", "no such device"));
+	ck_assert_int_eq(tb_report_write_html(r, out_path("report.html")), 0);
+	html = slurp(out_path("report.html"), &len);
+	assert_self_contained(html);
+	ck_assert_uint_lt(len, 2000000);
+	ck_assert_uint_eq(count(html, "<svg"), 10 * 3);
+	/* the page reads top-down: MIMR, the list under it, the grid, the fold, the plots */
+	mimr = strstr(html, "<div class=\"name\">svc-0737 \xc2\xb7 cpu");
+	matters = strstr(html, "<div class=\"matters\"><p><b>4 other IMRs</b>; <b>3 undecided pairs</b>");
+	grid = strstr(html, "<table class=\"matrix\">");
+	rest = strstr(html, "<details class=\"rest\"><summary><b>990 more services</b>");
+	plots = strstr(html, "<div class=\"grid\">");
+	ck_assert_ptr_nonnull(mimr);
+	ck_assert_ptr_nonnull(matters);
+	ck_assert_ptr_nonnull(grid);
+	ck_assert_ptr_nonnull(rest);
+	ck_assert_ptr_nonnull(plots);
+	ck_assert(mimr < matters && matters < grid && grid < rest && rest < plots);
+	/* the grid: MIMR row first, the 10 that matter; the fold: the other 990 */
+	ck_assert_ptr_eq(strstr(grid, "<tr><th scope=\"row\" class=\"svc\">"),
+			 strstr(grid, "<tr><th scope=\"row\" class=\"svc\">svc-0737</th>"));
+	ck_assert_uint_eq(count(html, "<tr><th scope=\"row\" class=\"svc\">"), 10);
+	ck_assert_uint_eq(count(rest, "<tr><th>svc-"), 990);
+	ck_assert_uint_eq(count(html, "<td class=\"undecided\""), SYNTH_UNDECIDED);
+	ck_assert_uint_eq(count(html, "<figure class=\"undecided\">"), SYNTH_UNDECIDED);
+	/* the new fields: adjusted and trend p, local baselines, seed, warm-up and extra trials */
+	ck_assert_ptr_nonnull(strstr(html, "(95% CI +178% to +182%, p = 0.002, adjusted p = 0.004, trend p = 0.001)"));
+	ck_assert_ptr_nonnull(strstr(html, "against a local baseline of "));
+	ck_assert_ptr_nonnull(strstr(html, "seed <b>12345</b>"));
+	ck_assert_ptr_nonnull(strstr(html, "1 warm-up (never ranked); 6 adaptive extra;"));
+	ck_assert_ptr_nonnull(strstr(html, "The 2970 pairs of the other services have no plot here"));
+	ck_assert_ptr_nonnull(strstr(html, "<h2>Excluded</h2><details class=\"rest\"><summary><b>25 exclusions</b>"));
+	free(html);
+	json_decref(r);
+}
+END_TEST
+
+/* 1,000 services: the trials of the pairs that matter come first. */
+START_TEST(csv_large)
+{
+	static const char *const first[] = {
+		"svc-0737/cpu_quota", "svc-0311/tc", "svc-0052/blkio", "svc-0903/cpu_quota", "svc-0480/tc",
+		"svc-0015/blkio", "svc-0640/cpu_quota", "svc-0998/tc", "svc-0200/cpu_quota", "svc-0820/blkio",
+	};
+	json_t *r = synth_report(1000);
+	struct csv c;
+	char *text;
+	size_t i;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(tb_report_write_csv(r, out_path("report.csv")), 0);
+	text = slurp(out_path("report.csv"), NULL);
+	csv_parse(text, &c);
+	ck_assert_uint_eq(c.nrows, json_array_size(json_object_get(r, "trials")) + 1);
+	assert_rows_ordered(&c, first, sizeof(first) / sizeof(first[0]), 1);
+	/* the MIMR's 12 trials, then the runner-up's */
+	for (i = 1; i <= 12; i++) {
+		ck_assert_str_eq(c.rows[i][2], "svc-0737");
+		ck_assert_str_eq(c.rows[i][8], "imr");
+		ck_assert_str_eq(c.rows[i][12], "1");
+	}
+	ck_assert_str_eq(c.rows[13][2], "svc-0311");
+	/* an undecided pair's extra trials stay with it, after its others */
+	ck_assert_str_eq(c.rows[5 * 12 + 1][2], "svc-0015");
+	ck_assert_str_eq(c.rows[5 * 12 + 1][8], "undecided");
+	ck_assert_str_eq(c.rows[5 * 12 + 12][11], "false");
+	ck_assert_str_eq(c.rows[5 * 12 + 13][2], "svc-0015");
+	ck_assert_str_eq(c.rows[5 * 12 + 13][11], "true");
+	ck_assert_str_eq(c.rows[5 * 12 + 14][11], "true");
+	ck_assert_str_eq(c.rows[5 * 12 + 15][2], "svc-0640");
+	/* the warm-up trial is the first of the others */
+	ck_assert_str_eq(c.rows[3000 * 12 + 2 * SYNTH_UNDECIDED + 1][10], "true");
+	ck_assert_str_eq(c.rows[3000 * 12 + 2 * SYNTH_UNDECIDED + 1][1], "baseline");
+	csv_free(&c);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
+/* ---- the terminal table of a large application ---- */
+
+static char *table_of(const json_t *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	tb_report_print_table(f, r);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+/* The rows of the table, services only, in order. */
+static size_t table_rows(const char *text, char rows[][32], size_t max)
+{
+	const char *p = strstr(text, "  service ");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (p = strchr(p, '\n') + 1; !strncmp(p, "  svc-", 6) && n < max; p = strchr(p, '\n') + 1)
+		sscanf(p, "%31s", rows[n++]);
+	return n;
+}
+
+START_TEST(table_large)
+{
+	json_t *r = synth_report(1000);
+	char rows[64][32], name[32], *text;
+	size_t n;
+
+	ck_assert_ptr_nonnull(r);
+	text = table_of(r);
+	n = table_rows(text, rows, 64);
+	/* the 10 that matter (5 IMRs, 3 undecided, 2 paradoxes), MIMR first
+	 * though name order puts it 737th */
+	ck_assert_uint_eq(n, 10);
+	synth_service_name(name, sizeof(name), SYNTH_MIMR_SERVICE(1000));
+	ck_assert_str_eq(rows[0], name);
+	synth_service_name(name, sizeof(name), SYNTH_RUNNER_UP_SERVICE(1000));
+	ck_assert_str_eq(rows[1], name);
+	ck_assert_ptr_nonnull(strstr(text, "  svc-0737 |  MIMR +180.0% @0.8 |"));
+	ck_assert_uint_eq(count(text, "% @0.8 ? |") + count(text, "% @0.8 ?\n"), SYNTH_UNDECIDED);
+	ck_assert_uint_eq(count(text, " ! |") + count(text, " !\n"), SYNTH_PARADOXES);
+	ck_assert_uint_eq(count(text, "| MIMR ") + count(text, "|  MIMR "), 1);
+	ck_assert_ptr_nonnull(strstr(text, "? = undecided"));
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 990 more services with no effect (all in report.json / report.csv)\n"));
+	ck_assert_ptr_nonnull(strstr(text, "  MIMR: svc-0737 cpu (cpu_quota): +180.0% at stress 0.8, adjusted p = 0.004"));
+	ck_assert_ptr_nonnull(strstr(text, "3 pairs undecided"));
+	ck_assert_ptr_nonnull(strstr(text, "seed 12345; 1 warm-up trial, 6 adaptive extra trials (at most 100)\n"));
+	free(text);
+
+	/* a larger report_top adds the next services by degradation; the
+	 * ones that matter stay however small it is */
+	json_object_set_new(r, "report_top", json_integer(15));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 15);
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 985 more services"));
+	free(text);
+	json_object_set_new(r, "report_top", json_integer(0));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 10);
+	free(text);
+	/* a runner-up that is no IMR is shown too, after the ones that matter */
+	json_object_set_new(json_object_get(json_object_get(json_array_get(json_object_get(r, "by_metric"), 0),
+							    "mimr"), "runner_up"),
+			    "service", json_string("svc-0500"));
+	text = table_of(r);
+	ck_assert_uint_eq(table_rows(text, rows, 64), 11);
+	ck_assert_str_eq(rows[10], "svc-0500");
+	ck_assert_ptr_nonnull(strstr(text, "  ... and 989 more services"));
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
+/* A report from before verdicts and report_top: all its services fit in
+ * the default top 10, most important first. */
+START_TEST(table_old_report)
+{
+	json_t *r = fixture("full.json");
+	char *text = table_of(r);
+	const char *worker = strstr(text, "  worker "), *db = strstr(text, "  db "), *web = strstr(text, "  web ");
+	const char *cache = strstr(text, "  cache <&>");
+
+	ck_assert_ptr_nonnull(worker);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(cache);
+	/* MIMR, IMRs by degradation, then the paradox */
+	ck_assert(worker < db && db < web && web < cache);
+	ck_assert_ptr_null(strstr(text, "more services"));
+	ck_assert_ptr_null(strstr(text, "undecided ("));
+	ck_assert_uint_eq(count(text, "  MIMR: worker cpu (cpu_quota)"), 2);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
 /* ---- writing the files ---- */
 
 START_TEST(bad_paths)
@@ -659,7 +973,7 @@ START_TEST(replaces_whole_file)
 	ck_assert_int_eq(tb_report_write_csv(r, out_path("report.csv")), 0);
 	text = slurp(out_path("report.csv"), NULL);
 	ck_assert_ptr_null(strstr(text, "older"));
-	ck_assert_ptr_nonnull(strstr(text, "5,throttle,app,cpu_quota,0.5,,true,exit status 1\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "5,throttle,app,cpu_quota,0.5,,true,exit status 1,none,,,,\r\n"));
 	ck_assert_int_eq(stat(out_path("report.csv"), &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0644);
 	ck_assert_uint_eq(entries_in(dir), 1);
@@ -729,9 +1043,20 @@ static Suite *suite(void)
 	tcase_add_test(tc, csv_minimal);
 	tcase_add_test(tc, html_recorded_run);
 	tcase_add_test(tc, csv_shapes);
+	tcase_add_test(tc, table_old_report);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
 	tcase_add_test(tc, full_disk_keeps_old_report);
+	suite_add_tcase(s, tc);
+
+	/* building and rendering 1,000 services takes a while on a busy host */
+	tc = tcase_create("large");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, top_setup, top_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, html_large);
+	tcase_add_test(tc, csv_large);
+	tcase_add_test(tc, table_large);
 	suite_add_tcase(s, tc);
 	return s;
 }

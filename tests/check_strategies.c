@@ -85,7 +85,7 @@ static void check_exhaustive(const char *config, unsigned long every)
 	struct tb_experiment e;
 	unsigned count[4 * SIM_NRES * 3] = { 0 };
 	unsigned long est, n = 0, baselines = 0, points = 0, since = 0, npairs = 0;
-	size_t last_level = 0, s, k;
+	size_t s, k;
 	void *state;
 
 	make_space(&b, 4, 3, 2, 4);
@@ -118,16 +118,15 @@ static void check_exhaustive(const char *config, unsigned long every)
 		for (k = 0; k < 3 && fabs(b.sp.levels[k] - e.throttles[0].stress) > 1e-12; k++)
 			;
 		ck_assert_uint_lt(k, 3);
-		ck_assert_uint_ge(k, last_level);   /* lowest levels first */
-		last_level = k;
 		since++;
 		if (++count[(s * SIM_NRES + e.throttles[0].throttler) * 3 + k] % 2 == 0)
 			points++;
-		/* Round-robin: no pair gets its second trial at a level before
-		 * every pair has had its first. */
+		/* Passes: no point gets its second trial before every pair
+		 * has had its first at every level. */
 		if (count[(s * SIM_NRES + e.throttles[0].throttler) * 3 + k] == 2)
 			for (size_t q = 0; q < 4 * SIM_NRES; q++)
-				ck_assert(b.excluded[q] || count[q * 3 + k] >= 1);
+				for (size_t l = 0; l < 3; l++)
+					ck_assert(b.excluded[q] || count[q * 3 + l] >= 1);
 		st->observe(state, &e, 2.0, 0);
 		ck_assert_uint_eq(st->estimate(state), est);
 	}
@@ -150,6 +149,47 @@ START_TEST(exhaustive_schedule_is_exact)
 	check_exhaustive("baseline_every = 0;", 0);
 	check_exhaustive("baseline_every = 1;", 1);
 	check_exhaustive(NULL, 10);
+}
+END_TEST
+
+/* The throttled trials of exhaustive's schedule for a seed, as 3 numbers each. */
+static size_t exhaustive_order(uint64_t seed, double *out, size_t cap)
+{
+	const struct tb_strategy *st = load("exhaustive");
+	struct tb_test_plugin t;
+	struct space_buf b;
+	struct tb_experiment e;
+	size_t n = 0;
+	void *state;
+
+	make_space(&b, 4, 3, 2, 4);
+	b.sp.seed = seed;
+	ck_assert_int_eq(tb_test_plugin_open(&t, st, NULL), 0);
+	ck_assert_int_eq(st->init(&t.in.host, tb_test_plugin_config(&t), &b.sp, &state), 0);
+	while (st->next(state, &e) == 1 && n + 3 <= cap) {
+		if (e.n == 0)
+			continue;
+		out[n++] = (double)e.throttles[0].service;
+		out[n++] = (double)e.throttles[0].throttler;
+		out[n++] = e.throttles[0].stress;
+	}
+	st->fini(state);
+	tb_test_plugin_close(&t);
+	free_space(&b);
+	return n;
+}
+
+START_TEST(exhaustive_schedule_follows_the_seed)
+{
+	double a[1024], b[1024], c[1024];
+	size_t na = exhaustive_order(42, a, 1024), nb = exhaustive_order(42, b, 1024);
+	size_t nc = exhaustive_order(43, c, 1024);
+
+	ck_assert_uint_eq(na, 4 * SIM_NRES * 3 * 2 * 3);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_uint_eq(na, nc);
+	ck_assert_msg(memcmp(a, b, na * sizeof(double)) == 0, "one seed, one schedule");
+	ck_assert_msg(memcmp(a, c, na * sizeof(double)) != 0, "another seed, another order");
 }
 END_TEST
 
@@ -443,6 +483,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exhaustive_schedule_is_exact);
+	tcase_add_test(tc, exhaustive_schedule_follows_the_seed);
 	tcase_add_test(tc, exhaustive_rejects_a_negative_interval);
 	tcase_add_test(tc, exhaustive_agrees_on_a_small_app);
 	tcase_add_test(tc, pruned_finds_the_planted_mimr);

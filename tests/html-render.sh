@@ -111,6 +111,63 @@ run_browser noisy-dom --dump-dom "file://$tmp/noisy.html" >"$tmp/noisy.dom"
 expect_count "svg elements (2 services x cpu)" 2 "<svg" "$tmp/noisy.dom"
 expect_text "noisy baseline called out" "The baseline itself varied by 117%" "$tmp/noisy.dom"
 
+# A large application: 1,000 services x 3 resources x 4 levels.  The page
+# stays small, loads quickly, and shows the MIMR and the other pairs that
+# matter on the first screen.  A copy of the page gets a probe script that
+# writes what the browser measured into the DOM it dumps; the page itself
+# has no script.
+"$tool" --synthetic 1000 "$tmp/large.json" || exit 1
+"$tool" "$tmp/large.json" "$tmp/large.html" "$tmp/large.csv" || exit 1
+bytes=$(wc -c <"$tmp/large.html")
+if [ "$bytes" -ge 2000000 ]; then
+	fail "1,000-service page is $bytes bytes, over 2 MB"
+else
+	echo "ok: 1,000-service page is $bytes bytes"
+fi
+expect_count "1,000-service page: script elements" 0 "<script" "$tmp/large.html"
+cat >"$tmp/probe.js" <<'PROBE'
+<script>
+(function () {
+	var m = document.querySelector('.headline .name'), l = document.querySelectorAll('.matters li'), t, r;
+	document.body.offsetHeight; /* style and lay out the whole page first */
+	t = performance.now();
+	r = m ? m.getBoundingClientRect() : { top: -1, bottom: 1e9 };
+	document.documentElement.setAttribute('data-probe', 'ms=' + Math.round(t) + ' mimr_top=' +
+		Math.round(r.top) + ' mimr_bottom=' + Math.round(r.bottom) + ' matters=' + l.length +
+		' matters_bottom=' + Math.round(l.length ? l[l.length - 1].getBoundingClientRect().bottom : 1e9) +
+		' vh=' + innerHeight);
+})();
+</script>
+PROBE
+awk 'FNR == NR { probe = probe $0 "\n"; next } /^<\/body>$/ { printf "%s", probe } { print }' \
+	"$tmp/probe.js" "$tmp/large.html" >"$tmp/large-probe.html"
+start=$(date +%s%N)
+run_browser large-dom --dump-dom --window-size=1280,900 "file://$tmp/large-probe.html" >"$tmp/large.dom"
+wall=$((($(date +%s%N) - start) / 1000000))
+probe=$(sed -n 's/.*data-probe="\([^"]*\)".*/\1/p' "$tmp/large.dom" | head -n 1)
+echo "1,000-service page: $probe; the browser ran ${wall} ms in all"
+probe_value() {   # probe_value NAME: the number the probe wrote for NAME
+	echo "$probe" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+if ! echo "$probe" | grep -q -E '^ms=[0-9]+ mimr_top=-?[0-9]+ mimr_bottom=[0-9]+ matters=[0-9]+ matters_bottom=[0-9]+ vh=[0-9]+$'; then
+	cat "$tmp/large-dom.stderr"
+	fail "no measurement from the 1,000-service page"
+else
+	vh=$(probe_value vh)
+	# parsed, styled and laid out, from navigation start
+	[ "$(probe_value ms)" -lt 2000 ] || fail "1,000-service page took $(probe_value ms) ms to load, over 2 s"
+	{ [ "$(probe_value mimr_top)" -ge 0 ] && [ "$(probe_value mimr_bottom)" -le "$vh" ]; } ||
+		fail "MIMR not on the first screen ($(probe_value mimr_top)..$(probe_value mimr_bottom) of $vh)"
+	# 4 other IMRs and 3 undecided pairs, listed under it
+	[ "$(probe_value matters)" -eq 7 ] || fail "$(probe_value matters) pairs listed under the MIMR, expected 7"
+	[ "$(probe_value matters_bottom)" -le "$vh" ] ||
+		fail "the IMRs and undecided pairs end at $(probe_value matters_bottom), below the first screen ($vh)"
+fi
+expect_text "1,000-service MIMR headline" '<div class="name">svc-0737 · cpu' "$tmp/large.dom"
+expect_count "1,000-service plots: 10 services x 3" 30 "<svg" "$tmp/large.dom"
+expect_count "1,000-service grid rows" 10 '<tr><th scope="row" class="svc">' "$tmp/large.dom"
+expect_count "1,000-service folded rows" 990 '<tr><th>svc-' "$tmp/large.dom"
+
 # The screenshot: the page must paint at the asked size, and not blank.
 run_browser full-shot --screenshot="$tmp/full.png" --window-size=1200,1600 "file://$tmp/full.html" >/dev/null
 if [ ! -s "$tmp/full.png" ]; then

@@ -21,8 +21,11 @@ assert m and m["service"] == "worker" and m["resource"] == "cpu", "MIMR is %r" %
 imrs = [(p["service"], p["resource"]) for p in r["ranking"] if p["imr"]]
 assert ("cruncher", "cpu") not in imrs, "cruncher's CPU is off the critical path, yet an IMR: %r" % imrs
 assert r["baseline"]["n"] >= 5
-assert len(r["trials"]) == r["baseline_trials"] + 2 * 4 * r["trials_per_point"] + len(
-    [t for t in r["trials"][r["baseline_trials"]:] if t["kind"] == "baseline"])
+scheduled = [t for t in r["trials"] if not t["warmup"] and not t["extra"]]
+assert len([t for t in scheduled if t["kind"] == "throttle"]) == 2 * 4 * r["trials_per_point"]
+assert len([t for t in r["trials"] if t["warmup"]]) == r["warmup_trials"] == 1
+assert len([t for t in r["trials"] if t["extra"]]) <= r["max_extra_trials"]
+assert all(t["kind"] == "baseline" for t in r["trials"] if t["warmup"])
 print("MIMR:", m["service"], m["resource"], "%+.0f%%" % (100 * m["delta"]))
 PY
 left=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "throttlebot.$run")

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define TB_ABI_MAJOR 1
-#define TB_ABI_MINOR 0
+#define TB_ABI_MINOR 1
 #define TB_ABI_VERSION(major, minor) ((uint32_t)(major) << 16 | (uint16_t)(minor))
 #define TB_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define TB_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
@@ -310,6 +310,9 @@ struct tb_space {
 	unsigned trials;                   /* trials per point */
 	unsigned baseline_trials;
 	enum tb_direction direction;       /* of the primary metric */
+	/* since 1.1: read it only when TB_ABI_VERSION_MINOR(h->abi) >= 1 */
+	uint64_t seed;                     /* the run's seed: a randomized schedule
+					    * draws from it, so a run can be repeated */
 };
 
 struct tb_strategy {

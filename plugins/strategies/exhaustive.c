@@ -1,18 +1,20 @@
 /* exhaustive.c - the baseline strategy: every (service, throttler) pair at every stress level. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "throttlebot/plugin.h"
 
 
 /*
- * The schedule is a pure function of a trial counter, so estimate() is exact
- * and a run can be reasoned about in advance: the baseline trials first, then
- * level by level (lowest first, so an interrupted run has every pair at the
- * low levels) every non-excluded pair, space->trials trials each.  Within a
- * level the pairs take turns, one trial each per round, so that a change in
- * the host's load touches every pair alike instead of making one of them look
- * like a bottleneck; one baseline trial after every `baseline_every` throttled
- * trials exposes such drift.
+ * The schedule is fixed in advance, so estimate() is exact and a run can be
+ * reasoned about before it starts: the baseline trials first, then
+ * space->trials passes, each over every (non-excluded pair, level) point once
+ * in a random order drawn from the run's seed.  One baseline trial after every
+ * `baseline_every` throttled trials closes a round, and the core judges every
+ * trial against the baselines around it.  Levels are mixed in time rather
+ * than run one after the other: a host that slows down during the run then
+ * touches every level alike, and drift cannot pass for a dose-response.
+ * After one pass every pair has been tried at every level.
  */
 struct exhaustive {
 	const struct tb_space *space;
@@ -21,6 +23,7 @@ struct exhaustive {
 	unsigned long every;       /* throttled trials between baselines; 0: none */
 	unsigned long trials;      /* per point */
 	unsigned long total, done;
+	size_t *order;             /* throttled trial k: point pair * nlevels + level */
 	struct tb_throttle throttle;
 };
 
@@ -29,6 +32,49 @@ static const struct tb_setting_spec settings[] = {
 	  "one baseline trial after every this many trials (default 10, 0: none)" },
 	{ NULL, 0, 0, NULL },
 };
+
+static void ex_fini(void *state)
+{
+	struct exhaustive *x = state;
+
+	if (x) {
+		free(x->pairs);
+		free(x->order);
+	}
+	free(x);
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Every pass a fresh random order of all the points (Fisher-Yates). */
+static int shuffle(struct exhaustive *x, uint64_t seed, unsigned long throttled)
+{
+	size_t points = x->npairs * x->space->nlevels;
+
+	x->order = malloc((throttled ? throttled : 1) * sizeof(*x->order));
+	if (!x->order)
+		return -ENOMEM;
+	for (unsigned long pass = 0; pass < x->trials && points > 0; pass++) {
+		size_t *o = x->order + pass * points;
+
+		for (size_t i = 0; i < points; i++)
+			o[i] = i;
+		for (size_t i = points; i > 1; i--) {
+			size_t j = splitmix64(&seed) % i, t = o[i - 1];
+
+			o[i - 1] = o[j];
+			o[j] = t;
+		}
+	}
+	return 0;
+}
 
 static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 		   const struct tb_space *space, void **state)
@@ -65,6 +111,11 @@ static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 				x->pairs[x->npairs++] = i;
 		}
 	throttled = (unsigned long)x->npairs * space->nlevels * x->trials;
+	/* A 1.0 host has no seed in the space: its schedule is then seed 0's. */
+	if (shuffle(x, TB_ABI_VERSION_MINOR(h->abi) >= 1 ? space->seed : 0, throttled) < 0) {
+		ex_fini(x);
+		return -ENOMEM;
+	}
 	x->total = space->baseline_trials + throttled + (x->every ? throttled / x->every : 0);
 	TB_LOG(h, TB_LOG_DEBUG, "%zu pairs x %zu levels x %lu trials: %lu trials in all",
 	       x->npairs, space->nlevels, x->trials, x->total);
@@ -72,21 +123,12 @@ static int ex_init(const struct tb_host *h, const struct tb_config *cfg,
 	return 0;
 }
 
-static void ex_fini(void *state)
-{
-	struct exhaustive *x = state;
-
-	if (x)
-		free(x->pairs);
-	free(x);
-}
-
 static int ex_next(void *state, struct tb_experiment *e)
 {
 	struct exhaustive *x = state;
 	const struct tb_space *sp = x->space;
-	unsigned long k, per_level;
-	size_t pair;
+	unsigned long k;
+	size_t point, pair;
 
 	if (x->done >= x->total)
 		return 0;
@@ -101,11 +143,11 @@ static int ex_next(void *state, struct tb_experiment *e)
 			return 1;
 		k = k / (x->every + 1) * x->every + k % (x->every + 1);
 	}
-	per_level = x->npairs * x->trials;
-	pair = x->pairs[k % per_level % x->npairs];     /* round-robin within the level */
+	point = x->order[k];
+	pair = x->pairs[point / sp->nlevels];
 	x->throttle.service = pair / sp->nthrottlers;
 	x->throttle.throttler = pair % sp->nthrottlers;
-	x->throttle.stress = sp->levels[k / per_level];
+	x->throttle.stress = sp->levels[point % sp->nlevels];
 	e->n = 1;
 	e->throttles = &x->throttle;
 	return 1;

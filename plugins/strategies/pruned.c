@@ -32,7 +32,9 @@
  * Estimates use medians, like the ranking, relative to the baseline median;
  * the noise is the pooled relative spread of every repeated measurement, and
  * the test's quantile is widened while that rests on few trials.  Baseline
- * trials are interleaved to follow drift.
+ * trials are interleaved to follow drift: a throttled value is kept relative
+ * to the median of the last three baselines before it, so that a group
+ * measured after the host slowed down is not taken for a bottleneck.
  */
 
 enum node_state { PENDING, OPEN, PRUNED, SPLIT, FINAL };
@@ -76,6 +78,8 @@ struct pruned {
 	size_t nfinals, final_at;
 	double sigma, floor, median_base;
 	int sigma_dof;
+	double recent[3];          /* the last baselines, raw */
+	unsigned long nseen;       /* baselines seen */
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -399,11 +403,11 @@ static int update_stats(struct pruned *pr)
 			n->se = 0;
 			continue;
 		}
+		/* Node values are multiples of the baseline of their moment. */
 		m = median(n->vals, n->nvals, scratch);
-		n->d = degradation(pr, m);
+		n->d = pr->space->direction == TB_HIGHER_IS_BETTER ? 1 - m : m - 1;
 		/* A median of 3 or more is about 1.2 times less precise than a mean. */
-		n->se = (n->nvals > 2 ? 1.2 : 1.0) * pr->sigma * fabs(m / pr->median_base) /
-			sqrt((double)n->nvals);
+		n->se = (n->nvals > 2 ? 1.2 : 1.0) * pr->sigma * fabs(m) / sqrt((double)n->nvals);
 	}
 	free(scratch);
 	return 0;
@@ -700,17 +704,40 @@ baseline:
 	return 1;
 }
 
+/* The host's speed now: the median of the last (up to) three baselines. */
+static double local_base(const struct pruned *pr)
+{
+	double a = pr->recent[0], b = pr->recent[1], c = pr->recent[2];
+
+	switch (pr->nseen < 3 ? pr->nseen : 3) {
+	case 0:
+		return NAN;
+	case 1:
+		return a;
+	case 2:
+		return (a + b) / 2;
+	default:
+		return a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);
+	}
+}
+
 static void pr_observe(void *state, const struct tb_experiment *e, double value, int failed)
 {
 	struct pruned *pr = state;
+	double local = local_base(pr);
 	struct node *n;
 
 	if (e->n == 0 || pr->last < 0) {
-		if (!failed && isfinite(value) &&
-		    push_value(&pr->base, &pr->nbase, &pr->capbase, value) < 0)
+		if (failed || !isfinite(value))
+			return;
+		if (push_value(&pr->base, &pr->nbase, &pr->capbase, value) < 0)
 			TB_LOG(pr->h, TB_LOG_ERROR, "out of memory: a baseline trial is lost");
+		pr->recent[pr->nseen++ % 3] = value;
 		return;
 	}
+	/* As the baseline median's multiple: the host's speed now, taken out. */
+	if (isfinite(value) && isfinite(local) && local != 0)
+		value /= local;
 	n = &pr->nodes[pr->last];
 	if (failed || !isfinite(value))
 		n->failures++;

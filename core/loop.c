@@ -1,0 +1,252 @@
+/* loop.c - the schedule of a run: warm-up, the strategy's trials in blocked rounds, then adaptive replication. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "adaptive.h"
+#include "log.h"
+#include "progress.h"
+#include "rank.h"
+#include "report.h"
+#include "run.h"
+
+
+static void describe(const struct tb_run *run, const struct tb_experiment *e, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (e->n == 0) {
+		snprintf(buf, len, "baseline");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < e->n && used < len; i++) {
+		const struct tb_throttle *t = &e->throttles[i];
+
+		if (i == 3) {
+			snprintf(buf + used, len - used, " +%zu more", e->n - 3);
+			break;
+		}
+		used += (size_t)snprintf(buf + used, len - used, "%s%s/%s@%.2f", i ? " " : "",
+					 run->service_names[t->service],
+					 run->throttler_names[t->throttler], t->stress);
+	}
+}
+
+static int make_workdir(struct tb_run *run)
+{
+	const char *out = run->conf->output_dir;
+
+	if (mkdir(out, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (asprintf(&run->workdir, "%s/trials", out) < 0)
+		return -ENOMEM;
+	if (mkdir(run->workdir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* trials.jsonl: every trial as it finishes, so a run killed between two
+ * reports loses nothing it measured. */
+static int open_trial_log(struct tb_run *run)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trials.jsonl", run->conf->output_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	run->trial_log = fdopen(fd, "w");
+	if (!run->trial_log) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct schedule {
+	struct tb_progress progress;
+	unsigned index;
+	int last_was_baseline;
+	uint64_t rng;
+};
+
+static uint64_t next_random(struct schedule *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+/* Run one trial of e and keep it: in the results and the trial log. */
+static int run_one(struct tb_run *run, struct schedule *s, const struct tb_experiment *e,
+		   int warmup, unsigned extra)
+{
+	struct tb_trial_result result;
+	char what[256];
+	int r;
+
+	describe(run, e, what, sizeof(what));
+	if (warmup)
+		snprintf(what, sizeof(what), "warm-up");
+	tb_progress_update(&s->progress, ++s->index, what);
+	if (e->n == 0 && !warmup)
+		run->round++;
+	r = tb_run_trial(run, e, s->index, &result);
+	result.warmup = warmup;
+	result.extra = extra;
+	result.round = run->round;
+	s->last_was_baseline = e->n == 0 && !warmup;
+	if (tb_results_add(&run->results, &result) < 0)
+		return -ENOMEM;
+	if (run->trial_log) {
+		json_t *j = tb_report_trial(run, &run->results.trials[run->results.ntrials - 1], NULL);
+
+		if (j) {
+			json_dumpf(j, run->trial_log, JSON_COMPACT | JSON_REAL_PRECISION(9));
+			fputc('\n', run->trial_log);
+			fflush(run->trial_log);
+			json_decref(j);
+		}
+	}
+	/* A failed trial is recorded and the run goes on without it. */
+	return r == -EINTR || tb_cancelled ? -EINTR : 0;
+}
+
+static int baseline(struct tb_run *run, struct schedule *s, int warmup, unsigned extra)
+{
+	struct tb_experiment e = { 0, NULL };
+
+	return run_one(run, s, &e, warmup, extra);
+}
+
+/* The strategy's own trials: it may be adaptive, so one at a time. */
+static int strategy_trials(struct tb_run *run, struct schedule *s)
+{
+	const struct tb_strategy *st = tb_run_strategy(run);
+
+	for (;;) {
+		struct tb_experiment e = { 0 };
+		int r = st->next(run->strategy.state, &e);
+
+		if (r <= 0)
+			return r;
+		run->scheduled++;
+		r = run_one(run, s, &e, 0, 0);
+		if (r < 0)
+			return r;
+		if (st->observe) {
+			const struct tb_trial_result *t = &run->results.trials[run->results.ntrials - 1];
+
+			st->observe(run->strategy.state, &e, t->values[0], t->failed);
+		}
+		if (st->estimate)        /* an adaptive strategy learns how far it has to go */
+			s->progress.total = s->index + 1 +
+					    (st->estimate(run->strategy.state) - run->scheduled);
+	}
+}
+
+/* Replication trials, in a random order, each right after a baseline trial
+ * of its own: every (baseline, trial) pair measures the change on its own. */
+static int extra_rounds(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
+		size_t j = next_random(s) % i;
+		struct tb_throttle x = t[i - 1];
+
+		t[i - 1] = t[j];
+		t[j] = x;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tb_experiment e = { 1, &t[i] };
+		int r = baseline(run, s, 0, 1);
+
+		run->extra_used += 2;
+		if (r == 0)
+			r = run_one(run, s, &e, 0, 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Where the primary metric's verdict is undecided after the schedule, one
+ * pass of replication rounds, within the budget: their trials alone confirm
+ * or refute (verdict.c), so there is one pass, not a test repeated until it
+ * passes. */
+static int replicate(struct tb_run *run, struct schedule *s)
+{
+	struct tb_ranking ranking;
+	struct tb_throttle *t = NULL;
+	size_t n = 0;
+	unsigned long left = run->extra_budget;
+	int r = tb_rank(&run->results, 0, run->conf->alpha, run->conf->min_effect, &ranking);
+
+	if (r == 0)
+		r = tb_adaptive_pick(&ranking, run->conf->trials, &t, &n);
+	tb_ranking_free(&ranking);
+	if (r < 0)
+		return r;
+	/* Each trial comes with its baseline, and one more closes the last;
+	 * the most promising pairs come first. */
+	while (n > 0 && 2 * n + 1 > left)
+		n--;
+	if (n > 0) {
+		tb_info("%zu trials more, each with a baseline, where the verdict is undecided "
+			"(at most %lu in all)", n, run->extra_budget);
+		s->progress.total = s->index + 2 * n + 1;
+		r = extra_rounds(run, s, t, n);
+	}
+	free(t);
+	return r;
+}
+
+int tb_run_execute(struct tb_run *run)
+{
+	const struct tb_strategy *st = tb_run_strategy(run);
+	unsigned long planned = st->estimate ? st->estimate(run->strategy.state) : 0;
+	struct schedule s = { .rng = run->conf->seed * 0x9e3779b97f4a7c15ull | 1 };
+	int r;
+
+	r = make_workdir(run);
+	if (r == 0 && (r = open_trial_log(run)) < 0)
+		tb_error("cannot create %s/trials.jsonl: %s", run->conf->output_dir, strerror(-r));
+	else if (r < 0)
+		tb_error("cannot create %s: %s", run->conf->output_dir, strerror(-r));
+	if (r < 0)
+		return r;
+	run->t0 = tb_now();
+	run->started = time(NULL);
+	run->extra_budget = run->conf->max_extra_trials >= 0 ? (unsigned long)run->conf->max_extra_trials
+							     : planned / 2;
+	tb_progress_start(&s.progress, run->conf->warmup_trials + planned + 1);
+	for (unsigned i = 0; r == 0 && i < run->conf->warmup_trials; i++)
+		r = baseline(run, &s, 1, 0);
+	if (r == 0)
+		r = strategy_trials(run, &s);
+	/* Close the last round with a baseline: its trials are then judged
+	 * between two baselines rather than after the last one. */
+	if (r == 0 && !s.last_was_baseline)
+		r = baseline(run, &s, 0, 0);
+	if (r == 0)
+		r = replicate(run, &s);
+	if (r == 0 && !s.last_was_baseline) {       /* after replication: close its last round */
+		r = baseline(run, &s, 0, 1);
+		run->extra_used++;
+	}
+	tb_progress_done(&s.progress);
+	if (r == -EINTR)
+		tb_warn("interrupted after %u trials: everything is restored", s.index);
+	if (run->trial_log) {
+		fclose(run->trial_log);
+		run->trial_log = NULL;
+	}
+	return r;
+}
