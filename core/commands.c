@@ -18,22 +18,58 @@
 #include "restore.h"
 #include "run.h"
 
-static void on_signal(int sig)
+static pid_t self_pid;
+
+static void on_signal(int sig, siginfo_t *info, void *context)
 {
+	(void)context;
+	/* A write to a closed pipe or socket raises SIGPIPE from the kernel on
+	 * our own behalf: the write fails with EPIPE and the run goes on.  One
+	 * sent by someone else asks us to stop, as its default would. */
+	if (sig == SIGPIPE && info && info->si_code == SI_USER && info->si_pid == self_pid)
+		return;
 	tb_cancelled = sig;
 }
 
+/*
+ * Every signal whose default action ends the process, except the faults
+ * raised by our own code (SEGV, BUS, FPE, ILL, TRAP, ABRT: returning from
+ * them would fault again; the journal is there for those).  Caught, not
+ * ignored: a caught signal goes back to its default in the programs we
+ * start, so a workload's own pipes behave as usual.
+ */
 void tb_install_signal_handlers(void)
 {
+	static const int terminating[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
+		SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR, SIGSYS, SIGXCPU, SIGXFSZ, SIGSTKFLT,
+	};
 	struct sigaction sa;
 
+	self_pid = getpid();
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;        /* no SA_RESTART: waits return EINTR */
+	sa.sa_sigaction = on_signal;      /* no SA_RESTART: waits return EINTR */
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(terminating) / sizeof(*terminating); i++)
+		sigaction(terminating[i], &sa, NULL);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
+}
+
+/* Name what is still throttled; 1 if anything is. */
+static int report_unrestored(const struct tb_run *run)
+{
+	if (run->nunrestored == 0)
+		return 0;
+	tb_error("%zu throttle%s could not be restored and %s still applied:", run->nunrestored,
+		 run->nunrestored == 1 ? "" : "s", run->nunrestored == 1 ? "is" : "are");
+	for (size_t i = 0; i < run->nunrestored; i++)
+		tb_error("  still throttled: %s", run->unrestored[i]);
+	if (run->journal)
+		tb_error("they stay in the journal %s: 'throttlebot restore' will retry them",
+			 tb_journal_path());
+	return 1;
 }
 
 static int exit_for(int r)
@@ -148,6 +184,9 @@ int tb_cmd_run(const char *config, const struct tb_options *o)
 			r = r ? r : rr;
 		}
 	}
+	tb_run_restore(&run);
+	if (report_unrestored(&run))
+		r = -EIO;
 	tb_run_finish(&run);
 	tb_conf_free(&conf);
 	return r == 0 ? TB_EXIT_OK : exit_for(r);
@@ -344,6 +383,9 @@ int tb_cmd_hold(const char *config, const char *service, const char *throttler_n
 		if (r == 0)
 			tb_info("restored");
 	}
+	tb_run_restore(&run);
+	if (report_unrestored(&run))
+		r = r ? r : -EIO;
 	tb_run_finish(&run);
 	tb_conf_free(&conf);
 	return r == 0 ? TB_EXIT_OK : exit_for(r);
@@ -351,8 +393,12 @@ int tb_cmd_hold(const char *config, const char *service, const char *throttler_n
 
 int tb_cmd_restore(const struct tb_options *o)
 {
-	int r = need_root("throttlebot restore");
+	int r;
 
+	/* --check only reads: whoever can read the journal may look. */
+	if (o->check)
+		return tb_restore_check(tb_journal_path()) == 0 ? TB_EXIT_OK : TB_EXIT_FAILURE;
+	r = need_root("throttlebot restore");
 	if (r == 0)
 		r = tb_restore_journal(tb_journal_path());
 	return r == 0 ? TB_EXIT_OK : TB_EXIT_FAILURE;

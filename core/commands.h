@@ -12,6 +12,7 @@ struct tb_options {
 	const char *output;        /* --output DIR */
 	double hold_seconds;       /* --for SECONDS, 0 = until interrupted */
 	int verbose;
+	int check;                 /* restore --check */
 };
 
 int tb_cmd_run(const char *config, const struct tb_options *o);

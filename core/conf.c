@@ -1,12 +1,15 @@
 /* config.c - parse the run configuration with libconfig and check every key before anything runs. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "conf.h"
@@ -48,11 +51,17 @@ static const struct tb_setting_spec exclude_keys[] = {
 	{ NULL, 0, 0, NULL },
 };
 
+/* The file being read: libconfig names included files, not the one it was
+ * handed as a stream (see tb_conf_load). */
+static const char *main_file;
+
 int tb_conf_error(const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;
 	const char *file = s ? config_setting_source_file(s) : NULL;
 
+	if (!file)
+		file = main_file;
 	fprintf(stderr, "%s:%u: ", file ? file : "(config)",
 		s ? config_setting_source_line(s) : 0);
 	va_start(ap, fmt);
@@ -259,17 +268,50 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 		return tb_conf_error(config_setting_get_member(root, "min_effect"),
 				     "min_effect %g is out of range (0 <= e < 10)", c->min_effect);
 	c->trial_seconds = get_double(root, "trial_seconds", 10.0);
-	if (!(c->trial_seconds > 0))
+	/* Bounded, as it is multiplied and converted to whole seconds. */
+	if (!(c->trial_seconds > 0 && c->trial_seconds <= TB_TRIAL_SECONDS_MAX))
 		return tb_conf_error(config_setting_get_member(root, "trial_seconds"),
-				     "trial_seconds must be positive");
+				     "trial_seconds must be positive and at most %g",
+				     TB_TRIAL_SECONDS_MAX);
 	c->application = get_string(root, "application", "application");
 	c->output_dir = get_string(root, "output_dir", "throttlebot-out");
 	c->plugin_dir = get_string(root, "plugin_dir", NULL);
 	return 0;
 }
 
+/*
+ * Parse the open file f.  A relative @include names a file beside the
+ * configuration, not in the working directory: libconfig 1.5 resolves it
+ * against the working directory (and its include_dir setting would break
+ * absolute ones), so the configuration's directory is made the working
+ * directory while libconfig reads.
+ */
+static int parse_beside(struct tb_conf *c, FILE *f)
+{
+	char *copy = strdup(c->path);
+	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (!copy || cwd < 0 || chdir(dirname(copy)) < 0)
+		r = -errno;
+	else if (!config_read(&c->cfg, f))
+		r = -EINVAL;
+	if (cwd >= 0 && fchdir(cwd) < 0 && r == 0)
+		r = -errno;
+	if (cwd >= 0)
+		close(cwd);
+	free(copy);
+	if (r == -EINVAL)
+		fprintf(stderr, "%s:%d: %s\n",
+			config_error_file(&c->cfg) ? config_error_file(&c->cfg) : c->path,
+			config_error_line(&c->cfg), config_error_text(&c->cfg));
+	else if (r < 0)
+		fprintf(stderr, "%s: cannot read the configuration: %s\n", c->path, strerror(-r));
+	return r;
+}
+
 int tb_conf_load(struct tb_conf *c, const char *path)
 {
+	struct stat st;
 	FILE *f;
 	int r;
 
@@ -278,24 +320,34 @@ int tb_conf_load(struct tb_conf *c, const char *path)
 	c->path = strdup(path);
 	if (!c->path)
 		return -ENOMEM;
-	f = fopen(path, "r");
-	if (!f) {
+	main_file = c->path;
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st) < 0) {
 		r = -errno;
-		fprintf(stderr, "%s: cannot read the configuration: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: cannot read the configuration: %s\n", path, strerror(-r));
+		if (f)
+			fclose(f);
 		return r;
 	}
-	fclose(f);
-	if (!config_read_file(&c->cfg, path)) {
-		fprintf(stderr, "%s:%d: %s\n",
-			config_error_file(&c->cfg) ? config_error_file(&c->cfg) : path,
-			config_error_line(&c->cfg), config_error_text(&c->cfg));
+	/* libconfig's time grows with the square of a long string's length. */
+	if (!S_ISREG(st.st_mode) || st.st_size > TB_CONF_MAX_BYTES) {
+		if (S_ISREG(st.st_mode))
+			fprintf(stderr, "%s: refused: %lld bytes, more than a configuration may have "
+				"(%d)\n", path, (long long)st.st_size, TB_CONF_MAX_BYTES);
+		else
+			fprintf(stderr, "%s: refused: not a regular file\n", path);
+		fclose(f);
 		return -EINVAL;
 	}
-	return check_structure(c, config_root_setting(&c->cfg));
+	r = parse_beside(c, f);
+	fclose(f);
+	return r < 0 ? r : check_structure(c, config_root_setting(&c->cfg));
 }
 
 void tb_conf_free(struct tb_conf *c)
 {
+	if (main_file == c->path)
+		main_file = NULL;
 	config_destroy(&c->cfg);
 	free(c->path);
 	c->path = NULL;

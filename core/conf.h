@@ -8,6 +8,8 @@
 
 #define TB_MAX_PLUGINS 16
 #define TB_MAX_LEVELS 32
+#define TB_CONF_MAX_BYTES (1024 * 1024)  /* a configuration file's size */
+#define TB_TRIAL_SECONDS_MAX 1e6
 
 /* A plugin group of the configuration: { plugin = "name"; ...settings }. */
 struct tb_plugin_ref {

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "settings.h"
 
-volatile int tb_cancelled;
+volatile sig_atomic_t tb_cancelled;
 
 static const char *const reserved_keys[] = { "plugin", "name", NULL };
 

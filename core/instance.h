@@ -3,6 +3,7 @@
 #define TB_INSTANCE_H
 
 #include <libconfig.h>
+#include <signal.h>
 #include "plugin.h"
 
 struct tb_journal;
@@ -35,7 +36,8 @@ int tb_instance_check_settings(struct tb_instance *in);
 void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal);
 void tb_instance_unload(struct tb_instance *in);
 
-/* Set by SIGINT/SIGTERM; plugins see it through h->cancelled(). */
-extern volatile int tb_cancelled;
+/* The signal that asked the run to stop, or 0; plugins see it through
+ * h->cancelled(). */
+extern volatile sig_atomic_t tb_cancelled;
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "adaptive.h"
 #include "log.h"
+#include "outdir.h"
 #include "progress.h"
 #include "rank.h"
 #include "report.h"
@@ -40,15 +41,7 @@ static void describe(const struct tb_run *run, const struct tb_experiment *e, ch
 
 static int make_workdir(struct tb_run *run)
 {
-	const char *out = run->conf->output_dir;
-
-	if (mkdir(out, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (asprintf(&run->workdir, "%s/trials", out) < 0)
-		return -ENOMEM;
-	if (mkdir(run->workdir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return tb_outdir_prepare(run->conf->output_dir, &run->workdir);
 }
 
 /* trials.jsonl: every trial as it finishes, so a run killed between two

@@ -20,6 +20,8 @@ static void usage(FILE *f)
 	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
 	      "                              apply one throttle, hold it, then restore it\n"
 	      "  restore                     undo whatever a killed run left applied\n"
+	      "  restore --check             list what the journal holds, changing nothing;\n"
+	      "                              exit 0 when nothing is pending, 1 when something is\n"
 	      "  plugins                     list the plugins found, their kind and ABI (-v: settings)\n\n"
 	      "Options:\n"
 	      "  -o, --output DIR   where reports go (overrides output_dir)\n"
@@ -27,7 +29,8 @@ static void usage(FILE *f)
 	      "  -v, --verbose      more detail;  -q, --quiet  errors only\n"
 	      "  -h, --help         this text;    -V, --version\n\n"
 	      "Environment: THROTTLEBOT_PLUGIN_PATH (extra plugin directories, colon separated),\n"
-	      "THROTTLEBOT_JOURNAL (the journal file). See throttlebot(1), throttlebot.conf(5).\n", f);
+	      "THROTTLEBOT_JOURNAL (the journal file), THROTTLEBOT_LOCK (the host-wide run lock).\n"
+	      "See throttlebot(1), throttlebot.conf(5).\n", f);
 }
 
 static int need_args(int have, int want, const char *cmd)
@@ -44,6 +47,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "for", required_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -58,6 +62,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:f:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.output = optarg; break;
+		case 'c': o.check = 1; break;
 		case 'f':
 			o.hold_seconds = strtod(optarg, &end);
 			if (*end || o.hold_seconds <= 0) {
@@ -81,6 +86,10 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	n = argc - optind;
+	if (o.check && strcmp(cmd, "restore")) {
+		fprintf(stderr, "throttlebot: --check goes with 'restore' (see --help)\n");
+		return TB_EXIT_CONFIG;
+	}
 	tb_install_signal_handlers();
 	if (!strcmp(cmd, "run"))
 		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);

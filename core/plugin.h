@@ -7,6 +7,7 @@
 struct tb_loaded {
 	char *path;
 	void *dl;
+	int fd;                    /* the checked file, open while loaded */
 	const struct tb_plugin_header *header;
 };
 
@@ -16,8 +17,14 @@ struct tb_loaded {
 int tb_plugin_dirs(const char *plugin_dir, char ***dirs);
 void tb_plugin_dirs_free(char **dirs, int n);
 
-/* Load the plugin file at path; kind 0 accepts any kind.  On failure, why
- * holds "path: reason" and -errno is returned. */
+/*
+ * Load the plugin file at path; kind 0 accepts any kind.  The file (symlinks
+ * resolved) and every directory above it must be owned by root or the running
+ * user and writable by nobody else (a sticky directory is accepted above the
+ * plugin's own); what is loaded is the descriptor those checks were made on.
+ * The descriptor must carry every member its kind requires.  On failure, why
+ * holds "path: reason" and -errno is returned.
+ */
 int tb_plugin_load_file(const char *path, unsigned kind, struct tb_loaded *out,
 			char *why, size_t whylen);
 

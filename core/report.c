@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "progress.h"
 #include "report.h"
+#include "report_render.h"
 
 static json_t *num(double v)
 {
@@ -272,12 +273,18 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	return rep;
 }
 
+/* Like the other reports: a fresh temporary file (never one found at a
+ * fixed name), renamed into place. */
 int tb_report_write_json(const json_t *report, const char *path)
 {
-	char tmp[4096];
+	struct tb_report_file rf;
+	int r = tb_report_file_open(&rf, path);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(report, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0)
+	if (r < 0)
+		return r;
+	if (json_dumpf(report, rf.f, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0) {
+		tb_report_file_abort(&rf);
 		return -EIO;
-	return rename(tmp, path) < 0 ? -errno : 0;
+	}
+	return tb_report_file_commit(&rf);
 }

@@ -1,5 +1,7 @@
 /* report_file.c - write a report file atomically: a temporary file renamed into place. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,9 @@ int tb_report_file_open(struct tb_report_file *rf, const char *path)
 	}
 	memcpy(rf->tmp, path, n);
 	memcpy(rf->tmp + n, suffix, sizeof(suffix));
-	rf->fd = mkstemp(rf->tmp);
+	/* O_EXCL (mkstemp's own) and O_NOFOLLOW: never a file someone planted
+	 * at the name; O_CLOEXEC: no workload started later inherits it. */
+	rf->fd = mkostemp(rf->tmp, O_NOFOLLOW | O_CLOEXEC);
 	if (rf->fd < 0) {
 		err = -errno;
 		free(rf->tmp);

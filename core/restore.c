@@ -30,8 +30,15 @@ static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsign
 		return -ENOMEM;
 	if (*e->path && access(e->path, F_OK) == 0)
 		r = tb_plugin_load_file(e->path, kind, &in->lib, why, sizeof(why));
-	if (r < 0)
+	/* Another plugin now at that path would be handed state it never saved. */
+	if (r == 0 && strcmp(in->lib.header->name, e->plugin)) {
+		snprintf(why, sizeof(why), "%s: refused: it is plugin '%s', the journal names '%s'",
+			 e->path, in->lib.header->name, e->plugin);
+		tb_plugin_unload(&in->lib);
+		r = -EPROTO;
+	} else if (r < 0) {
 		r = tb_plugin_find(e->plugin, kind, NULL, &in->lib, why, sizeof(why));
+	}
 	if (r < 0) {
 		tb_error("cannot restore %s: %s", e->target, why);
 		return r;
@@ -83,31 +90,64 @@ static int undo(const struct tb_journal_entry *e)
 	return r;
 }
 
+/* Say what could not be read; returns how many complete records that is. */
+static size_t report_damage(struct tb_journal *j, const char *path, FILE *out)
+{
+	const struct tb_journal_damage *d;
+	size_t n = tb_journal_damaged(j, &d), unreadable = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *what = d[i].torn ? "torn last record, never applied" : "unreadable record";
+
+		if (out)
+			fprintf(out, "%s:%ld: %s (byte %lld, %zu bytes): %s: %s\n", path, d[i].line,
+				what, d[i].offset, d[i].length, d[i].why, d[i].excerpt);
+		else
+			tb_warn("%s:%ld: %s (byte %lld, %zu bytes): %s: %s", path, d[i].line, what,
+				d[i].offset, d[i].length, d[i].why, d[i].excerpt);
+		unreadable += !d[i].torn;
+	}
+	return unreadable;
+}
+
+static int open_for_restore(const char *path, struct tb_journal **j)
+{
+	int r = tb_journal_open(path, 1, j);
+
+	if (r == -EBUSY)
+		tb_error("%s is locked by a running throttlebot: stop it (Ctrl-C restores)",
+			 tb_journal_lock_path());
+	else if (r < 0)
+		tb_error("cannot open %s: %s", path, strerror(-r));
+	return r;
+}
+
 int tb_restore_journal(const char *path)
 {
 	struct tb_journal *j;
 	struct tb_journal_entry *pending;
+	size_t unreadable;
 	int n, failed = 0, r;
 
-	if (access(path, F_OK) < 0) {
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
 		tb_info("nothing to restore (no journal at %s)", path);
 		return 0;
 	}
-	r = tb_journal_open(path, 1, &j);
-	if (r == -EBUSY) {
-		tb_error("%s is locked by a running throttlebot: stop it (Ctrl-C restores)", path);
+	r = open_for_restore(path, &j);
+	if (r < 0)
 		return r;
-	}
-	if (r < 0) {
-		tb_error("cannot open %s: %s", path, strerror(-r));
-		return r;
-	}
+	unreadable = report_damage(j, path, NULL);
+	/* A torn last record was never applied: a change is applied only once
+	 * its record is wholly written and fsync'd.  With every other record
+	 * read, it is cut off, and this restore's records start on a new line. */
+	if (unreadable == 0 && tb_journal_drop_torn_tail(j) < 0)
+		unreadable = 1;
 	n = tb_journal_pending(j, &pending);
 	if (n < 0) {
 		tb_journal_close(j);
 		return n;
 	}
-	if (n == 0)
+	if (n == 0 && unreadable == 0)
 		tb_info("nothing to restore: every change in %s was already undone", path);
 	for (int i = 0; i < n; i++) {
 		if (undo(&pending[i]) < 0)
@@ -116,6 +156,63 @@ int tb_restore_journal(const char *path)
 			tb_journal_done(j, pending[i].id);
 	}
 	free(pending);
+	if (unreadable > 0) {
+		tb_error("%s is kept: %zu record%s could not be read and may name changes still "
+			 "applied; undo those by hand, then remove the file", path, unreadable,
+			 unreadable == 1 ? "" : "s");
+		failed = 1;
+	}
 	tb_journal_close(j);
 	return failed;
+}
+
+static void print_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+int tb_restore_check(const char *path)
+{
+	struct tb_journal *j;
+	struct tb_journal_entry *pending;
+	const struct tb_journal_damage *d;
+	int n, r = tb_journal_inspect(path, &j);
+
+	if (r == -ENOENT) {
+		printf("%s: no journal: nothing is pending\n", path);
+		return 0;
+	}
+	if (r < 0) {
+		tb_error("cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	n = tb_journal_pending(j, &pending);
+	if (n < 0) {
+		tb_journal_close(j);
+		return n;
+	}
+	printf("%s: %d pending change%s, %zu record%s that could not be read\n", path, n,
+	       n == 1 ? "" : "s", tb_journal_damaged(j, &d), tb_journal_damaged(j, &d) == 1 ? "" : "s");
+	for (int i = 0; i < n; i++) {
+		printf("pending %ld: %s %s, target %s, saved \"", pending[i].id, pending[i].kind,
+		       pending[i].plugin, pending[i].target);
+		print_escaped(pending[i].saved);
+		printf("\"\n");
+	}
+	report_damage(j, path, stdout);
+	r = n > 0 || tb_journal_damaged(j, &d) > 0;
+	free(pending);
+	tb_journal_close(j);
+	return r;
 }

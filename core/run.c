@@ -135,8 +135,11 @@ int tb_run_open_journal(struct tb_run *run)
 	if (r == -EEXIST)
 		tb_error("%s holds throttles a killed run left applied: run 'throttlebot restore' first",
 			 path);
+	else if (r == -EBADMSG)
+		tb_error("%s holds records that cannot be read: run 'throttlebot restore' first", path);
 	else if (r == -EBUSY)
-		tb_error("%s is locked: another throttlebot run is active on this host", path);
+		tb_error("another throttlebot run is active on this host (%s or %s is locked)",
+			 tb_journal_lock_path(), path);
 	else if (r < 0)
 		tb_error("cannot open the journal %s: %s", path, strerror(-r));
 	if (r < 0)
@@ -233,6 +236,9 @@ void tb_run_finish(struct tb_run *run)
 	free(run->excluded);
 	free(run->applied);
 	free(run->workdir);
+	for (i = 0; i < run->nunrestored; i++)
+		free(run->unrestored[i]);
+	free(run->unrestored);
 }
 
 int tb_run_unprivileged(const struct tb_run *run)

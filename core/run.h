@@ -37,6 +37,8 @@ struct tb_run {
 	time_t started;
 	struct tb_applied *applied;
 	size_t napplied;
+	char **unrestored;       /* "target (throttler)" whose restore failed */
+	size_t nunrestored;
 	/* The schedule (loop.c). */
 	unsigned long scheduled;       /* trials the strategy asked for */
 	unsigned long extra_budget;    /* most adaptive trials (max_extra_trials) */
@@ -62,7 +64,8 @@ int tb_run_keep_target(const struct tb_target *t, void *arg);
 int tb_run_plan(struct tb_run *run);
 /* Journal and apply every throttle of e on every target; all or nothing (trial.c). */
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
-/* Restore whatever is applied, newest first.  0 or the first error. */
+/* Restore whatever is applied, newest first.  0 or the first error; what
+ * could not be restored is added to run->unrestored. */
 int tb_run_restore(struct tb_run *run);
 /* One trial of e: apply, measure, restore; out is filled even when it fails. */
 int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned index,

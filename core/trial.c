@@ -85,6 +85,18 @@ int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, s
 	return 0;
 }
 
+/* A target left throttled, for the command to name at the end. */
+static void keep_unrestored(struct tb_run *run, const struct tb_applied *a)
+{
+	char **grown = realloc(run->unrestored, (run->nunrestored + 1) * sizeof(*grown));
+
+	if (!grown)
+		return;
+	run->unrestored = grown;
+	if (asprintf(&grown[run->nunrestored], "%s (%s)", a->target->id, a->throttler->name) >= 0)
+		run->nunrestored++;
+}
+
 int tb_run_restore(struct tb_run *run)
 {
 	int first = 0;
@@ -99,6 +111,7 @@ int tb_run_restore(struct tb_run *run)
 			tb_error("%s: could not restore %s: %s (kept in the journal for 'throttlebot restore')",
 				 a->throttler->name, a->target->id, strerror(-r));
 			first = first ? first : r;
+			keep_unrestored(run, a);
 		} else if (run->journal && a->journal_id > 0) {
 			tb_journal_done(run->journal, a->journal_id);
 		}

@@ -1,4 +1,4 @@
-/* check_cgroup_files.c - kept cgroup files: exact values, one descriptor per file, reopened when the cgroup is recreated, closed at the end. */
+/* check_cgroup_files.c - kept cgroup files: exact values, one descriptor per file, reopened when the cgroup is recreated, closed at the end; saved state checked before it is written back. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
@@ -66,7 +66,7 @@ static void teardown_tree(void)
 	tb_cg_files_free(files);
 	files = NULL;
 	for (const char *const *f = (const char *const[]){ "cpu.max", "cgroup.controllers",
-							   "cpu.max.new", NULL }; *f; f++) {
+							   "cpu.max.new", "passwd", NULL }; *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", tree, *f);
 		unlink(path);
 	}
@@ -75,6 +75,29 @@ static void teardown_tree(void)
 
 /* A regular file is never kept: a file renamed over it is the one written,
  * and a shorter value leaves no tail. */
+START_TEST(cpulist_count)
+{
+	char big[64];
+
+	ck_assert_int_eq(tb_cpulist_count("0-3,6\n"), 5);
+	ck_assert_int_eq(tb_cpulist_count("7"), 1);
+	ck_assert_int_eq(tb_cpulist_count(""), 0);
+	/* A sign, a reversed range, trailing garbage: not a cpuset list. */
+	ck_assert_int_eq(tb_cpulist_count("-5-3"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0--3"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("+1"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("3-1"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0-3,x"), -EINVAL);
+	/* Numbers past int, and totals past it: refused, not wrapped around. */
+	ck_assert_int_eq(tb_cpulist_count("0-4294967296"), -EINVAL);
+	ck_assert_int_eq(tb_cpulist_count("0-99999999999999999999999"), -EINVAL);
+	snprintf(big, sizeof(big), "0-%d,0-%d", TB_CPU_LIMIT - 1, TB_CPU_LIMIT - 1);
+	ck_assert_int_eq(tb_cpulist_count(big), -EINVAL);
+	snprintf(big, sizeof(big), "0-%d", TB_CPU_LIMIT - 1);
+	ck_assert_int_eq(tb_cpulist_count(big), TB_CPU_LIMIT);
+}
+END_TEST
+
 START_TEST(tree_files_follow_the_name)
 {
 	char buf[64], other[128], path[128], saved[256];
@@ -94,10 +117,74 @@ START_TEST(tree_files_follow_the_name)
 	ck_assert_int_eq(rename(other, path), 0);
 	ck_assert_int_eq(tb_cg_files_read(files, tree, "cpu.max", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "max 200000");
-	ck_assert_int_eq(tb_saved_restore_files(files, "/nonexistent-throttlebot/x\t1\n"), -ENOENT);
+	ck_assert_int_eq(tb_saved_restore_files(files, "/nonexistent-throttlebot/cpu.max\tmax 100000\n"), -ENOENT);
 	snprintf(saved, sizeof(saved), "%s/cpu.max\tmax 300000\n", tree);
 	ck_assert_int_eq(tb_saved_restore_files(files, saved), 0);
 	ck_assert_str_eq(outside(tree, "cpu.max"), "max 300000");
+}
+END_TEST
+
+/* Saved state comes back from the journal and root writes it: only plain
+ * absolute paths of the control files throttlers save, with values of
+ * their shape.  A cgroup path carrying a newline must not make a line of
+ * its own. */
+START_TEST(saved_state_is_checked)
+{
+	static const char *const good[][2] = {
+		{ "/sys/fs/cgroup/cpu/a/cpu.cfs_quota_us", "-1" },
+		{ "/x/cpu.cfs_quota_us", "50000" },
+		{ "/x/cpu.max", "max 100000" },
+		{ "/x/cpu.max", "50000 100000" },
+		{ "/x/cpuset.cpus", "0-3,6" },
+		{ "/x/cpuset.cpus", "" },
+		{ "/x/io.max", "254:0 rbps=max wbps=2097152" },
+		{ "/x/blkio.throttle.write_iops_device", "254:0 0" },
+	};
+	static const char *const bad[][2] = {
+		{ "x/cpu.max", "max 100000" },
+		{ "/x/../etc/cpu.max", "max 100000" },
+		{ "/x/./cpu.max", "max 100000" },
+		{ "/x//cpu.max", "max 100000" },
+		{ "/x\n/cpu.max", "max 100000" },
+		{ "/x\t/cpu.max", "max 100000" },
+		{ "/etc/passwd", "root::0:0::/:/bin/sh" },
+		{ "/x/cpu.max", "max 100000\n" },
+		{ "/x/cpu.max", "max" },
+		{ "/x/cpu.max", "1 2 3" },
+		{ "/x/cpu.cfs_quota_us", "" },
+		{ "/x/cpu.cfs_quota_us", "1; reboot" },
+		{ "/x/io.max", "254:0 rbps=1 foo=2" },
+		{ "/x/blkio.throttle.read_bps_device", "254:0" },
+		{ "/x/cpuset.cpus", "0-3\n/etc/passwd" },
+	};
+	char saved[512], path[128];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		ck_assert_msg(tb_saved_check(good[i][0], good[i][1]) == 0, "refused %s = %s",
+			      good[i][0], good[i][1]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(tb_saved_check(bad[i][0], bad[i][1]) == -EINVAL, "took %s = %s",
+			      bad[i][0], bad[i][1]);
+	saved[0] = '\0';
+	ck_assert_int_eq(tb_saved_add(saved, sizeof(saved), "/sys/fs/cgroup/cpu/a\n/etc/shadow\tx\n/b",
+				      "cpu.max", "max 100000"), -EINVAL);
+	ck_assert_str_eq(saved, "");
+	/* A crafted string: only the well-formed line is written. */
+	ck_assert_int_eq(cgt_put(tree, "passwd", "root:x:0:0"), 0);
+	ck_assert_int_eq(cgt_put(tree, "cpu.max", "1000 100000"), 0);
+	snprintf(saved, sizeof(saved), "%s/x\n%s/passwd\tpwned\n%s/cpu.max\tmax 100000\n", tree, tree,
+		 tree);
+	ck_assert_int_eq(tb_saved_restore_files(files, saved), -EINVAL);
+	ck_assert_str_eq(outside(tree, "passwd"), "root:x:0:0");
+	ck_assert_str_eq(outside(tree, "cpu.max"), "max 100000");
+	/* Nor through a symbolic link named like a control file. */
+	snprintf(path, sizeof(path), "%s/cpu.max", tree);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink("passwd", path), 0);
+	snprintf(saved, sizeof(saved), "%s/cpu.max\tmax 100000\n", tree);
+	ck_assert_int_eq(tb_saved_restore_files(files, saved), -ELOOP);
+	ck_assert_int_eq(tb_saved_restore(saved), -ELOOP);
+	ck_assert_str_eq(outside(tree, "passwd"), "root:x:0:0");
 }
 END_TEST
 
@@ -279,8 +366,10 @@ int main(void)
 	snprintf(cg, sizeof(cg), CPU_ROOT "/throttlebot-files-%d", (int)getpid());
 	snprintf(cgset, sizeof(cgset), CPUSET_ROOT "/throttlebot-files-%d", (int)getpid());
 	tcase_add_checked_fixture(trees, setup_tree, teardown_tree);
+	tcase_add_test(trees, cpulist_count);
 	tcase_add_test(trees, tree_files_follow_the_name);
 	tcase_add_test(trees, tree_version_asked_each_time);
+	tcase_add_test(trees, saved_state_is_checked);
 	tcase_add_checked_fixture(real, setup_real, teardown_real);
 	tcase_set_timeout(real, 30);
 	tcase_add_test(real, real_one_descriptor_per_file);

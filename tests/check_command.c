@@ -123,6 +123,32 @@ START_TEST(output_goes_to_trial_file)
 }
 END_TEST
 
+/* A root run must not write through what someone left at the trial's file name. */
+START_TEST(output_file_never_followed)
+{
+	struct tb_trial trial;
+	char victim[4096], at[4096];
+	double v[2];
+
+	snprintf(victim, sizeof(victim), "%s/victim-%d", base, (int)getpid());
+	snprintf(at, sizeof(at), "%s/trial-1.out", workdir);
+	ck_assert_int_eq(tb_test_sh("echo precious > '%s'", victim), 0);
+	ck_assert_int_eq(symlink(victim, at), 0);
+	ck_assert_int_eq(run("command = [\"echo\", \"overwritten\"];", v, &trial), -ELOOP);
+	ck_assert_str_eq(slurp(victim), "precious\n");
+	/* A hard link: the same file under another name. */
+	ck_assert_int_eq(unlink(at), 0);
+	ck_assert_int_eq(link(victim, at), 0);
+	ck_assert_int_eq(throttlebot_plugin.measure(st, &trial, v), -EPERM);
+	ck_assert_str_eq(slurp(victim), "precious\n");
+	/* What an earlier run left there, its own, is emptied. */
+	ck_assert_int_eq(unlink(at), 0);
+	ck_assert_int_eq(tb_test_sh("echo earlier run > '%s'", at), 0);
+	ck_assert_int_eq(throttlebot_plugin.measure(st, &trial, v), 0);
+	ck_assert_str_eq(slurp(at), "overwritten\n");
+}
+END_TEST
+
 START_TEST(nonzero_exit_fails)
 {
 	struct tb_trial trial;
@@ -378,6 +404,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, wall_time_of_sleep);
 	tcase_add_test(tc, output_goes_to_trial_file);
+	tcase_add_test(tc, output_file_never_followed);
 	tcase_add_test(tc, nonzero_exit_fails);
 	tcase_add_test(tc, missing_program_fails);
 	tcase_add_test(tc, program_gone_before_the_trial_fails);

@@ -151,6 +151,50 @@ START_TEST(missing_workload_program)
 }
 END_TEST
 
+START_TEST(trial_seconds_bounded)
+{
+	/* Converted to whole seconds for the plan: a huge one is undefined behaviour. */
+	assert_error(HEAD THROTTLERS METRICS "trial_seconds = 1e300;\n", 6,
+		     "trial_seconds must be positive and at most 1e+06");
+}
+END_TEST
+
+START_TEST(relative_include_beside_the_file)
+{
+	char part[4300], text[8192];
+	FILE *f;
+
+	snprintf(part, sizeof(part), "%s/metrics.part", dir);
+	f = fopen(part, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(METRICS, f);
+	fclose(f);
+	/* Read from elsewhere: the include is the configuration's neighbour. */
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(plan(HEAD THROTTLERS "@include \"metrics.part\"\n"), TB_EXIT_OK);
+	/* An absolute one still works, and errors still name the file. */
+	snprintf(text, sizeof(text), HEAD THROTTLERS "@include \"%s\"\ntrials = 0;\n", part);
+	assert_error(text, 6, "'trials' = 0 is out of range");
+}
+END_TEST
+
+START_TEST(oversized_file_refused)
+{
+	/* libconfig's time grows with the square of a long string. */
+	size_t n = 1024 * 1024 + 1;
+	char *text = malloc(n + sizeof(HEAD THROTTLERS METRICS) + 4), *p = text;
+
+	ck_assert_ptr_nonnull(text);
+	p += sprintf(p, "%s", HEAD THROTTLERS METRICS "#");
+	memset(p, 'x', n);
+	strcpy(p + n, "\n");
+	ck_assert_int_eq(plan(text), TB_EXIT_CONFIG);
+	ck_assert_msg(strstr(errors, conf) && strstr(errors, "refused") &&
+		      strstr(errors, "more than a configuration may have"), "%s", errors);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -171,6 +215,9 @@ int main(void)
 	tcase_add_test(tc, missing_required_key);
 	tcase_add_test(tc, missing_configuration_file);
 	tcase_add_test(tc, missing_workload_program);
+	tcase_add_test(tc, trial_seconds_bounded);
+	tcase_add_test(tc, relative_include_beside_the_file);
+	tcase_add_test(tc, oversized_file_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -233,6 +233,30 @@ START_TEST(select_names)
 }
 END_TEST
 
+START_TEST(select_refuses_bad_ids)
+{
+	static const char *const bad[] = {
+		"../../../etc", WEB1 "0", "59BB56B844AC8E72313D811BB482BEF04680A6996531E62F748FA357BA651B84",
+		"59bb56b844ac", "59bb56b844ac8e72313d811bb482bef04680a6996531e62f748fa357ba651b8/",
+	};
+	json_t *list = fixture("containers-tbtest.json");
+	struct dk_selector sel = { .project = "tbtest" };
+	struct dk_container *v;
+	size_t i;
+	json_t *e;
+
+	ck_assert(dk_valid_id(WEB1));
+	/* The id ends up in request paths and in cgroup directory names. */
+	for (size_t b = 0; b < sizeof(bad) / sizeof(*bad); b++) {
+		ck_assert(!dk_valid_id(bad[b]));
+		json_array_foreach(list, i, e)
+			json_object_set_new(e, "Id", json_string(bad[b]));
+		ck_assert_int_eq(dk_select(list, &sel, &v), -EBADMSG);
+	}
+	json_decref(list);
+}
+END_TEST
+
 static struct dk_container inspect(const char *file, const char *id)
 {
 	json_t *j = fixture(file);
@@ -521,6 +545,50 @@ START_TEST(fake_discover)
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
 	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+}
+END_TEST
+
+/* An engine (or whoever answers on its socket) names a CgroupParent that
+ * climbs out of the cgroup hierarchy into a directory it prepared. */
+START_TEST(fake_cgroup_parent_escapes)
+{
+	int v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	char *version = version_body("1.41"), *list = dump("containers-tbtest.json");
+	char *info = dump(v2 ? "info-cgroupfs-v2.json" : "info-cgroupfs-v1.json");
+	char parent[256], conf[512], *web1;
+	json_t *j = fixture("inspect-web_1.json");
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	void *st;
+
+	snprintf(parent, sizeof(parent), "../../../../../../../..%s", sockdir);
+	ck_assert_int_eq(tb_test_sh("mkdir -p '%s/%s'", sockdir, WEB1), 0);
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(getpid()));
+	json_object_set_new(json_object_get(j, "HostConfig"), "CgroupParent", json_string(parent));
+	web1 = json_dumps(j, 0);
+	json_decref(j);
+	{
+		const struct fake_route routes[] = {
+			{ "/version", 200, version },
+			{ "/v1.41/info", 200, info },
+			{ "/v1.41/containers/json", 200, list },
+			{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		};
+
+		ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+		snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+		ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+		ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EXDEV);
+		ck_assert_msg(strstr(last_log, "refused: its cgroup") && strstr(last_log, "is outside"),
+			      "%s", last_log);
+		ck_assert_int_eq((int)inv.nservices, 0);
+		throttlebot_plugin.fini(st);
+		tb_test_plugin_close(&t);
+		fake_engine_stop(&fe);
+	}
+	tb_test_sh("rm -rf '%s/%s'", sockdir, WEB1);
+	free(version); free(list); free(info); free(web1);
 }
 END_TEST
 
@@ -881,6 +949,7 @@ int main(void)
 	tcase_add_test(unit, filters);
 	tcase_add_test(unit, select_project);
 	tcase_add_test(unit, select_names);
+	tcase_add_test(unit, select_refuses_bad_ids);
 	tcase_add_test(unit, inspect_fields);
 	tcase_add_test(unit, cgroup_cgroupfs_v1);
 	tcase_add_test(unit, cgroup_systemd_v1);
@@ -890,6 +959,7 @@ int main(void)
 	tcase_add_test(unit, unreachable);
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
+	tcase_add_test(unit, fake_cgroup_parent_escapes);
 	suite_add_tcase(s, unit);
 
 	main_pid = getpid();

@@ -263,6 +263,41 @@ START_TEST(paths_pure_v2_tree)
 }
 END_TEST
 
+/* Cgroup paths from outside (a configuration, an engine) never lead out of their hierarchy. */
+START_TEST(paths_stay_in_the_hierarchy)
+{
+	char dir[1024], mi[1024], p[2048], text[4096];
+	struct tb_cg_mounts m;
+	char *dirs[TB_CG_SLOTS];
+
+	snprintf(dir, sizeof(dir), "%s/confined", tmp);
+	ck_assert_int_eq(tb_test_sh("mkdir -p %s/app/web %s/outside && ln -s %s/outside %s/app/out && "
+				    "ln -s %s/nowhere %s/app/dangling && echo cpu > %s/cgroup.controllers",
+				    dir, tmp, tmp, dir, tmp, dir, dir), 0);
+	snprintf(mi, sizeof(mi), "%s/mountinfo-confined", tmp);
+	snprintf(text, sizeof(text), "30 23 0:26 / %s rw - cgroup2 cgroup2 rw\n", dir);
+	write_file(mi, text);
+	ck_assert_int_eq(tb_cg_mounts_read(mi, &m), 0);
+	ck_assert_int_eq(tb_cg_paths_of_cgroup(&m, "/app/web", dirs), 0);
+	tb_cg_paths_free(dirs);
+	ck_assert_int_eq(tb_cg_paths_of_cgroup(&m, "/app/../..", dirs), -EXDEV);
+	ck_assert_int_eq(tb_cg_paths_of_cgroup(&m, "/app/out", dirs), -EXDEV);
+	tb_cg_mounts_free(&m);
+	/* Inside, existing or not yet; outside by "..", a symlink or a dangling one. */
+	ck_assert_int_eq(tb_cg_confine(dir, dir), 0);
+	snprintf(p, sizeof(p), "%s/app/web/../web/new/deeper", dir);
+	ck_assert_int_eq(tb_cg_confine(dir, p), 0);
+	snprintf(p, sizeof(p), "%s/app/new/../../..", dir);
+	ck_assert_int_eq(tb_cg_confine(dir, p), -EXDEV);
+	snprintf(p, sizeof(p), "%s/app/../../confined-not", dir);
+	ck_assert_int_eq(tb_cg_confine(dir, p), -EXDEV);
+	snprintf(p, sizeof(p), "%s/app/out/new", dir);
+	ck_assert_int_eq(tb_cg_confine(dir, p), -EXDEV);
+	snprintf(p, sizeof(p), "%s/app/dangling/new", dir);
+	ck_assert_int_eq(tb_cg_confine(dir, p), -EXDEV);
+}
+END_TEST
+
 START_TEST(paths_hybrid_tree)
 {
 	char mi[1024], pc[1024], v2dir[1024], text[8192];
@@ -696,6 +731,8 @@ START_TEST(crash_then_restore_removes_everything)
 
 	SKIP_UNLESS_ROOT();
 	snprintf(jpath, sizeof(jpath), "%s/journal", tmp);
+	snprintf(dir, sizeof(dir), "%s/lock", tmp);
+	setenv("THROTTLEBOT_LOCK", dir, 1);     /* ours, not a parallel test's */
 	ck_assert_int_eq(pipe(pfd), 0);
 	crasher = fork();
 	ck_assert_int_ge(crasher, 0);
@@ -1055,6 +1092,7 @@ int main(void)
 		fprintf(stderr, "not root: the real-process cases are skipped\n");
 	tcase_add_unchecked_fixture(cfg, unchecked_setup, NULL);
 	tcase_add_test(cfg, paths_pure_v2_tree);
+	tcase_add_test(cfg, paths_stay_in_the_hierarchy);
 	tcase_add_test(cfg, paths_hybrid_tree);
 	tcase_add_test(cfg, config_errors_name_file_and_line);
 	tcase_add_test(cfg, plan_without_launch_declares_names_only);

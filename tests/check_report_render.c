@@ -2,6 +2,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -982,6 +983,47 @@ START_TEST(replaces_whole_file)
 }
 END_TEST
 
+START_TEST(temporary_file_is_private)
+{
+	struct tb_report_file rf;
+	struct stat st;
+
+	ck_assert_int_eq(tb_report_file_open(&rf, out_path("report.csv")), 0);
+	ck_assert_int_eq(lstat(rf.tmp, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(fstat(rf.fd, &st), 0);
+	ck_assert_int_eq(st.st_nlink, 1);
+	/* A workload started while a report is written must not hold it. */
+	ck_assert(fcntl(rf.fd, F_GETFD) & FD_CLOEXEC);
+	tb_report_file_abort(&rf);
+	ck_assert_uint_eq(entries_in(dir), 0);
+}
+END_TEST
+
+START_TEST(json_never_through_a_planted_name)
+{
+	json_t *r = fixture("minimal.json"), *back;
+	char victim[256], planted[256], *text;
+
+	/* report.json was written to report.json.tmp first: a symlink there
+	 * sent a root run's report over any file. */
+	snprintf(victim, sizeof(victim), "%s", out_path("victim"));
+	snprintf(planted, sizeof(planted), "%s", out_path("report.json.tmp"));
+	ck_assert_int_eq(symlink(victim, planted), 0);
+	ck_assert_int_eq(tb_report_write_json(r, out_path("report.json")), 0);
+	ck_assert_int_eq(access(victim, F_OK), -1);
+	back = json_load_file(out_path("report.json"), 0, NULL);
+	ck_assert(json_equal(back, r));
+	text = slurp(out_path("report.json"), NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\n  "));     /* still indented */
+	free(text);
+	ck_assert_int_eq(unlink(planted), 0);
+	ck_assert_uint_eq(entries_in(dir), 1);
+	json_decref(back);
+	json_decref(r);
+}
+END_TEST
+
 /* A full disk must fail the write and leave the previous report intact,
  * byte for byte, with no temporary file behind.  Needs root for a small
  * tmpfs of our own. */
@@ -1046,6 +1088,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, table_old_report);
 	tcase_add_test(tc, bad_paths);
 	tcase_add_test(tc, replaces_whole_file);
+	tcase_add_test(tc, temporary_file_is_private);
+	tcase_add_test(tc, json_never_through_a_planted_name);
 	tcase_add_test(tc, full_disk_keeps_old_report);
 	suite_add_tcase(s, tc);
 

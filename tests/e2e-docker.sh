@@ -22,7 +22,7 @@ command -v nsenter >/dev/null || skip "needs nsenter (util-linux)"
 . "$abs_top_srcdir/tests/e2e-lib.sh"
 tb=$abs_top_builddir/throttlebot
 work=$(mktemp -d /tmp/throttlebot-e2e-docker.XXXXXX) || exit 1
-export THROTTLEBOT_JOURNAL=$work/journal
+export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 project=throttlebot-e2e-$$-fs single_project=throttlebot-e2e-$$-single
 export TB_FRONTEND_PORT=$((23000 + $$ % 2000)) TB_SINGLE_PORT=$((25000 + $$ % 2000))
 compose() { docker-compose -p "$project" -f "$abs_top_srcdir/apps/docker/frontend-storage.yml" "$@"; }

@@ -19,8 +19,8 @@ done
 tb=$abs_top_builddir/throttlebot
 work=$(mktemp -d /var/tmp/throttlebot-e2e-local.XXXXXX) || exit 1
 chmod 755 "$work"
-# A journal of our own: a parallel `make check` may hold the shared one.
-export THROTTLEBOT_JOURNAL=$work/journal
+# A journal and run lock of our own: a parallel `make check` may hold the shared ones.
+export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 run_pid=
 
 cleanup() {

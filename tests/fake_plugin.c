@@ -17,10 +17,12 @@ static void fini(void *state)
 {
 }
 
+#ifndef FAKE_NO_SAVE
 static int save(void *state, const struct tb_target *t, char *saved, size_t size)
 {
 	return -ENOTSUP;
 }
+#endif
 
 static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
@@ -43,7 +45,9 @@ const struct tb_throttler not_the_symbol =
 	.resource = "test",
 	.init = init,
 	.fini = fini,
+#ifndef FAKE_NO_SAVE
 	.save = save,
+#endif
 	.apply = apply,
 	.restore = restore,
 };

@@ -1,13 +1,14 @@
 #!/bin/sh
 # kill-restore.sh - a run killed with SIGKILL mid-trial leaves its journal; `throttlebot restore` puts every
-# cgroup value back exactly, removes what the run created, and a second restore finds nothing to do.
+# cgroup value back exactly, removes what the run created, and a second restore finds nothing to do; a
+# torn last record keeps new runs out until restore has read the rest.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 tb=$abs_top_builddir/throttlebot
 tmp=$(mktemp -d /tmp/throttlebot-kill-XXXXXX)
 chmod 755 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal
+export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 # An operator's cgroup with a limit of its own, attached by path: restore must put back 70000, not -1.
 victim=/sys/fs/cgroup/cpu/throttlebot-kill-test-$$
 cleanup() {
@@ -69,5 +70,21 @@ pgrep -f "^/bin/sleep 300" >/dev/null && { echo "FAILED: the launched service su
 out=$("$tb" restore 2>&1) || { echo "FAILED: second restore"; fail=1; }
 echo "$out" | grep -q "nothing to restore" || { echo "FAILED: second restore did something: $out"; fail=1; }
 [ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || fail=1
-[ $fail = 0 ] && echo "SIGTERM restores by itself; kill -9 then restore: quota back to 70000, launched service and cgroups gone"
+
+# SIGKILL while the journal's last record was being written: a torn tail.  A new run refuses to
+# start; restore --check names it; restore undoes every whole record and cuts the torn one off.
+start_run
+kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
+printf '{"v":2,"len":301,"crc32":1234,"record":"{\\"id\\":9,\\"op\\":\\"app' >> "$THROTTLEBOT_JOURNAL"
+"$tb" run "$tmp/app.conf" >"$tmp/refused.log" 2>&1 && { echo "FAILED: a run started on a torn journal"; fail=1; }
+grep -q "cannot be read: run 'throttlebot restore' first" "$tmp/refused.log" ||
+	{ echo "FAILED: the refused run did not say why"; cat "$tmp/refused.log"; fail=1; }
+"$tb" restore --check >"$tmp/check.out" 2>&1 && { echo "FAILED: restore --check found nothing"; fail=1; }
+grep -q "torn last record" "$tmp/check.out" || { echo "FAILED: restore --check: $(cat "$tmp/check.out")"; fail=1; }
+[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] || { echo "FAILED: restore --check changed the quota"; fail=1; }
+"$tb" restore >"$tmp/restore.log" 2>&1 || { echo "FAILED: restore of a torn journal"; cat "$tmp/restore.log"; fail=1; }
+[ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || { echo "FAILED: after the torn journal the quota is $(cat "$victim/cpu.cfs_quota_us")"; fail=1; }
+[ -e "$THROTTLEBOT_JOURNAL" ] && { echo "FAILED: the torn journal is still there"; fail=1; }
+for d in $launched; do [ -d "$d" ] && { echo "FAILED: $d is still there"; fail=1; }; done
+[ $fail = 0 ] && echo "SIGTERM restores by itself; kill -9 then restore: quota back to 70000, launched service and cgroups gone; a torn last record blocks runs until restore"
 exit $fail

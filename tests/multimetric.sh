@@ -80,7 +80,7 @@ if [ -f "$cpu/cpu.shares" ]; then
 		{ echo "ERROR: cannot make $boost"; exit 99; }
 fi
 
-export THROTTLEBOT_JOURNAL="$tmp/journal"
+export THROTTLEBOT_JOURNAL="$tmp/journal" THROTTLEBOT_LOCK="$tmp/lock"
 cd "$tmp" || exit 99
 start=$(date +%s)
 "$abs_top_builddir/throttlebot" run "$tmp/run.conf" --output "$tmp/out" >"$tmp/table" 2>"$tmp/log" &

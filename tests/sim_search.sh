@@ -10,7 +10,8 @@ work=$(mktemp -d /tmp/throttlebot-sim-search-XXXXXX) || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 THROTTLEBOT_PLUGIN_PATH=$top/plugins/sim/.libs:$top/plugins/strategies/.libs
 THROTTLEBOT_JOURNAL=$work/journal
-export THROTTLEBOT_PLUGIN_PATH THROTTLEBOT_JOURNAL
+THROTTLEBOT_LOCK=$work/lock
+export THROTTLEBOT_PLUGIN_PATH THROTTLEBOT_JOURNAL THROTTLEBOT_LOCK
 
 # run STRATEGY SERVICES SEED: the truth the orchestrator logs must be the reported MIMR.
 run() {

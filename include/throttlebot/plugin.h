@@ -176,7 +176,7 @@ struct tb_host {
 			 const char *saved);
 	int (*forget)(const struct tb_host *h, long handle);
 
-	/* Non-zero once the user asked to stop (SIGINT, SIGTERM): a plugin that
+	/* Non-zero once asked to stop (any signal that would end the run): a plugin that
 	 * waits (for a workload, say) checks it and returns -EINTR. */
 	int (*cancelled)(const struct tb_host *h);
 
@@ -206,7 +206,9 @@ struct tb_plugin_header {
  * Saved state (what restore needs to undo an apply) is text, at most
  * TB_SAVED_MAX bytes including the NUL, written into a host buffer.  It is
  * journalled before apply and may be handed to a fresh instance after a crash,
- * so it must be self-contained: paths and exact previous values.
+ * so it must be self-contained: paths and exact previous values.  restore()
+ * runs as root on text read back from a file: it checks every field before
+ * acting on it, and save() refuses what restore() would refuse.
  */
 #define TB_SAVED_MAX 8192
 

@@ -66,7 +66,7 @@ static int write_path(const char *path, const char *value)
 	int fd;
 
 	/* O_TRUNC: cgroupfs ignores it, and a cgroupfs-shaped test tree needs it. */
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, value, len);
@@ -187,12 +187,12 @@ static int on_cgroupfs(int fd)
 /* Read and write if allowed (a file kept serves both), else just what is asked. */
 static int open_for(const char *path, int writing, int *acc)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 
 	*acc = O_RDWR;
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS || errno == EISDIR)) {
 		*acc = writing ? O_WRONLY : O_RDONLY;
-		fd = open(path, *acc | O_CLOEXEC);
+		fd = open(path, *acc | O_NOFOLLOW | O_CLOEXEC);
 	}
 	return fd;
 }
@@ -325,15 +325,104 @@ int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir)
 
 /* ---- saved state ---- */
 
+/*
+ * Saved state comes back from the journal, which root replays: every line
+ * is checked before anything is written.  The path must be absolute and
+ * plain (no control characters, no empty, "." or ".." component) and name
+ * a control file a throttler saves; the value must have that file's shape.
+ */
+
+/* n digits, 1 <= n <= 19, at *p; advances past them. */
+static int digits(const char **p)
+{
+	size_t n = strspn(*p, "0123456789");
+
+	*p += n;
+	return n >= 1 && n <= 19;
+}
+
+static int word(const char **p, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (strncmp(*p, w, n))
+		return 0;
+	*p += n;
+	return 1;
+}
+
+static int device(const char **p)
+{
+	return digits(p) && word(p, ":") && digits(p);
+}
+
+static int value_ok(const char *file, const char *v)
+{
+	if (!strcmp(file, "cpu.cfs_quota_us") || !strcmp(file, "cpu.cfs_period_us")) {
+		word(&v, "-");
+		return digits(&v) && !*v;
+	}
+	if (!strcmp(file, "cpu.max"))
+		return (word(&v, "max") || digits(&v)) && word(&v, " ") && digits(&v) && !*v;
+	if (!strcmp(file, "cpuset.cpus") || !strcmp(file, "cpuset.cpus.effective"))
+		return strspn(v, "0123456789,-:/") == strlen(v);   /* ":/": strides */
+	if (!strcmp(file, "io.max")) {
+		if (!device(&v))
+			return 0;
+		while (*v) {
+			if (!word(&v, " ") || !(word(&v, "r") || word(&v, "w")) ||
+			    !(word(&v, "bps=") || word(&v, "iops=")) ||
+			    !(word(&v, "max") || digits(&v)))
+				return 0;
+		}
+		return 1;
+	}
+	if (!strncmp(file, "blkio.throttle.", 15) &&
+	    (!strcmp(file + 15, "read_bps_device") || !strcmp(file + 15, "write_bps_device") ||
+	     !strcmp(file + 15, "read_iops_device") || !strcmp(file + 15, "write_iops_device")))
+		return device(&v) && word(&v, " ") && digits(&v) && !*v;
+	return 0;     /* not a file a throttler saves */
+}
+
+static int plain_path(const char *path)
+{
+	if (path[0] != '/' || strlen(path) >= 4096)
+		return 0;
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	for (const char *c = path + 1;; ) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (!c[n])
+			return 1;
+		c += n + 1;
+	}
+}
+
+int tb_saved_check(const char *path, const char *value)
+{
+	const char *file = strrchr(path, '/');
+
+	if (!plain_path(path) || !value_ok(file + 1, value))
+		return -EINVAL;
+	return 0;
+}
+
 int tb_saved_add(char *saved, size_t size, const char *dir, const char *file,
 		 const char *value)
 {
 	size_t used = strlen(saved);
+	char path[4096];
 	int n;
 
-	if (strchr(value, '\n') || strchr(value, '\t'))
-		return -EINVAL;   /* multi-line files are the caller's to split */
-	n = snprintf(saved + used, size - used, "%s/%s\t%s\n", dir, file, value);
+	/* What restore would refuse is never saved, nor applied after it. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
+	    tb_saved_check(path, value) < 0)
+		return -EINVAL;
+	n = snprintf(saved + used, size - used, "%s\t%s\n", path, value);
 	if (n < 0 || (size_t)n >= size - used) {
 		saved[used] = '\0';
 		return -ENOSPC;
@@ -367,7 +456,9 @@ int tb_saved_restore_files(struct tb_cg_files *f, const char *saved)
 			path[tab - line] = '\0';
 			memcpy(value, tab + 1, (size_t)(end - tab - 1));
 			value[end - tab - 1] = '\0';
-			r = f ? write_kept(f, path, value) : write_path(path, value);
+			r = tb_saved_check(path, value);
+			if (r == 0)
+				r = f ? write_kept(f, path, value) : write_path(path, value);
 			if (r < 0 && !first)
 				first = r;
 		}
@@ -396,6 +487,18 @@ int tb_saved_get(const char *saved, const char *dir, const char *file, char *out
 	return -ENOENT;
 }
 
+/* One CPU number: digits only (strtol would take a sign), below TB_CPU_LIMIT. */
+static long cpu_number(const char *p, char **end)
+{
+	long v;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtol(p, end, 10);
+	return errno || v >= TB_CPU_LIMIT ? -1 : v;
+}
+
 int tb_cpulist_count(const char *list)
 {
 	int count = 0;
@@ -403,14 +506,14 @@ int tb_cpulist_count(const char *list)
 
 	while (*p) {
 		char *end;
-		long a = strtol(p, &end, 10), b;
+		long a = cpu_number(p, &end), b = a;
 
-		if (end == p)
-			return count > 0 ? count : -EINVAL;
-		b = a;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		if (b < a)
+		if (a >= 0 && *end == '-')
+			b = cpu_number(end + 1, &end);
+		if (a < 0 || b < a)
+			return -EINVAL;
+		/* Ranges may repeat: the sum is bounded too. */
+		if (b - a + 1 > TB_CPU_LIMIT - count)
 			return -EINVAL;
 		count += (int)(b - a + 1);
 		p = end;

@@ -24,12 +24,16 @@ int tb_cg_write(const char *dir, const char *file, const char *value);
 
 /*
  * Saved state for restore(): lines "path<TAB>value".  tb_saved_add appends a
- * line (-ENOSPC when full); tb_saved_restore writes every value back to its
+ * line (-ENOSPC when full, -EINVAL when tb_saved_check refuses it); tb_saved_restore writes every value back to its
  * path, in order, and returns the first error while still trying the rest.
  */
 int tb_saved_add(char *saved, size_t size, const char *dir, const char *file,
 		 const char *value);
 int tb_saved_restore(const char *saved);
+/* 0 if path (absolute, plain, a control file a throttler saves) and value
+ * (of that file's shape) may be written back; -EINVAL if not.  Every line
+ * is checked by tb_saved_add and before tb_saved_restore writes it. */
+int tb_saved_check(const char *path, const char *value);
 /* The value saved for dir/file, copied into out; -ENOENT if none. */
 int tb_saved_get(const char *saved, const char *dir, const char *file, char *out,
 		 size_t size);
@@ -64,7 +68,9 @@ int tb_saved_restore_files(struct tb_cg_files *f, const char *saved);
 /* tb_cg_is_v2, remembered per directory until a file of it fails as gone. */
 int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir);
 
-/* Number of CPUs in a cpuset list such as "0-3,6". */
+/* Number of CPUs in a cpuset list such as "0-3,6"; -EINVAL for anything
+ * else, a number of TB_CPU_LIMIT or more, or a total beyond it. */
+#define TB_CPU_LIMIT 65536
 int tb_cpulist_count(const char *list);
 
 #endif

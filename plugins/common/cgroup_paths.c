@@ -176,6 +176,63 @@ static char *join(const char *mount, const char *root, const char *path)
 	return out;
 }
 
+/* Whether the resolved path lies in the resolved directory root. */
+static int inside(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(path, root, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+int tb_cg_confine(const char *mount, const char *dir)
+{
+	char *root = realpath(mount, NULL), *copy = strdup(dir), *real = NULL, *slash;
+	struct stat st;
+	int r = 0;
+
+	if (!root || !copy) {
+		r = root ? -ENOMEM : -errno;
+		goto out;
+	}
+	/* What does not exist yet is confined by its name: plain components
+	 * below the deepest part that exists, which is resolved. */
+	while (!(real = realpath(copy, NULL)) && errno == ENOENT && (slash = strrchr(copy, '/'))) {
+		if (!strcmp(slash + 1, "..") || !strcmp(slash + 1, ".") ||
+		    lstat(copy, &st) == 0) {   /* a dangling symlink */
+			r = -EXDEV;
+			goto out;
+		}
+		slash[slash == copy] = '\0';
+	}
+	if (!real)
+		r = -errno;
+	else if (!inside(root, real))
+		r = -EXDEV;
+out:
+	free(root);
+	free(copy);
+	free(real);
+	return r;
+}
+
+/* mount + path (see join), unless that leads outside the mount. */
+static int join_confined(const char *mount, const char *root, const char *path, char **out)
+{
+	int r;
+
+	*out = join(mount, root, path);
+	if (!*out)
+		return -ENOMEM;
+	r = tb_cg_confine(mount, *out);
+	if (r == -EXDEV) {
+		free(*out);
+		*out = NULL;
+	}
+	return r == -EXDEV ? r : 0;
+}
+
 int tb_cg_paths_parse(const struct tb_cg_mounts *m, const char *proc_cgroup,
 		      char *dirs[TB_CG_SLOTS])
 {
@@ -204,9 +261,7 @@ int tb_cg_paths_parse(const struct tb_cg_mounts *m, const char *proc_cgroup,
 
 			if (!mnt || !match || dirs[c])
 				continue;
-			dirs[c] = join(mnt, v2 ? m->v2_root : m->v1_root[c], path);
-			if (!dirs[c])
-				r = -ENOMEM;
+			r = join_confined(mnt, v2 ? m->v2_root : m->v1_root[c], path, &dirs[c]);
 		}
 	}
 	free(line);
@@ -227,7 +282,7 @@ int tb_cg_paths_of_pid(const struct tb_cg_mounts *m, pid_t pid, char *dirs[TB_CG
 int tb_cg_paths_of_cgroup(const struct tb_cg_mounts *m, const char *path,
 			  char *dirs[TB_CG_SLOTS])
 {
-	int found = 0;
+	int found = 0, r;
 
 	for (int c = 0; c < TB_CG_SLOTS; c++) {
 		const char *mnt = tb_cg_mount_of(m, c, NULL);
@@ -238,10 +293,10 @@ int tb_cg_paths_of_cgroup(const struct tb_cg_mounts *m, const char *path,
 			continue;
 		/* The path is given relative to each hierarchy's top, as the
 		 * user sees it in /proc/PID/cgroup: no mount root to strip. */
-		dirs[c] = join(mnt, NULL, path);
-		if (!dirs[c]) {
+		r = join_confined(mnt, NULL, path, &dirs[c]);
+		if (r < 0) {
 			tb_cg_paths_free(dirs);
-			return -ENOMEM;
+			return r;
 		}
 		if (stat(dirs[c], &st) < 0 || !S_ISDIR(st.st_mode)) {
 			free(dirs[c]);

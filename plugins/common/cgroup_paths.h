@@ -35,6 +35,15 @@ void tb_cg_mounts_free(struct tb_cg_mounts *m);
 const char *tb_cg_mount_of(const struct tb_cg_mounts *m, int ctl, int *v2);
 
 /*
+ * 0 when dir, with symlinks and ".." resolved, is mount or lies below it;
+ * -EXDEV when it leads elsewhere.  A part of dir that does not exist yet
+ * must be plain names.  Every cgroup directory made from text that comes
+ * from outside (an engine's answer, a configuration) goes through here, so
+ * that nothing is written outside the cgroup hierarchies.
+ */
+int tb_cg_confine(const char *mount, const char *dir);
+
+/*
  * dirs[ctl]: the absolute directory of each controller for the process whose
  * /proc/PID/cgroup text is in file proc_cgroup (NULL for controllers that
  * are not mounted).  Strings are malloc'd; free with tb_cg_paths_free.
@@ -44,7 +53,8 @@ int tb_cg_paths_parse(const struct tb_cg_mounts *m, const char *proc_cgroup,
 /* The same for a live process. */
 int tb_cg_paths_of_pid(const struct tb_cg_mounts *m, pid_t pid, char *dirs[TB_CG_SLOTS]);
 /* A cgroup path such as "/system.slice/nginx.service" in each controller's
- * hierarchy, where that directory exists.  -ENOENT if it exists in none. */
+ * hierarchy, where that directory exists.  -ENOENT if it exists in none,
+ * -EXDEV if it leads outside a hierarchy (both functions). */
 int tb_cg_paths_of_cgroup(const struct tb_cg_mounts *m, const char *path,
 			  char *dirs[TB_CG_SLOTS]);
 void tb_cg_paths_free(char *dirs[TB_CG_SLOTS]);

@@ -178,6 +178,36 @@ void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const cha
 	}
 }
 
+/*
+ * The output file, emptied.  It is written as root in a directory that may
+ * hold an earlier run's files: never through a symlink, never a file another
+ * user owns or one with another name elsewhere (a hard link), and a FIFO
+ * must not block the open.
+ */
+static int open_output(const struct tb_host *h, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644), r = 0;
+	struct stat st;
+
+	if (fd < 0 && errno == ELOOP) {
+		TB_LOG(h, TB_LOG_ERROR, "%s: refused: a symlink", path);
+		return -ELOOP;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid())
+		r = -EPERM;
+	else if (ftruncate(fd, 0) < 0 || fcntl(fd, F_SETFL, 0) < 0)
+		r = -errno;
+	if (r == -EPERM)
+		TB_LOG(h, TB_LOG_ERROR, "%s: refused: not a regular file of ours with one name", path);
+	else if (r < 0)
+		TB_LOG(h, TB_LOG_ERROR, "cannot create %s: %s", path, strerror(-r));
+	if (r < 0 && fd >= 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
 int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial)
 {
 	int outfd, errpipe[2], pidfd, status = 0, e = 0, done, rc = 0;
@@ -186,12 +216,9 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 	double deadline;
 	pid_t pid;
 
-	outfd = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (outfd < 0) {
-		rc = -errno;
-		TB_LOG(h, TB_LOG_ERROR, "cannot create %s: %s", r->out_path, strerror(-rc));
-		return rc;
-	}
+	outfd = open_output(h, r->out_path);
+	if (outfd < 0)
+		return outfd;
 	envp = build_env(r->env);
 	if (!envp || pipe2(errpipe, O_CLOEXEC) < 0) {
 		rc = envp ? -errno : -ENOMEM;

@@ -9,7 +9,7 @@ struct tb_run {
 	const char *cwd;            /* NULL: ThrottleBot's own */
 	char *const *env;           /* NULL-terminated "K=V" added to the environment, or NULL */
 	double timeout;             /* seconds; <= 0: none */
-	const char *out_path;       /* stdout and stderr go here (truncated first) */
+	const char *out_path;       /* stdout and stderr go here (emptied first, not via a symlink) */
 };
 
 /* The settings of a metric that runs a workload: command, env, timeout, cwd. */

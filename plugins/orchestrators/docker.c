@@ -259,7 +259,7 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 		       char dirs[][1024], struct tb_target *t)
 {
 	char *found[TB_CG_SLOTS] = { NULL };
-	int have_found = 0, r;
+	int have_found = 0, r = 0;
 
 	if (!d->have_mounts) {
 		r = tb_cg_mounts_read(NULL, &d->mounts);
@@ -271,9 +271,16 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 	}
 	for (int ctl = TB_CG_CPU; ctl <= TB_CG_MEMORY; ctl++) {
 		const char *hier = e->v2 ? d->mounts.v2 : d->mounts.v1[ctl];
+		int named = hier && dk_cgroup_dir(e, hier, c, dirs[ctl], sizeof(dirs[ctl])) == 0;
 
-		if (hier && dk_cgroup_dir(e, hier, c, dirs[ctl], sizeof(dirs[ctl])) == 0 &&
-		    is_dir(dirs[ctl])) {
+		/* The engine's CgroupParent is in that name: it must not lead out. */
+		if (named && tb_cg_confine(hier, dirs[ctl]) == -EXDEV) {
+			TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its cgroup %s is outside %s",
+			       c->name, dirs[ctl], hier);
+			r = -EXDEV;
+			break;
+		}
+		if (named && is_dir(dirs[ctl])) {
 			t->cgroup[ctl] = dirs[ctl];
 			continue;
 		}
@@ -292,7 +299,7 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 	}
 	if (have_found)
 		tb_cg_paths_free(found);
-	return 0;
+	return r == -EXDEV ? r : 0;
 }
 
 static int remember_target(struct docker *d, const struct tb_target *t,
@@ -369,7 +376,10 @@ static int list_containers(struct docker *d, struct dk_container **out)
 	if ((r = get(d, path, &list)) < 0)
 		goto out;
 	r = dk_select(list, &sel, out);
-	if (r < 0)
+	if (r == -EBADMSG)
+		TB_LOG(d->h, TB_LOG_ERROR, "refused the answer to GET /containers/json from %s: "
+		       "a container Id that is not 64 hex digits", dk_client_display(d->cli));
+	else if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "unexpected answer to GET /containers/json from %s",
 		       dk_client_display(d->cli));
 out:

@@ -244,6 +244,11 @@ static int by_service_then_name(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
+int dk_valid_id(const char *id)
+{
+	return id && strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64;
+}
+
 int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_container **out)
 {
 	struct dk_container *v;
@@ -263,6 +268,11 @@ int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_conta
 
 		if (!id || !name || !name_matches(sel, name))
 			continue;
+		/* The id goes into request paths and cgroup directory names. */
+		if (!dk_valid_id(id)) {
+			free(v);
+			return -EBADMSG;
+		}
 		service = service_of(sel, json_object_get(e, "Labels"), name);
 		if (!service || !*service)
 			continue;

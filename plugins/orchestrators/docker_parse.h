@@ -73,10 +73,14 @@ struct dk_container {
 	char cgroup_parent[256];
 };
 
+/* 1 when id is a full container id: 64 lowercase hex digits. */
+int dk_valid_id(const char *id);
+
 /*
  * Pick from a GET /containers/json answer the containers the selector names,
  * with their service.  *out is malloc()ed, sorted by service then name.
- * Returns the count, or -errno.
+ * Returns the count, -EBADMSG when a selected container's Id is not a full
+ * id, or another -errno.
  */
 int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_container **out);
 

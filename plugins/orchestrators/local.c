@@ -169,8 +169,9 @@ static int discover_cgroup(struct local *l, struct tb_inventory *inv, struct svc
 
 	r = tb_cg_paths_of_cgroup(&l->mounts, s->cgroup, dirs);
 	if (r < 0) {
-		TB_LOG(l->h, TB_LOG_ERROR, "service '%s': cgroup %s exists in no mounted hierarchy",
-		       s->name, s->cgroup);
+		TB_LOG(l->h, TB_LOG_ERROR, "service '%s': cgroup %s %s", s->name, s->cgroup,
+		       r == -EXDEV ? "leads outside the cgroup hierarchies: refused"
+				   : "exists in no mounted hierarchy");
 		return r;
 	}
 	/* One target for the cgroup: throttles act on its directories, and

@@ -297,6 +297,11 @@ static int cpuset_restore(void *state, const char *saved)
 			goto next;
 		memcpy(value, tab + 1, (size_t)(end - tab - 1));
 		value[end - tab - 1] = '\0';
+		if (tb_saved_check(path, value) < 0) {
+			TB_LOG(s->h, TB_LOG_ERROR, "refusing to restore a malformed saved line");
+			first = first ? first : -EINVAL;
+			goto next;
+		}
 		path[plen - (sizeof(suffix) - 1)] = '\0';
 		/* A zero-length write may never reach the kernel's parser; "\n"
 		 * is an empty list to cgroupfs. */
