@@ -1,7 +1,7 @@
 #!/bin/sh
 # multimetric.sh - one real run ranks the webstack by p99 latency and by throughput, and both name the backend's CPU.
 #
-# Runs etc/examples/web-multimetric.conf (JMeter against apps/webstack, CPU
+# Runs etc/examples/web-multimetric.conf.in (JMeter against apps/webstack, CPU
 # throttled through real cgroups) with its ports, paths and JMeter command
 # adapted to this tree, then checks report.json's by_metric sections and the
 # printed table.  Root; skips (77) without JMeter, a JDK or python3.
