@@ -146,8 +146,10 @@ static int strategy_trials(struct tb_run *run, struct schedule *s)
 	}
 }
 
-/* Replication trials, in a random order, each right after a baseline trial
- * of its own: every (baseline, trial) pair measures the change on its own. */
+/* Replication trials in a random order, each with a baseline trial of its
+ * own run just before or just after it, the order drawn by a coin: every
+ * (baseline, trial) pair measures the change on its own, and a host that
+ * keeps slowing down biases as many pairs one way as the other. */
 static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
@@ -159,13 +161,18 @@ static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_t
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct tb_experiment e = { 1, &t[i] };
-		int r = baseline(run, s, 0, 1);
+		int baseline_first = next_random(s) & 1, r;
+		struct tb_trial_result *trial;
 
-		run->extra_used += 2;
+		r = baseline_first ? baseline(run, s, 0, 1) : run_one(run, s, &e, 0, 1);
 		if (r == 0)
-			r = run_one(run, s, &e, 0, 1);
+			r = baseline_first ? run_one(run, s, &e, 0, 1) : baseline(run, s, 0, 1);
+		run->extra_used += 2;
 		if (r < 0)
 			return r;
+		trial = &run->results.trials[run->results.ntrials - (baseline_first ? 1 : 2)];
+		trial->paired_with = run->results.trials[run->results.ntrials -
+							  (baseline_first ? 2 : 1)].index;
 	}
 	return 0;
 }

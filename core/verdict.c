@@ -14,10 +14,11 @@
  *      (or a paradox); one that may be but is not yet is undecided.
  *   2. The replication trials alone (fresh data, so their test is not biased
  *      by the selection), over the pairs that were undecided after stage 1
- *      and got such trials.  Each replication trial runs right after a
- *      baseline trial of its own, so each pair of them is one independent
- *      measurement of the change, whatever the host does: a signed-rank
- *      test says whether the changes lean one way.  They settle as IMR,
+ *      and got such trials.  Each replication trial runs beside a baseline
+ *      trial of its own, before or after it as a coin says, so each pair of
+ *      them is one independent measurement of the change and a drifting host
+ *      pushes as many one way as the other: a signed-rank test says whether
+ *      the changes lean one way.  They settle as IMR,
  *      paradox, none (the worst level's interval now lies below
  *      min_effect), or stay undecided.
  */
