@@ -154,7 +154,7 @@ static int wait_bounded(pid_t pid, double deadline, struct bench_result *res)
 			res->timed_out = !interrupted;
 			kill(pid, SIGTERM);
 			stop = 1;
-			grace = now() + 10;
+			grace = now() + 30;
 			continue;
 		}
 		if (stop && left <= 0) {
@@ -218,10 +218,11 @@ int bench_run(const char *throttlebot, const char *dir, const char *name,
 	snprintf(report, sizeof(report), "%s/report.json", out);
 	if ((r = write_config(conf, dir, s)) < 0 || (r = spawn(argv, log, timeout, res)) < 0)
 		return r;
-	if (WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0 && !res->timed_out)
-		res->report = json_load_file(report, 0, &err);
-	res->ok = res->report != NULL;
-	if (!res->ok && !interrupted)
+	/* A run stopped at the timeout reports what it did so far. */
+	res->report = json_load_file(report, 0, &err);
+	res->ok = res->report && !res->timed_out && WIFEXITED(res->status) &&
+		  WEXITSTATUS(res->status) == 0;
+	if (!res->ok && !res->timed_out && !interrupted)
 		show_tail(name, log);
 	/* Reports of exhaustive runs are megabytes: keep none. */
 	remove_tree(out);

@@ -23,7 +23,7 @@ struct bench_result {
 	int status;                /* of waitpid() */
 	double seconds;
 	struct rusage usage;       /* of the run alone */
-	json_t *report;            /* report.json, or NULL */
+	json_t *report;            /* report.json (also of a run stopped at the timeout), or NULL */
 };
 
 /* The levels every run uses, for the truth. */
