@@ -1,4 +1,4 @@
-/* bench_run.h - run the built throttlebot on a generated sim application and read what it reports. */
+/* bench_run.h - run the built throttlebot on a generated sim application and read its report. */
 #ifndef TB_BENCH_RUN_H
 #define TB_BENCH_RUN_H
 
@@ -29,7 +29,7 @@ struct bench_result {
 /* The levels every run uses, for the truth. */
 extern const double bench_levels[4];
 
-/* A private directory under $TMPDIR (or /tmp) for everything the bench makes,
+/* A private directory under $TMPDIR (else /dev/shm, else /tmp) for everything the bench makes,
  * removed by bench_cleanup(), also on SIGINT/SIGTERM; and the environment
  * that points throttlebot at the build tree's plugin directories (a colon
  * list) and a journal in that directory.  0 or -errno. */

@@ -82,8 +82,8 @@ int main(int argc, char **argv)
 	memset(cells, 0, sizeof(cells));
 	printf("`throttlebot run` on the sim application (5%% noise, 3 resources, 4 levels,\n"
 	       "3 trials), one run per size and strategy, at most %.0f s each.  Wall time covers the\n"
-	       "whole run, ranking and reports included; memory is the run's peak resident set.\n\n",
-	       timeout);
+	       "whole run, ranking and reports included; memory is the run's peak resident set.\n"
+	       "Journal and reports in %s (TMPDIR chooses).\n\n", timeout, dir);
 	printf("%8s  %-10s  %8s  %9s  %10s  %8s\n", "services", "strategy", "trials", "wall (s)",
 	       "ms/trial", "peak MiB");
 	fflush(stdout);

@@ -1,4 +1,4 @@
-/* bench_search.c - false IMRs, power and MIMRs of the real `throttlebot run` on simulated applications under noise. */
+/* bench_search.c - false IMRs, power and MIMRs of the real `throttlebot run` on simulated apps under noise. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -175,7 +175,7 @@ static void row(const char *model, const char *strategy, const struct tally *y)
 		printf("%-10s %-10s %4u %4u  no report to judge\n", model, strategy, y->runs, y->failed);
 		return;
 	}
-	snprintf(cell[0], sizeof(cell[0]), "%.1f%% %lu/%lu", fp, y->false_imrs, y->nulls);
+	snprintf(cell[0], sizeof(cell[0]), "%.2f%% %lu/%lu", fp, y->false_imrs, y->nulls);
 	snprintf(cell[1], sizeof(cell[1]), "%.0f%% %u/%u", fw, y->with_false_imr, n);
 	snprintf(cell[2], sizeof(cell[2]), "%.0f%% %lu/%lu", p25, y->large_found, y->large);
 	snprintf(cell[3], sizeof(cell[3]), "%.0f%% %lu/%lu", p10, y->small_found, y->small);

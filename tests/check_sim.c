@@ -1,4 +1,4 @@
-/* check_sim.c - the sim plugins: discovery, exact restore of allowances, the metric against the model and its noise models. */
+/* check_sim.c - the sim plugins: discovery, exact restore, the metric against the model, its noise models. */
 #include <check.h>
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* sim_noise.h - what a host does to a simulated trial's time: i.i.d. noise, drift, steps, outliers, a slow start. */
+/* sim_noise.h - what a host does to a simulated trial: i.i.d. noise, drift, steps, outliers, a slow start. */
 #ifndef TB_SIM_NOISE_H
 #define TB_SIM_NOISE_H
 
