@@ -83,6 +83,23 @@ void bench_cleanup(void)
 	scratch[0] = 0;
 }
 
+/* The last "[trial N/TOTAL]" the run printed: how far a stopped run got. */
+static size_t last_trial(const char *log)
+{
+	FILE *f = fopen(log, "r");
+	char *line = NULL;
+	size_t cap = 0, n = 0, t, total;
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "[trial %zu/%zu]", &t, &total) == 2)
+			n = t;
+	free(line);
+	fclose(f);
+	return n;
+}
+
 /* The end of a failed run's output, for the reader. */
 static void show_tail(const char *name, const char *log)
 {
@@ -228,6 +245,8 @@ int bench_run(const char *throttlebot, const char *dir, const char *name,
 		  WEXITSTATUS(res->status) == 0;
 	if (!res->ok && !res->timed_out && !interrupted)
 		show_tail(name, log);
+	if (!res->ok)
+		res->progress = last_trial(log);
 	/* Reports of exhaustive runs are megabytes: keep none. */
 	remove_tree(out);
 	unlink(conf);

@@ -24,6 +24,7 @@ struct bench_result {
 	double seconds;
 	struct rusage usage;       /* of the run alone */
 	json_t *report;            /* report.json (also of a run stopped at the timeout), or NULL */
+	size_t progress;           /* of a run not ok: the last trial its progress showed */
 };
 
 /* The levels every run uses, for the truth. */

@@ -37,11 +37,11 @@ static void print_cell(size_t n, const char *strategy, const struct cell *c)
 {
 	printf("%8zu  %-10s  ", n, strategy);
 	if (c->ok)
-		printf("%8zu  %9.1f  %10.2f  %8.1f\n", c->trials, c->seconds, 1000 * c->per_trial,
+		printf("%8zu  %9.2f  %10.2f  %8.1f\n", c->trials, c->seconds, 1000 * c->per_trial,
 		       c->rss_kb / 1024.0);
 	else if (c->timed_out && c->trials)
-		printf("%8zu  %9.1f  %10s  %8.1f  stopped at the timeout\n", c->trials, c->seconds, "-",
-		       c->rss_kb / 1024.0);
+		printf("%8zu  %9.1f  %10s  %8.1f  stopped at the timeout (%.2f ms per trial run)\n",
+		       c->trials, c->seconds, "-", c->rss_kb / 1024.0, 1000 * c->seconds / c->trials);
 	else
 		printf("%8s  %9.1f  %10s  %8.1f  %s\n", "-", c->seconds, "-", c->rss_kb / 1024.0,
 		       c->timed_out ? "stopped at the timeout" : "failed");
@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 			cl->seconds = res.seconds;
 			cl->rss_kb = res.usage.ru_maxrss;
 			cl->trials = json_array_size(json_object_get(res.report, "trials"));
+			if (!res.ok && !cl->trials)
+				cl->trials = res.progress;
 			if (res.ok)
 				cl->per_trial = cl->trials ? res.seconds / cl->trials : NAN;
 			else if (!res.timed_out)
