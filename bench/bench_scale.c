@@ -40,7 +40,7 @@ static void print_cell(size_t n, const char *strategy, const struct cell *c)
 		printf("%8zu  %9.2f  %10.2f  %8.1f\n", c->trials, c->seconds, 1000 * c->per_trial,
 		       c->rss_kb / 1024.0);
 	else if (c->timed_out && c->trials)
-		printf("%8zu  %9.1f  %10s  %8.1f  stopped at the timeout (%.2f ms per trial run)\n",
+		printf("%8zu  %9.1f  %10s  %8.1f  stopped at the timeout; wall / trials run: %.2f ms\n",
 		       c->trials, c->seconds, "-", c->rss_kb / 1024.0, 1000 * c->seconds / c->trials);
 	else
 		printf("%8s  %9.1f  %10s  %8.1f  %s\n", "-", c->seconds, "-", c->rss_kb / 1024.0,

@@ -163,6 +163,15 @@ static double pct(unsigned long a, unsigned long b)
 	return b ? 100.0 * a / b : NAN;
 }
 
+/* "12% 3/25", or "- 0/0" when there was nothing to count. */
+static void ratio_cell(char *out, size_t size, unsigned long a, unsigned long b, int decimals)
+{
+	if (b)
+		snprintf(out, size, "%.*f%% %lu/%lu", decimals, pct(a, b), a, b);
+	else
+		snprintf(out, size, "- 0/0");
+}
+
 static void row(const char *model, const char *strategy, const struct tally *y)
 {
 	unsigned n = y->runs - y->failed;
@@ -175,11 +184,11 @@ static void row(const char *model, const char *strategy, const struct tally *y)
 		printf("%-10s %-10s %4u %4u  no report to judge\n", model, strategy, y->runs, y->failed);
 		return;
 	}
-	snprintf(cell[0], sizeof(cell[0]), "%.2f%% %lu/%lu", fp, y->false_imrs, y->nulls);
-	snprintf(cell[1], sizeof(cell[1]), "%.0f%% %u/%u", fw, y->with_false_imr, n);
-	snprintf(cell[2], sizeof(cell[2]), "%.0f%% %lu/%lu", p25, y->large_found, y->large);
-	snprintf(cell[3], sizeof(cell[3]), "%.0f%% %lu/%lu", p10, y->small_found, y->small);
-	snprintf(cell[4], sizeof(cell[4]), "%.0f%% %u/%u", right, y->mimr_right, n);
+	ratio_cell(cell[0], sizeof(cell[0]), y->false_imrs, y->nulls, 2);
+	ratio_cell(cell[1], sizeof(cell[1]), y->with_false_imr, n, 0);
+	ratio_cell(cell[2], sizeof(cell[2]), y->large_found, y->large, 0);
+	ratio_cell(cell[3], sizeof(cell[3]), y->small_found, y->small, 0);
+	ratio_cell(cell[4], sizeof(cell[4]), y->mimr_right, n, 0);
 	if (y->verdicts)
 		snprintf(undecided, sizeof(undecided), "%.1f", (double)y->undecided / n);
 	printf("%-10s %-10s %4u %4u  %-16s %-11s %-13s %-13s %-11s %6s %6.1f %6.1f %7.0f %5.0f %6.1f ",
