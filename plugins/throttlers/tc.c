@@ -410,8 +410,6 @@ static int parse_saved(const char *saved, double *capacity, struct leg *legs, in
 
 /* ---- apply and restore -------------------------------------------------- */
 
-static int restore(void *state, const char *saved);
-
 static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct tc_state *st = state;
@@ -444,10 +442,10 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 			       l->kind == LEG_IFB ? l->ifb : l->ifname, leg_names[l->kind],
 			       strerror(-r));
 	}
-	if (r < 0) {
-		restore(st, saved);
+	/* A leg shaped before one that failed is undone by the host's restore(),
+	 * which follows every apply, failed or not (throttlebot-plugin(7)). */
+	if (r < 0)
 		return r;
-	}
 	TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (stress %.2f of %.0f)", t->id, rate, stress,
 	       capacity);
 	return 0;
