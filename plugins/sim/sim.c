@@ -6,6 +6,7 @@
 #include "throttlebot/plugin.h"
 #include "sim_app.h"
 #include "sim_state.h"
+#include "stress.h"
 
 
 struct sim {
@@ -58,8 +59,8 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 			r = h->config_error(h, cfg, "seed", "seed must be 0 or more");
 		else if (s->margin < 0)
 			r = h->config_error(h, cfg, "margin", "margin must be 0 or more");
-		else if (!(s->level > 0 && s->level < 1))
-			r = h->config_error(h, cfg, "level", "level must be in (0, 1)");
+		else if (!tb_stress_level_valid(s->level))
+			r = h->config_error(h, cfg, "level", "level %s", TB_STRESS_LEVEL_RULE);
 		else if ((s->alive = !strcmp(alive, "running") ? 1 : !strcmp(alive, "stopped") ? 0
 				     : !strcmp(alive, "unknown") ? -EIO : 2) == 2)
 			r = h->config_error(h, cfg, "alive", "alive must be \"running\", \"stopped\" "

@@ -10,6 +10,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <throttlebot/plugin.h>
+#include "stress.h"
 #include "tc_link.h"
 #include "tc_shape.h"
 #include "tc_tree.h"
@@ -418,7 +419,7 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	char why[160] = "";
 	int n, r = 0;
 
-	if (!(stress >= 0 && stress < 1))
+	if (!tb_stress_valid(stress))
 		return -EINVAL;
 	if (parse_saved(saved, &capacity, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
