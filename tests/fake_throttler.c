@@ -43,10 +43,15 @@ static int init(const struct tb_host *h, const struct tb_config *cfg, void **sta
 		free(x);
 		return r;
 	}
+	/* Made for restore only (after a crash), it has no settings: the test
+	 * names the file in the environment. */
+	if (!cfg)
+		log = getenv("FAKE_RECORDER_LOG");
 	x->log = log ? strdup(log) : NULL;
 	x->fail = strdup(fail);
 	x->empty = strdup(empty);
 	*state = x;
+	note(x, "init", cfg ? "configured" : "restore-only");
 	return 0;
 }
 
@@ -54,6 +59,7 @@ static void fini(void *state)
 {
 	struct fake *x = state;
 
+	note(x, "fini", "");
 	free(x->log);
 	free(x->fail);
 	free(x->empty);
