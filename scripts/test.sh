@@ -13,6 +13,8 @@ failed=$(grep -l -E '^:test-result: (FAIL|ERROR)' tests/*.trs 2>/dev/null | wc -
 skipped=$(grep -l '^:test-result: SKIP' tests/*.trs 2>/dev/null | wc -l)
 # The release tarball builds, installs, uninstalls and passes the unit tests on its own.
 make -s distcheck TESTS="tests/check_rank tests/check_loader tests/check_journal" >/dev/null || status=$?
+# The fast tests again under ASan+UBSan, and every parser fuzzed for 20 s (a few minutes in all).
+FUZZ_SECONDS=20 scripts/sanitize.sh || status=$?
 # Each test cleans up after itself; this only reports what a failing one may have left.
 scripts/leftovers.sh || status=1
 echo "tests: $passed passed, $failed failed, $skipped skipped"
