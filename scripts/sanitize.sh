@@ -21,10 +21,11 @@ UBSAN_OPTIONS=print_stacktrace=1
 export LSAN_OPTIONS UBSAN_OPTIONS
 status=0
 start=$(date +%s)
-if timeout "$limit" sh -c '"$1"/configure --enable-sanitizers -q >/dev/null && make -s -j2 >/dev/null' \
-	sh "$work/src"; then
+if timeout "$limit" sh -c '"$1"/configure --enable-sanitizers -q && make -s -j2' sh "$work/src" \
+	>build.out 2>&1; then
 	echo "sanitizers: build $(($(date +%s) - start)) s"
 else
+	tail -n 30 build.out
 	echo "sanitizers: the ASan+UBSan build failed"
 	exit 1
 fi
