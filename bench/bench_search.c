@@ -1,488 +1,359 @@
-/* bench_search.c - how often and how cheaply each search strategy finds the MIMR of simulated applications. */
-#include <dlfcn.h>
+/* bench_search.c - false IMRs, power and MIMRs of the real `throttlebot run` on simulated apps under noise. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include "throttlebot/plugin.h"
+#include "bench_run.h"
 #include "sim_app.h"
-#include "stats.h"
 
 /*
- * The strategies are loaded from their plugin files and driven in-process
- * against sim_app models: a trial is one evaluation of the model, with
- * multiplicative gaussian noise, so thousands of trials take milliseconds.
- * The MIMR is decided from the trials a strategy ran with the ranking's rule:
- * per (service, throttler) the median relative degradation at its worst
- * level; significant when a one-sided Mann-Whitney test against the baseline
- * gives p < 0.05 and the median lies beyond the worst baseline trial; MIMR =
- * the significant pair with the largest degradation.
+ * Each run is the built program on a generated application, the sim_jct
+ * metric disturbed by one noise model; its report.json is judged against
+ * the model's exact degradation of every pair at every level.  Nothing here
+ * ranks: the verdicts are the core's.
  */
 
-#define NTHROTTLERS SIM_NRES
-#define MAX_SETTINGS 16
+#define NLEVELS 4
+#define NULL_EFFECT 0.005      /* below this at the top level, a pair has no effect */
+#define SMALL_EFFECT 0.10
+#define LARGE_EFFECT 0.25
 
-struct bench_opts {
-	unsigned apps, exhaustive_apps_1000, trials, baseline_trials;
-	double noise, margin;
-	const char *settings[MAX_SETTINGS];   /* "key=value", handed to the strategies */
-	size_t nsettings;
+struct model {
+	const char *name, *metric;
+};
+
+/* Each on top of 5% i.i.d. noise. */
+static const struct model models[] = {
+	{ "iid", "noise = 0.05;" },
+	{ "drift", "noise = 0.05; drift = 0.01;" },
+	{ "steps", "noise = 0.05; steps = 0.002; step_size = 0.3;" },
+	{ "outliers", "noise = 0.05; outliers = 0.01;" },
+	{ "slow_start", "noise = 0.05; slow_start = 2.0;" },
+};
+#define NMODELS (sizeof(models) / sizeof(models[0]))
+
+static const char *const strategies[] = { "exhaustive", "pruned" };
+#define NSTRATEGIES 2
+
+struct opts {
+	unsigned apps, pruned_apps, trials;
+	size_t services;
+	double margin, timeout;
+	const char *only_models, *extra;
 	int verbose;
 };
 
-struct series {
-	double *v;
-	size_t n, cap;
+/* The model's degradation of every pair at every level. */
+struct truth {
+	struct sim_app app;
+	double *deg;               /* pair * NLEVELS + level */
 };
 
-struct run {
-	const struct sim_app *app;
-	size_t nlevels;
-	const double *levels;
-	struct series base;
-	struct series *points;     /* pair * nlevels + level */
-	unsigned long trials, estimate0;
-	int estimate_low;          /* the estimate was exceeded */
-	long leader;               /* what the strategy logged as its leader, -1 if nothing */
-	const char *const *services;
+struct tally {
+	unsigned runs, failed, with_false_imr, mimr_right;
+	unsigned long nulls, false_imrs, large, large_found, small, small_found;
+	unsigned long undecided, paradoxes, ranked;
+	double trials, extra_trials, seconds, error;
+	int verdicts;              /* the reports carry `verdict` */
 };
 
-struct bench_host {
-	struct tb_host h;
-	const struct bench_opts *o;
-	struct run *run;
-};
-
-static const double default_levels[] = { 0.2, 0.4, 0.6, 0.8 };
-
-static int push(struct series *s, double x)
+static int truth_make(struct truth *t, unsigned long long seed, const struct opts *o)
 {
-	if (s->n == s->cap) {
-		size_t c = s->cap ? 2 * s->cap : 8;
-		double *g = realloc(s->v, c * sizeof(*g));
+	size_t np = o->services * SIM_NRES;
+	int r = sim_app_generate(&t->app, seed, o->services, o->margin, bench_levels[NLEVELS - 1]);
 
-		if (!g)
-			return -ENOMEM;
-		s->v = g;
-		s->cap = c;
+	if (r < 0)
+		return r;
+	t->deg = malloc(np * NLEVELS * sizeof(*t->deg));
+	if (!t->deg) {
+		sim_app_free(&t->app);
+		return -ENOMEM;
 	}
-	s->v[s->n++] = x;
+	for (size_t p = 0; p < np; p++)
+		for (size_t l = 0; l < NLEVELS; l++) {
+			double allow = 1 - bench_levels[l];
+
+			t->deg[p * NLEVELS + l] = sim_app_eval_sparse(&t->app, 1, &p, &allow) / t->app.base - 1;
+		}
 	return 0;
 }
 
-/* The strategies announce their answer as "leader: SERVICE THROTTLER, ...". */
-static void host_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
+static void truth_free(struct truth *t)
 {
-	const struct bench_host *b = (const struct bench_host *)h;
-	char msg[512], service[128], throttler[64];
-	va_list ap;
+	sim_app_free(&t->app);
+	free(t->deg);
+}
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (b->o->verbose || level <= TB_LOG_WARNING)
-		fprintf(stderr, "%s: %s\n", h->plugin_name, msg);
-	if (b->run && sscanf(msg, "leader: %127s %63[^,]", service, throttler) == 2) {
-		size_t s = strtoul(service + 3, NULL, 10);
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
 
-		for (size_t t = 0; t < NTHROTTLERS; t++)
-			if (strcmp(throttler, sim_resource_names[t]) == 0)
-				b->run->leader = (long)(s * NTHROTTLERS + t);
+static long level_of(double stress)
+{
+	for (long l = 0; l < NLEVELS; l++)
+		if (fabs(stress - bench_levels[l]) < 1e-6)
+			return l;
+	return -1;
+}
+
+/* One ranked pair: is it an IMR, and how far off is its degradation. */
+static int judge_pair(const struct truth *t, const json_t *p, long k, struct tally *y)
+{
+	const char *verdict = str(p, "verdict");
+	const json_t *deg = json_object_get(p, "degradation");
+	long l = level_of(json_number_value(json_object_get(p, "stress")));
+
+	y->ranked++;
+	if (l >= 0 && json_is_number(deg))
+		y->error += fabs(json_number_value(deg) - t->deg[k * NLEVELS + l]);
+	if (!verdict) {
+		y->paradoxes += json_is_true(json_object_get(p, "paradox"));
+		return json_is_true(json_object_get(p, "imr"));
 	}
+	y->verdicts = 1;
+	y->undecided += strcmp(verdict, "undecided") == 0;
+	y->paradoxes += strcmp(verdict, "paradox") == 0;
+	return strcmp(verdict, "imr") == 0;
 }
 
-static double host_now(const struct tb_host *h)
+static int score(const struct truth *t, const json_t *rep, struct tally *y)
 {
-	struct timespec ts;
+	const json_t *ranking = json_object_get(rep, "ranking"), *p, *mimr = json_object_get(rep, "mimr");
+	size_t np = t->app.n * SIM_NRES, i;
+	unsigned char *imr = calloc(np, 1);
+	int any_false = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+	if (!imr)
+		return -ENOMEM;
+	json_array_foreach(ranking, i, p) {
+		long k = bench_pair(str(p, "service"), str(p, "resource"));
 
-static const char *lookup(const struct tb_host *h, const char *key)
-{
-	const struct bench_opts *o = ((const struct bench_host *)h)->o;
-	size_t len = strlen(key);
+		if (k >= 0 && (size_t)k < np)
+			imr[k] = (unsigned char)judge_pair(t, p, k, y);
+	}
+	/* Pairs a strategy never ranked are not IMRs. */
+	for (size_t k = 0; k < np; k++) {
+		double top = t->deg[k * NLEVELS + NLEVELS - 1];
 
-	for (size_t i = 0; i < o->nsettings; i++)
-		if (strncmp(o->settings[i], key, len) == 0 && o->settings[i][len] == '=')
-			return o->settings[i] + len + 1;
-	return NULL;
-}
-
-static int host_get_int(const struct tb_host *h, const struct tb_config *c, const char *key,
-			long long *out)
-{
-	const char *v = lookup(h, key);
-
-	if (!v)
-		return -ENOENT;
-	*out = strtoll(v, NULL, 10);
+		if (top < NULL_EFFECT) {
+			y->nulls++;
+			y->false_imrs += imr[k];
+			any_false |= imr[k];
+		} else if (top >= LARGE_EFFECT) {
+			y->large++;
+			y->large_found += imr[k];
+		} else if (top >= SMALL_EFFECT) {
+			y->small++;
+			y->small_found += imr[k];
+		}
+	}
+	y->with_false_imr += any_false;
+	y->mimr_right += bench_pair(str(mimr, "service"), str(mimr, "resource")) == (long)t->app.mimr;
+	y->trials += (double)json_array_size(json_object_get(rep, "trials"));
+	y->extra_trials += (double)json_integer_value(json_object_get(rep, "extra_trials"));
+	free(imr);
 	return 0;
 }
 
-static int host_get_number(const struct tb_host *h, const struct tb_config *c, const char *key,
-			   double *out)
+static double pct(unsigned long a, unsigned long b)
 {
-	const char *v = lookup(h, key);
-
-	if (!v)
-		return -ENOENT;
-	*out = strtod(v, NULL);
-	return 0;
+	return b ? 100.0 * a / b : NAN;
 }
 
-static int host_absent(void)
+/* "12% 3/25", or "- 0/0" when there was nothing to count. */
+static void ratio_cell(char *out, size_t size, unsigned long a, unsigned long b, int decimals)
 {
-	return -ENOENT;
+	if (b)
+		snprintf(out, size, "%.*f%% %lu/%lu", decimals, pct(a, b), a, b);
+	else
+		snprintf(out, size, "- 0/0");
 }
 
-static int host_get_string(const struct tb_host *h, const struct tb_config *c, const char *key,
-			   const char **out)
+static void row(const char *model, const char *strategy, const struct tally *y)
 {
-	return host_absent();
+	unsigned n = y->runs - y->failed;
+	double fp = pct(y->false_imrs, y->nulls), fw = pct(y->with_false_imr, n);
+	double p25 = pct(y->large_found, y->large), p10 = pct(y->small_found, y->small);
+	double right = pct(y->mimr_right, n);
+	char cell[5][32], undecided[16] = "-";
+
+	if (n == 0) {
+		printf("%-10s %-10s %4u %4u  no report to judge\n", model, strategy, y->runs, y->failed);
+		return;
+	}
+	ratio_cell(cell[0], sizeof(cell[0]), y->false_imrs, y->nulls, 2);
+	ratio_cell(cell[1], sizeof(cell[1]), y->with_false_imr, n, 0);
+	ratio_cell(cell[2], sizeof(cell[2]), y->large_found, y->large, 0);
+	ratio_cell(cell[3], sizeof(cell[3]), y->small_found, y->small, 0);
+	ratio_cell(cell[4], sizeof(cell[4]), y->mimr_right, n, 0);
+	if (y->verdicts)
+		snprintf(undecided, sizeof(undecided), "%.1f", (double)y->undecided / n);
+	printf("%-10s %-10s %4u %4u  %-16s %-11s %-13s %-13s %-11s %6s %6.1f %6.1f %7.0f %5.0f %6.1f ",
+	       model, strategy, y->runs, y->failed, cell[0], cell[1], cell[2], cell[3], cell[4],
+	       undecided, (double)y->paradoxes / n, y->ranked ? 100 * y->error / y->ranked : 0,
+	       y->trials / n, y->extra_trials / n, y->seconds / y->runs);
+	/* NaN (nothing to measure) misses nothing. */
+	printf("%s%s%s%s%s\n", fp > 1 ? " fp" : "", fw > 5 ? " fw" : "", p25 < 95 ? " p25" : "",
+	       p10 < 80 ? " p10" : "", right < 95 ? " mimr" : "");
 }
 
-static int host_get_bool(const struct tb_host *h, const struct tb_config *c, const char *key,
-			 int *out)
+static void header(const struct opts *o)
 {
-	return host_absent();
+	printf("Search through `throttlebot run` on simulated applications: %zu services, 3\n"
+	       "resources, levels 0.2 0.4 0.6 0.8, %u trials, MIMR planted %.2f above the\n"
+	       "runner-up; every noise model on top of 5%% i.i.d. noise.  Each pair is judged by\n"
+	       "its `verdict` (else `imr`) against the model's degradation at stress 0.8: null\n"
+	       "below %.1f%%, effects of 10-25%% and 25%% or more.  Per run: undecided pairs,\n"
+	       "paradoxes (all false: throttling never speeds the model up), mean |error| of the\n"
+	       "ranked degradations (points), trials and extra trials.\n\n",
+	       o->services, o->trials, o->margin, 100 * NULL_EFFECT);
+	printf("%-10s %-10s %4s %4s  %-16s %-11s %-13s %-13s %-11s %6s %6s %6s %7s %5s %6s %s\n",
+	       "model", "strategy", "runs", "fail", "false IMR", "family", "power>=25%",
+	       "power10-25%", "MIMR right", "undec", "parad", "err", "trials", "extra", "s/run",
+	       "missed");
+	printf("%-10s %-10s %4s %4s  %-16s %-11s %-13s %-13s %-11s\n", "target", "", "", "",
+	       "<= 1%", "<= 5%", ">= 95%", ">= 80%", ">= 95%");
 }
 
-static int host_get_count(const struct tb_host *h, const struct tb_config *c, const char *key)
+/* Every strategy of one model, each on its own apps. */
+static int bench_model(const char *bin, const char *dir, const struct model *m,
+		       const struct truth *truths, const struct opts *o, int core_seed,
+		       struct tally *tallies)
 {
-	return host_absent();
-}
+	for (size_t s = 0; s < NSTRATEGIES; s++) {
+		unsigned apps = s == 0 ? o->apps : o->pruned_apps;
+		struct tally *y = &tallies[s];
 
-static int host_config_error(const struct tb_host *h, const struct tb_config *c, const char *key,
-			     const char *fmt, ...)
-{
-	va_list ap;
+		for (unsigned k = 0; k < apps && !bench_interrupted(); k++) {
+			char extra[512], name[64];
+			struct bench_sim sim = {
+				.strategy = strategies[s], .services = o->services,
+				.app_seed = 1 + k, .noise_seed = 1000 + k, .margin = o->margin,
+				.trials = o->trials, .metric = m->metric, .extra = extra,
+			};
+			struct bench_result res;
+			int r;
 
-	fprintf(stderr, "%s: setting %s: ", h->plugin_name, key);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -EINVAL;
-}
-
-static int host_cancelled(const struct tb_host *h)
-{
-	return 0;
-}
-
-/* The ranking's verdict on the trials of one run: the MIMR pair or -1. */
-static long rank_mimr(const struct run *r)
-{
-	size_t np = r->app->n * NTHROTTLERS, p, l;
-	double bmed, bmax, best = -INFINITY;
-	long mimr = -1;
-
-	if (r->base.n == 0)
-		return -1;
-	bmed = tb_median(r->base.v, r->base.n);
-	bmax = tb_max(r->base.v, r->base.n);
-	for (p = 0; p < np; p++) {
-		double headline = -INFINITY;
-		int imr = 0;
-
-		for (l = 0; l < r->nlevels; l++) {
-			const struct series *s = &r->points[p * r->nlevels + l];
-			double med, deg;
-			int sig;
-
-			if (s->n == 0)
-				continue;
-			med = tb_median(s->v, s->n);
-			deg = (med - bmed) / fabs(bmed);
-			/* The cheap half of the test first: most points fail it. */
-			sig = med > bmax && tb_mann_whitney_greater(s->v, s->n, r->base.v, r->base.n) < 0.05;
-			if (sig && (!imr || deg > headline)) {
-				imr = 1;
-				headline = deg;
-			} else if (!imr && deg > headline) {
-				headline = deg;
+			/* The same noise and schedule for every strategy and model. */
+			if (core_seed)
+				snprintf(extra, sizeof(extra), "seed = %u; %s", 1 + k, o->extra ? o->extra : "");
+			else
+				snprintf(extra, sizeof(extra), "%s", o->extra ? o->extra : "");
+			snprintf(name, sizeof(name), "%s-%s-%u", m->name, strategies[s], k);
+			if ((r = bench_run(bin, dir, name, &sim, o->timeout, &res)) < 0)
+				return r;
+			y->runs++;
+			y->seconds += res.seconds;
+			if (!res.ok) {
+				y->failed++;
+				fprintf(stderr, "bench_search: %s %s\n", name,
+					res.timed_out ? "timed out" : "failed");
+			} else if ((r = score(&truths[k], res.report, y)) < 0) {
+				bench_result_free(&res);
+				return r;
 			}
+			if (o->verbose)
+				fprintf(stderr, "bench_search: %s: %.1f s\n", name, res.seconds);
+			bench_result_free(&res);
 		}
-		if (imr && headline > best) {
-			best = headline;
-			mimr = (long)p;
-		}
 	}
-	return mimr;
-}
-
-struct stat_row {
-	unsigned apps, right, agree, estimate_low;
-	double trials, trials_max, seconds;
-};
-
-static int run_one(const struct tb_strategy *st, struct bench_host *bh, struct sim_app *app,
-		   const struct bench_opts *o, uint64_t noise_seed, struct run *r, char **names)
-{
-	static const char *const throttlers[NTHROTTLERS] = { "cpu", "disk", "net" };
-	struct tb_space sp = {
-		.nservices = app->n, .services = (const char *const *)names,
-		.nthrottlers = NTHROTTLERS, .throttlers = throttlers, .resources = sim_resource_names,
-		.excluded = NULL, .nlevels = 4, .levels = default_levels,
-		.trials = o->trials, .baseline_trials = o->baseline_trials,
-		.direction = TB_LOWER_IS_BETTER,
-	};
-	struct tb_experiment e;
-	struct sim_rng g;
-	size_t *pairs = malloc(app->n * NTHROTTLERS * sizeof(*pairs));
-	double *allow = malloc(app->n * NTHROTTLERS * sizeof(*allow));
-	unsigned long cap;
-	void *state = NULL;
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	r->app = app;
-	r->nlevels = sp.nlevels;
-	r->levels = sp.levels;
-	r->leader = -1;
-	r->points = calloc(app->n * NTHROTTLERS * sp.nlevels, sizeof(*r->points));
-	if (!pairs || !allow || !r->points) {
-		free(pairs);
-		free(allow);
-		return -ENOMEM;
-	}
-	bh->run = r;
-	err = st->init(&bh->h, (const struct tb_config *)o, &sp, &state);
-	if (err < 0)
-		goto out;
-	r->estimate0 = st->estimate(state);
-	cap = 10 * r->estimate0 + 1000;
-	sim_rng_seed(&g, noise_seed);
-	while (r->trials < cap && st->next(state, &e) == 1) {
-		double v;
-		size_t i;
-
-		for (i = 0; i < e.n; i++) {
-			pairs[i] = e.throttles[i].service * NTHROTTLERS + e.throttles[i].throttler;
-			allow[i] = 1 - e.throttles[i].stress;
-		}
-		v = sim_app_eval_sparse(app, e.n, pairs, allow) * sim_noise_factor(&g, o->noise);
-		r->trials++;
-		if (e.n == 0) {
-			err = push(&r->base, v);
-		} else if (e.n == 1) {
-			size_t l;
-
-			for (l = 0; l < sp.nlevels && fabs(sp.levels[l] - e.throttles[0].stress) > 1e-9; l++)
-				;
-			if (l < sp.nlevels)
-				err = push(&r->points[pairs[0] * sp.nlevels + l], v);
-		}
-		if (err < 0)
-			break;
-		st->observe(state, &e, v, 0);
-	}
-	r->estimate_low = r->trials > r->estimate0;
-	st->fini(state);
-out:
-	bh->run = NULL;
-	free(pairs);
-	free(allow);
-	return err;
-}
-
-static void free_run(struct run *r)
-{
-	size_t np = r->app->n * NTHROTTLERS * r->nlevels;
-
-	for (size_t i = 0; i < np; i++)
-		free(r->points[i].v);
-	free(r->points);
-	free(r->base.v);
-}
-
-static int bench(const struct tb_strategy *st, const char *name, size_t n, unsigned apps,
-		 const struct bench_opts *o, struct stat_row *row)
-{
-	struct bench_host bh = {
-		.h = {
-			.abi = TB_ABI_CURRENT, .plugin_name = name, .log = host_log, .now = host_now,
-			.get_string = host_get_string, .get_int = host_get_int,
-			.get_number = host_get_number, .get_bool = host_get_bool,
-			.get_count = host_get_count, .config_error = host_config_error,
-			.cancelled = host_cancelled,
-		},
-		.o = o,
-	};
-	char **names = calloc(n, sizeof(*names));
-	double t0 = host_now(NULL);
-	int err = 0;
-
-	memset(row, 0, sizeof(*row));
-	if (!names)
-		return -ENOMEM;
-	for (size_t s = 0; s < n && err == 0; s++)
-		if (!(names[s] = malloc(24)))
-			err = -ENOMEM;
-		else
-			snprintf(names[s], 24, "svc%zu", s);
-	for (unsigned i = 0; i < apps && err == 0; i++) {
-		struct sim_app app;
-		struct run r;
-		long mimr;
-
-		/* The same applications, and noise streams, for every strategy. */
-		err = sim_app_generate(&app, 7919 * n + i, n, o->margin, default_levels[3]);
-		if (err < 0)
-			break;
-		err = run_one(st, &bh, &app, o, 104729 * n + i, &r, names);
-		if (err == 0) {
-			mimr = rank_mimr(&r);
-			row->apps++;
-			row->right += mimr == (long)app.mimr;
-			row->agree += mimr == r.leader;
-			row->estimate_low += r.estimate_low;
-			row->trials += (double)r.trials;
-			if (r.trials > row->trials_max)
-				row->trials_max = (double)r.trials;
-			if (o->verbose && mimr != (long)app.mimr)
-				fprintf(stderr, "%s n=%zu app %u: ranked %ld, truth %zu (%.3f vs runner-up %.3f)\n",
-					name, n, i, mimr, app.mimr, app.truth[app.mimr], app.truth[app.runner_up]);
-			free_run(&r);
-		}
-		sim_app_free(&app);
-	}
-	row->seconds = host_now(NULL) - t0;
-	for (size_t s = 0; s < n; s++)
-		free(names[s]);
-	free(names);
-	return err;
-}
-
-static const struct tb_strategy *load(const char *dir, const char *name)
-{
-	char path[4096];
-	const struct tb_strategy *st;
-	void *lib;
-
-	snprintf(path, sizeof(path), "%s/%s.so", dir, name);
-	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "bench_search: %s\n", dlerror());
-		return NULL;
-	}
-	st = dlsym(lib, TB_PLUGIN_SYMBOL);
-	if (!st || st->header.kind != TB_KIND_STRATEGY ||
-	    TB_ABI_VERSION_MAJOR(st->header.abi) != TB_ABI_MAJOR) {
-		fprintf(stderr, "bench_search: %s is not a strategy plugin of this ABI\n", path);
-		return NULL;
-	}
-	return st;
+	return 0;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_search [-a APPS] [-x EXHAUSTIVE_APPS_AT_1000] [-s SIZES] [-e NOISE]\n"
-		"                    [-m MARGINS] [-o KEY=VALUE]... [-v] PLUGIN_DIR\n");
+		"usage: bench_search [-a APPS] [-p PRUNED_APPS] [-n SERVICES] [-t TRIALS] [-m MODELS]\n"
+		"                    [-c 'KEY = VALUE;'] [-T TIMEOUT] [-v] THROTTLEBOT PLUGIN_PATH\n"
+		"models: iid,drift,steps,outliers,slow_start (default all); APPS and PRUNED_APPS\n"
+		"default to $BENCH_SEARCH_APPS and $BENCH_SEARCH_PRUNED_APPS, else 1 and 20.\n");
 	exit(2);
 }
 
-/* One table: every size at one planted margin.  1 if an estimate was exceeded. */
-static int table(const struct tb_strategy *ex, const struct tb_strategy *pr, const char *sizes,
-		 const struct bench_opts *o)
+static unsigned env_count(const char *name, unsigned dflt)
 {
-	int failed = 0;
+	const char *v = getenv(name);
 
-	if (o->margin > 0)
-		printf("\nMIMR planted %.2f above the runner-up:\n", o->margin);
-	else
-		printf("\nApplications as generated (no planted margin; some MIMRs are within noise):\n");
-	printf("%8s  %-10s  %5s  %8s  %8s  %11s  %9s  %10s  %7s  %s\n", "services", "strategy",
-	       "apps", "right", "agrees", "mean trials", "max", "vs exhaus.", "seconds", "targets");
-	for (const char *p = sizes; *p;) {
-		size_t n = strtoul(p, NULL, 10);
-		struct stat_row er, prr;
-		unsigned eapps = n >= 1000 && o->exhaustive_apps_1000 < o->apps ?
-				 o->exhaustive_apps_1000 : o->apps;
-		double er_right, pr_right, ratio;
-		int met;
+	return v && *v ? (unsigned)strtoul(v, NULL, 10) : dflt;
+}
 
-		if (n == 0 || bench(ex, "exhaustive", n, eapps, o, &er) < 0 ||
-		    bench(pr, "pruned", n, o->apps, o, &prr) < 0) {
-			fprintf(stderr, "bench_search: failed at %zu services\n", n);
+static int selected(const struct opts *o, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!o->only_models)
+		return 1;
+	for (const char *p = o->only_models; (p = strstr(p, name)); p += len)
+		if ((p == o->only_models || p[-1] == ',') && (p[len] == ',' || p[len] == 0))
 			return 1;
-		}
-		er_right = (double)er.right / er.apps;
-		pr_right = (double)prr.right / prr.apps;
-		ratio = (prr.trials / prr.apps) / (er.trials / er.apps);
-		/* pruned at least as right as exhaustive and 95%; 10% of its
-		 * trials at 100 services, 2% at 1,000. */
-		met = pr_right >= er_right && pr_right >= 0.95 &&
-		      (n < 100 || ratio <= (n >= 1000 ? 0.02 : 0.10));
-		printf("%8zu  %-10s  %5u  %7.1f%%  %8s  %11.0f  %9.0f  %9.1f%%  %7.1f\n", n,
-		       "exhaustive", er.apps, 100 * er_right, "-", er.trials / er.apps, er.trials_max,
-		       100.0, er.seconds);
-		printf("%8s  %-10s  %5u  %7.1f%%  %7.1f%%  %11.0f  %9.0f  %9.1f%%  %7.1f  %s\n", "",
-		       "pruned", prr.apps, 100 * pr_right, 100.0 * prr.agree / prr.apps,
-		       prr.trials / prr.apps, prr.trials_max, 100 * ratio, prr.seconds,
-		       met ? "met" : "missed");
-		if (er.estimate_low || prr.estimate_low) {
-			printf("          estimate exceeded: exhaustive %u, pruned %u runs\n",
-			       er.estimate_low, prr.estimate_low);
-			failed = 1;
-		}
-		p = strchr(p, ',');
-		if (!p)
-			break;
-		p++;
-	}
-	return failed;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct bench_opts o = { .apps = 200, .exhaustive_apps_1000 = 200, .trials = 3,
-				.baseline_trials = 5, .noise = 0.05 };
-	const char *sizes = "10,100,1000", *margins = "0.25,0", *dir;
-	const struct tb_strategy *ex, *pr;
-	int c, failed = 0;
+	struct opts o = { .apps = env_count("BENCH_SEARCH_APPS", 1),
+			  .pruned_apps = env_count("BENCH_SEARCH_PRUNED_APPS", 20),
+			  .trials = 3, .services = 100, .margin = 0.25, .timeout = 600 };
+	struct tally tallies[NMODELS][NSTRATEGIES];
+	struct truth *truths;
+	unsigned napps;
+	char dir[4096];
+	int c, r = 0, core_seed, failed = 0;
 
-	while ((c = getopt(argc, argv, "a:x:s:e:m:o:v")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:n:t:m:c:T:v")) != -1) {
 		switch (c) {
-		case 'a': o.apps = (unsigned)atoi(optarg); break;
-		case 'x': o.exhaustive_apps_1000 = (unsigned)atoi(optarg); break;
-		case 's': sizes = optarg; break;
-		case 'e': o.noise = atof(optarg); break;
-		case 'm': margins = optarg; break;
-		case 'o':
-			if (o.nsettings == MAX_SETTINGS)
-				usage();
-			o.settings[o.nsettings++] = optarg;
-			break;
+		case 'a': o.apps = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p': o.pruned_apps = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n': o.services = strtoul(optarg, NULL, 10); break;
+		case 't': o.trials = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': o.only_models = optarg; break;
+		case 'c': o.extra = optarg; break;
+		case 'T': o.timeout = strtod(optarg, NULL); break;
 		case 'v': o.verbose = 1; break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || o.apps == 0)
+	if (optind != argc - 2 || o.services == 0 || o.trials == 0 || !(o.timeout > 0))
 		usage();
-	dir = argv[optind];
-	ex = load(dir, "exhaustive");
-	pr = load(dir, "pruned");
-	if (!ex || !pr)
+	napps = o.apps > o.pruned_apps ? o.apps : o.pruned_apps;
+	truths = calloc(napps ? napps : 1, sizeof(*truths));
+	if (!truths)
 		return 1;
-	printf("Search strategies on simulated applications: %.0f%% noise, 3 resources, levels\n"
-	       "0.2 0.4 0.6 0.8, %u trials, %u baseline trials.  \"right\": the ranking of the\n"
-	       "strategy's trials names the true MIMR; \"agrees\": pruned's own leader is the ranked one.\n",
-	       100 * o.noise, o.trials, o.baseline_trials);
-	for (const char *p = margins; *p;) {
-		o.margin = strtod(p, NULL);
-		failed |= table(ex, pr, sizes, &o);
-		p = strchr(p, ',');
-		if (!p)
-			break;
-		p++;
+	for (unsigned k = 0; k < napps; k++)
+		if ((r = truth_make(&truths[k], 1 + k, &o)) < 0) {
+			fprintf(stderr, "bench_search: cannot generate application %u: %s\n", k, strerror(-r));
+			return 1;
+		}
+	if ((r = bench_setup(argv[optind + 1], dir, sizeof(dir))) < 0) {
+		fprintf(stderr, "bench_search: cannot make a scratch directory: %s\n", strerror(-r));
+		bench_cleanup();
+		return 1;
 	}
-	return failed;
+	/* A core that takes a schedule seed gets one: runs repeat exactly. */
+	core_seed = bench_accepts(argv[optind], dir, "seed = 1;") == 1;
+	memset(tallies, 0, sizeof(tallies));
+	header(&o);
+	fflush(stdout);
+	for (size_t m = 0; m < NMODELS && r == 0 && !bench_interrupted(); m++) {
+		if (!selected(&o, models[m].name))
+			continue;
+		r = bench_model(argv[optind], dir, &models[m], truths, &o, core_seed, tallies[m]);
+		for (size_t s = 0; s < NSTRATEGIES && r == 0; s++) {
+			row(models[m].name, strategies[s], &tallies[m][s]);
+			failed |= tallies[m][s].failed != 0;
+		}
+		fflush(stdout);
+	}
+	bench_cleanup();
+	for (unsigned k = 0; k < napps; k++)
+		truth_free(&truths[k]);
+	free(truths);
+	if (r < 0)
+		fprintf(stderr, "bench_search: %s\n", strerror(-r));
+	if (bench_interrupted())
+		return 130;
+	return r < 0 || failed;
 }

@@ -60,11 +60,11 @@ int tb_adaptive_pick(const struct tb_ranking *r, unsigned trials, struct tb_thro
 			open[nopen++] = &r->pairs[i];
 	if (err == 0)
 		qsort(open, nopen, sizeof(*open), by_trend);
-	/* The confirmation is Holm-adjusted over the nopen pairs at alpha / 2,
-	 * two-sided: n paired trials all one way give a signed-rank p of 2^-n,
-	 * so a pair needs log2(4 x 2 x nopen / alpha) of them to be able to pass
-	 * at all (alpha = 0.05), and a few more for the noise. */
-	at_worst = (unsigned)ceil(log2(160.0 * (double)(nopen ? nopen : 1))) + 4;
+	/* The confirmation is one-sided, Holm-adjusted over the nopen pairs at
+	 * alpha / 2: n paired trials all one way give a signed-rank p of 2^-n,
+	 * so a pair needs log2(2 x nopen / alpha) of them to be able to pass at
+	 * all (alpha = 0.05), and a few more for the noise. */
+	at_worst = (unsigned)ceil(log2(40.0 * (double)(nopen ? nopen : 1))) + 3;
 	at_worst = at_worst > 3 * trials ? at_worst : 3 * trials;
 	for (size_t i = 0; i < nopen && err == 0; i++)
 		err = undecided(open[i], trials, at_worst, out, n);

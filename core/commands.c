@@ -17,6 +17,7 @@
 #include "report_render.h"
 #include "restore.h"
 #include "run.h"
+#include "stress.h"
 
 static pid_t self_pid;
 
@@ -345,8 +346,8 @@ int tb_cmd_hold(const char *config, const char *service, const char *throttler_n
 	long s = -1, t = -1;
 	int r;
 
-	if (*end || !(stress > 0 && stress < 1)) {
-		tb_error("stress '%s' must be a number between 0 and 1 (exclusive)", stress_text);
+	if (*end || end == stress_text || !tb_stress_level_valid(stress)) {
+		tb_error("stress '%s' %s", stress_text, TB_STRESS_LEVEL_RULE);
 		return TB_EXIT_CONFIG;
 	}
 	r = prepare(&run, &conf, config, o);

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "settings.h"
+#include "stress.h"
 
 static const double default_levels[] = { 0.2, 0.4, 0.6, 0.8 };
 
@@ -142,9 +143,9 @@ static int get_levels(struct tb_conf *c, config_setting_t *root)
 
 		if (config_setting_type(config_setting_get_elem(s, i)) == CONFIG_TYPE_INT)
 			v = config_setting_get_int_elem(s, i);
-		if (!(v > 0.0 && v < 1.0))
-			return tb_conf_error(s, "stress level %g is out of range: each must be > 0 and < 1 "
-					     "(0.2 leaves 80%% of the capacity)", v);
+		if (!tb_stress_level_valid(v))
+			return tb_conf_error(s, "stress level %g is out of range: each %s", v,
+					     TB_STRESS_LEVEL_RULE);
 		if (i > 0 && v <= c->levels[i - 1])
 			return tb_conf_error(s, "stress_levels must be strictly ascending (%g after %g)",
 					     v, c->levels[i - 1]);

@@ -35,6 +35,11 @@ int tb_instance_check_settings(struct tb_instance *in);
 /* Fill the host services; journal may be NULL. */
 void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal);
 void tb_instance_unload(struct tb_instance *in);
+/* init() the plugin with its group (NULL in restore mode) and, for a strategy,
+ * space; marks it initialised.  0 or the plugin's -errno. */
+int tb_instance_init(struct tb_instance *in, const struct tb_space *space);
+/* fini() it, if initialised. */
+void tb_instance_fini(struct tb_instance *in);
 
 /* The signal that asked the run to stop, or 0; plugins see it through
  * h->cancelled(). */

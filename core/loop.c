@@ -146,8 +146,10 @@ static int strategy_trials(struct tb_run *run, struct schedule *s)
 	}
 }
 
-/* Replication trials, in a random order, each right after a baseline trial
- * of its own: every (baseline, trial) pair measures the change on its own. */
+/* Replication trials in a random order, each with a baseline trial of its
+ * own run just before or just after it, the order drawn by a coin: every
+ * (baseline, trial) pair measures the change on its own, and a host that
+ * keeps slowing down biases as many pairs one way as the other. */
 static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
@@ -159,45 +161,82 @@ static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_t
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct tb_experiment e = { 1, &t[i] };
-		int r = baseline(run, s, 0, 1);
+		int baseline_first = next_random(s) & 1, r;
+		struct tb_trial_result *trial;
 
-		run->extra_used += 2;
+		r = baseline_first ? baseline(run, s, 0, 1) : run_one(run, s, &e, 0, 1);
 		if (r == 0)
-			r = run_one(run, s, &e, 0, 1);
+			r = baseline_first ? run_one(run, s, &e, 0, 1) : baseline(run, s, 0, 1);
+		run->extra_used += 2;
 		if (r < 0)
 			return r;
+		trial = &run->results.trials[run->results.ntrials - (baseline_first ? 1 : 2)];
+		trial->paired_with = run->results.trials[run->results.ntrials -
+							  (baseline_first ? 2 : 1)].index;
 	}
 	return 0;
 }
 
-/* Where the primary metric's verdict is undecided after the schedule, one
- * pass of replication rounds, within the budget: their trials alone confirm
- * or refute (verdict.c), so there is one pass, not a test repeated until it
- * passes. */
+/* Add the picks of one metric to the run's: a (pair, level) gets the most
+ * trials any metric asks for, not their sum. */
+static int merge_picks(struct tb_throttle **all, size_t *nall, const struct tb_throttle *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t have = 0, want = 0;
+		struct tb_throttle *grown;
+
+		for (size_t j = 0; j < *nall; j++)
+			have += (*all)[j].service == t[i].service && (*all)[j].throttler == t[i].throttler &&
+				(*all)[j].stress == t[i].stress;
+		for (size_t j = 0; j <= i; j++)
+			want += t[j].service == t[i].service && t[j].throttler == t[i].throttler &&
+				t[j].stress == t[i].stress;
+		if (want <= have)
+			continue;
+		grown = realloc(*all, (*nall + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		*all = grown;
+		grown[(*nall)++] = t[i];
+	}
+	return 0;
+}
+
+/* Where a metric's verdict is undecided after the schedule, one pass of
+ * replication pairs, within the budget: their trials alone confirm or refute
+ * (verdict.c), so there is one pass, not a test repeated until it passes.
+ * The primary metric's pairs come first. */
 static int replicate(struct tb_run *run, struct schedule *s)
 {
-	struct tb_ranking ranking;
-	struct tb_throttle *t = NULL;
+	struct tb_throttle *all = NULL;
 	size_t n = 0;
 	unsigned long left = run->extra_budget;
-	int r = tb_rank(&run->results, 0, run->conf->alpha, run->conf->min_effect, &ranking);
+	int r = 0;
 
-	if (r == 0)
-		r = tb_adaptive_pick(&ranking, run->conf->trials, &t, &n);
-	tb_ranking_free(&ranking);
-	if (r < 0)
-		return r;
+	for (size_t v = 0; v < run->results.nvalues && r == 0; v++) {
+		struct tb_ranking ranking;
+		struct tb_throttle *t = NULL;
+		size_t nt = 0;
+
+		r = tb_rank(&run->results, v, run->conf->alpha, run->conf->min_effect, &ranking);
+		if (r == 0)
+			r = tb_adaptive_pick(&ranking, run->conf->trials, &t, &nt);
+		tb_ranking_free(&ranking);
+		if (r == 0)
+			r = merge_picks(&all, &n, t, nt);
+		free(t);
+	}
 	/* Each trial comes with its baseline, and one more closes the last;
 	 * the most promising pairs come first. */
-	while (n > 0 && 2 * n + 1 > left)
+	while (r == 0 && n > 0 && 2 * n + 1 > left)
 		n--;
-	if (n > 0) {
-		tb_info("%zu trials more, each with a baseline, where the verdict is undecided "
+	if (r == 0 && n > 0) {
+		tb_info("%zu trials more, each with a baseline, where a verdict is undecided "
 			"(at most %lu in all)", n, run->extra_budget);
 		s->progress.total = s->index + 2 * n + 1;
-		r = replication_pairs(run, s, t, n);
+		r = replication_pairs(run, s, all, n);
 	}
-	free(t);
+	free(all);
 	return r;
 }
 

@@ -299,9 +299,10 @@ int tb_plugin_load_file(const char *path, unsigned kind, struct tb_loaded *out,
 			 path, TB_PLUGIN_SYMBOL);
 		r = -ENOEXEC;
 	} else if (TB_ABI_VERSION_MAJOR(h->abi) != TB_ABI_MAJOR) {
-		snprintf(why, whylen, "%s: refused: plugin ABI %u.%u, this ThrottleBot speaks %u.x",
+		snprintf(why, whylen, "%s: refused: plugin ABI %u.%u, this ThrottleBot is ABI %u.%u "
+			 "and loads only ABI %u.x plugins (rebuild it against this version's header)",
 			 path, TB_ABI_VERSION_MAJOR(h->abi), TB_ABI_VERSION_MINOR(h->abi),
-			 TB_ABI_MAJOR);
+			 TB_ABI_MAJOR, TB_ABI_MINOR, TB_ABI_MAJOR);
 		r = -EPROTO;
 	} else if (kind && h->kind != kind) {
 		snprintf(why, whylen, "%s: refused: a %s plugin, not a %s", path,

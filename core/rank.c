@@ -119,6 +119,20 @@ static struct tb_point *point_for(struct tb_pair *p, double stress)
 	return &grown[i];
 }
 
+/* The baseline trial run beside replication trial i for it, or NULL. */
+static const struct tb_trial_result *paired_baseline(const struct tb_results *res, size_t i)
+{
+	unsigned with = res->trials[i].paired_with;
+
+	if (with == 0)
+		return NULL;
+	if (i > 0 && res->trials[i - 1].index == with)
+		return &res->trials[i - 1];
+	if (i + 1 < res->ntrials && res->trials[i + 1].index == with)
+		return &res->trials[i + 1];
+	return NULL;
+}
+
 /* Pairs are found through a dense (service, throttler) index: one lookup a trial. */
 static struct tb_pair *pair_for(struct tb_ranking *r, long *slot, size_t nthrottlers,
 				const struct tb_throttle *th)
@@ -164,7 +178,7 @@ static int collect(const struct tb_results *res, size_t v, const struct tb_basel
 	for (size_t i = 0; i < nservices * nthrottlers; i++)
 		slot[i] = -1;
 	for (size_t i = 0; i < res->ntrials && err == 0; i++) {
-		const struct tb_trial_result *t = &res->trials[i];
+		const struct tb_trial_result *t = &res->trials[i], *b;
 		struct tb_pair *p;
 		struct tb_point *pt;
 
@@ -185,10 +199,10 @@ static int collect(const struct tb_results *res, size_t v, const struct tb_basel
 			    push(&pt->changes, &n, t->values[v] / r->local[i] - 1) < 0 ||
 			    push(&pt->confirming, &m, t->extra > 0) < 0)
 				err = -ENOMEM;
-			/* A replication trial follows its own baseline trial. */
-			if (err == 0 && t->extra > 0 && i > 0 && ranked_baseline(&t[-1], v) &&
-			    t[-1].extra > 0 && t[-1].values[v] != 0 &&
-			    push(&pt->paired, &pt->npaired, t->values[v] / t[-1].values[v] - 1) < 0)
+			/* A replication trial has a baseline trial of its own beside it. */
+			b = paired_baseline(res, i);
+			if (err == 0 && b && ranked_baseline(b, v) && b->values[v] != 0 &&
+			    push(&pt->paired, &pt->npaired, t->values[v] / b->values[v] - 1) < 0)
 				err = -ENOMEM;
 		}
 	}

@@ -188,6 +188,8 @@ json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *
 		"error", t->error ? json_string(t->error) : json_null(),
 		"start", t->start, "duration_s", t->duration, "warmup", t->warmup,
 		"extra", t->extra > 0, "round", (json_int_t)t->round);
+	json_object_set_new(o, "paired_with", t->paired_with ? json_integer(t->paired_with)
+							       : json_null());
 	if (rankings)
 		json_object_set_new(o, "local_baseline", local);
 	else

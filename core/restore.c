@@ -50,8 +50,8 @@ static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsign
 static int undo(const struct tb_journal_entry *e)
 {
 	unsigned kind = kind_of(e->kind);
+	int (*restore)(void *state, const char *saved);
 	struct tb_instance in;
-	void *state = NULL;
 	int r;
 
 	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {
@@ -63,23 +63,13 @@ static int undo(const struct tb_journal_entry *e)
 		free(in.name);
 		return r;
 	}
-	if (kind == TB_KIND_THROTTLER) {
-		const struct tb_throttler *t = (const void *)in.lib.header;
-
-		r = t->init(&in.host, NULL, &state);
-		if (r == 0) {
-			r = t->restore(state, e->saved);
-			t->fini(state);
-		}
-	} else {
-		const struct tb_orchestrator *o = (const void *)in.lib.header;
-
-		r = o->restore ? o->init(&in.host, NULL, &state) : -ENOTSUP;
-		if (r == 0) {
-			r = o->restore(state, e->saved);
-			o->fini(state);
-		}
-	}
+	/* Both kinds undo with restore(state, saved); an orchestrator's is optional. */
+	restore = kind == TB_KIND_THROTTLER ? ((const struct tb_throttler *)in.lib.header)->restore
+		  : ((const struct tb_orchestrator *)in.lib.header)->restore;
+	r = restore ? tb_instance_init(&in, NULL) : -ENOTSUP;
+	if (r == 0)
+		r = restore(in.state, e->saved);
+	tb_instance_fini(&in);
 	if (r == -ENOENT)      /* already gone: nothing left to undo */
 		r = 0;
 	if (r < 0)

@@ -22,6 +22,7 @@ struct tb_trial_result {
 	int warmup;                    /* before the first baseline: never ranked */
 	unsigned extra;                /* 0, or the replication pass that added it */
 	unsigned round;                /* the blocked round: baselines so far */
+	unsigned paired_with;          /* a replication trial's own baseline trial (index), or 0 */
 	char *error;
 	double start, duration;        /* seconds since the run started */
 };

@@ -57,27 +57,9 @@ int tb_run_load(struct tb_run *run, struct tb_conf *conf)
 
 int tb_run_init_instance(struct tb_instance *in, const struct tb_space *space)
 {
-	const struct tb_plugin_header *h = in->lib.header;
-	const struct tb_config *cfg = (const struct tb_config *)in->group;
-	int r;
+	int r = tb_instance_init(in, space);
 
-	switch (h->kind) {
-	case TB_KIND_ORCHESTRATOR:
-		r = ((const struct tb_orchestrator *)h)->init(&in->host, cfg, &in->state);
-		break;
-	case TB_KIND_THROTTLER:
-		r = ((const struct tb_throttler *)h)->init(&in->host, cfg, &in->state);
-		break;
-	case TB_KIND_METRIC:
-		r = ((const struct tb_metric *)h)->init(&in->host, cfg, &in->state);
-		break;
-	default:
-		r = ((const struct tb_strategy *)h)->init(&in->host, cfg, space, &in->state);
-		break;
-	}
-	if (r == 0)
-		in->initialised = 1;
-	else if (r != -EINVAL)
+	if (r < 0 && r != -EINVAL)
 		tb_error("%s: cannot start: %s", in->name, strerror(-r));
 	return r;
 }
@@ -210,16 +192,13 @@ void tb_run_finish(struct tb_run *run)
 		o = tb_run_orchestrator(run);
 		if (run->launched && o->stop)
 			o->stop(run->orchestrator.state);
-		o->fini(run->orchestrator.state);
 	}
+	tb_instance_fini(&run->orchestrator);
 	for (i = 0; i < run->nthrottlers; i++)
-		if (run->throttlers[i].initialised)
-			tb_throttler_ops(&run->throttlers[i])->fini(run->throttlers[i].state);
+		tb_instance_fini(&run->throttlers[i]);
 	for (i = 0; i < run->nmetrics; i++)
-		if (run->metrics[i].initialised)
-			((const struct tb_metric *)run->metrics[i].lib.header)->fini(run->metrics[i].state);
-	if (run->strategy.initialised)
-		((const struct tb_strategy *)run->strategy.lib.header)->fini(run->strategy.state);
+		tb_instance_fini(&run->metrics[i]);
+	tb_instance_fini(&run->strategy);
 	tb_journal_close(run->journal);
 	run->journal = NULL;
 	tb_instance_unload(&run->orchestrator);

@@ -39,6 +39,7 @@ struct tb_run {
 	size_t napplied;
 	char **unrestored;       /* "target (throttler)" whose restore failed */
 	size_t nunrestored;
+	unsigned long alive_unknown;   /* orchestrator's alive() answers "could not tell" */
 	/* The schedule (loop.c). */
 	unsigned long scheduled;       /* trials the strategy asked for */
 	unsigned long extra_budget;    /* most adaptive trials (max_extra_trials) */

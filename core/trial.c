@@ -129,12 +129,21 @@ static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char
 	for (size_t i = 0; i < e->n; i++) {
 		const struct tb_service *s = &run->inv.services[e->throttles[i].service];
 
-		for (size_t j = 0; j < s->ntargets; j++)
-			if (o->alive(run->orchestrator.state, &s->targets[j]) == 0) {
+		for (size_t j = 0; j < s->ntargets; j++) {
+			int r = o->alive(run->orchestrator.state, &s->targets[j]);
+
+			if (r == 0) {
 				snprintf(err, len, "service '%s': %s stopped or restarted during the trial",
 					 s->name, s->targets[j].id);
 				return 0;
 			}
+			/* Could not tell: a trial is not failed on an engine's hiccup,
+			 * its metrics judge it; said once, as it may recur every trial. */
+			if (r < 0 && !run->alive_unknown++)
+				tb_warn("%s: could not tell whether %s is still running (%s): taken "
+					"as running", run->orchestrator.name, s->targets[j].id,
+					strerror(-r));
+		}
 	}
 	return 1;
 }

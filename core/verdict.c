@@ -14,10 +14,11 @@
  *      (or a paradox); one that may be but is not yet is undecided.
  *   2. The replication trials alone (fresh data, so their test is not biased
  *      by the selection), over the pairs that were undecided after stage 1
- *      and got such trials.  Each replication trial runs right after a
- *      baseline trial of its own, so each pair of them is one independent
- *      measurement of the change, whatever the host does: a signed-rank
- *      test says whether the changes lean one way.  They settle as IMR,
+ *      and got such trials.  Each replication trial runs beside a baseline
+ *      trial of its own, before or after it as a coin says, so each pair of
+ *      them is one independent measurement of the change and a drifting host
+ *      pushes as many one way as the other: a signed-rank test says whether
+ *      the changes lean one way.  They settle as IMR,
  *      paradox, none (the worst level's interval now lies below
  *      min_effect), or stay undecided.
  */
@@ -136,10 +137,12 @@ static int confirm(const struct tb_pair *p, double sign, struct evidence *ev)
 	return 0;
 }
 
-/* Both directions are tested: a pair's p-value is two-sided. */
-static double two_sided(const struct evidence *ev)
+/* On the schedule both directions are tested: a pair's p-value is
+ * two-sided.  The replication tests the one direction the schedule chose
+ * (worse: only possible IMRs are replicated) before its data existed. */
+static double stage_p(const struct evidence *ev, int replication)
 {
-	double p = 2 * (ev->up < ev->down ? ev->up : ev->down);
+	double p = replication ? ev->up : 2 * (ev->up < ev->down ? ev->up : ev->down);
 
 	return p < 1 ? p : 1;
 }
@@ -204,8 +207,9 @@ static void settle(struct tb_pair *p, enum tb_verdict v, const struct evidence *
 		p->headline = p->npoints - 1;
 }
 
-/* Holm over the pairs flagged in `in`, at the p-values two_sided(ev). */
-static int adjust(const struct evidence *ev, const unsigned char *in, size_t n, double *adjusted)
+/* Holm over the pairs flagged in `in`, at the p-values stage_p(ev). */
+static int adjust(const struct evidence *ev, const unsigned char *in, size_t n, int replication,
+		  double *adjusted)
 {
 	double *p = calloc(n ? n : 1, sizeof(*p));
 	size_t *at = malloc((n ? n : 1) * sizeof(*at)), k = 0;
@@ -218,7 +222,7 @@ static int adjust(const struct evidence *ev, const unsigned char *in, size_t n, 
 	for (size_t i = 0; i < n; i++)
 		if (in[i]) {
 			at[k] = i;
-			p[k++] = two_sided(&ev[i]);
+			p[k++] = stage_p(&ev[i], replication);
 		}
 	if (tb_holm(p, k, p) == 0)
 		for (size_t i = 0; i < k; i++)
@@ -252,7 +256,7 @@ int tb_verdicts(struct tb_ranking *r, double sign, double alpha, double min_effe
 		err = weigh(&r->pairs[i], r, sign, &first[i]);
 	}
 	if (err == 0)
-		err = adjust(first, all, n, adj1);
+		err = adjust(first, all, n, 0, adj1);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct tb_pair *p = &r->pairs[i];
 		enum tb_verdict v = decide(&first[i], adj1[i], &b, 1);
@@ -266,13 +270,15 @@ int tb_verdicts(struct tb_ranking *r, double sign, double alpha, double min_effe
 		}
 	}
 	if (err == 0)
-		err = adjust(second, replicated, n, adj2);
+		err = adjust(second, replicated, n, 1, adj2);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		enum tb_verdict v;
 
 		if (!replicated[i])
 			continue;
 		v = decide(&second[i], adj2[i], &b, 0);
+		if (v == TB_VERDICT_PARADOX)        /* not the direction it was replicated for */
+			v = TB_VERDICT_NONE;
 		if (v == TB_VERDICT_NONE && second[i].worst_hi >= min_effect)
 			v = TB_VERDICT_UNDECIDED;
 		settle(&r->pairs[i], v, &second[i], adj2[i]);

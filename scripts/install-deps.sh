@@ -1,5 +1,6 @@
 #!/bin/sh
-# install-deps.sh - install, from Debian's packages, what ThrottleBot needs to build (and, with --test, to run its tests).
+# install-deps.sh - install, from Debian's packages, what ThrottleBot needs to build (with --test, also to run
+# its tests; with --deb, also to build, check and test its Debian packages).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 build="autoconf automake libtool pkg-config make gcc libc6-dev
@@ -8,8 +9,15 @@ build="autoconf automake libtool pkg-config make gcc libc6-dev
 test_pkgs="python3 procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
            prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl
            clang libclang-rt-14-dev"
+deb_pkgs="build-essential debhelper dpkg-dev fakeroot lintian autopkgtest python3"
 pkgs=$build
-[ "${1:-}" = "--test" ] && pkgs="$build $test_pkgs"
+for opt in "$@"; do
+	case $opt in
+	--test) pkgs="$pkgs $test_pkgs" ;;
+	--deb) pkgs="$pkgs $deb_pkgs" ;;
+	*) echo "usage: $0 [--test] [--deb]" >&2; exit 2 ;;
+	esac
+done
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,6 +1,7 @@
 /* check_config.c - every class of bad configuration is reported as file:line with exit status 2, before anything runs. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "commands.h"
+#include "stress.h"
 #include "testhost.h"
 
 static char dir[] = "/tmp/throttlebot-config-XXXXXX";
@@ -114,6 +116,20 @@ END_TEST
 START_TEST(out_of_range_stress)
 {
 	assert_error(HEAD THROTTLERS METRICS "stress_levels = [0.2, 1.0];\n", 6, "stress level 1 is out of range");
+	assert_error(HEAD THROTTLERS METRICS "stress_levels = [0.0, 0.5];\n", 6,
+		     "stress level 0 is out of range: each " TB_STRESS_LEVEL_RULE);
+}
+END_TEST
+
+/* The one rule every check of a stress uses: the configuration's levels,
+ * "throttlebot hold", a strategy's level, and each throttler's apply(). */
+START_TEST(stress_rule)
+{
+	ck_assert(tb_stress_valid(0) && tb_stress_valid(0.5) && tb_stress_valid(0.999));
+	ck_assert(!tb_stress_valid(1) && !tb_stress_valid(-0.1) && !tb_stress_valid(NAN) &&
+		  !tb_stress_valid(INFINITY));
+	ck_assert(tb_stress_level_valid(0.001) && tb_stress_level_valid(0.8));
+	ck_assert(!tb_stress_level_valid(0) && !tb_stress_level_valid(1) && !tb_stress_level_valid(NAN));
 }
 END_TEST
 
@@ -210,6 +226,7 @@ int main(void)
 	tcase_add_test(tc, wrong_type);
 	tcase_add_test(tc, wrong_type_in_plugin_settings);
 	tcase_add_test(tc, out_of_range_stress);
+	tcase_add_test(tc, stress_rule);
 	tcase_add_test(tc, out_of_range_trials);
 	tcase_add_test(tc, unknown_plugin);
 	tcase_add_test(tc, missing_required_key);

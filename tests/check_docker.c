@@ -615,9 +615,13 @@ START_TEST(fake_errors)
 		{ "/v1.41/containers/e93cbe3be79d/json", 200, db1 },
 		{ "/v1.41/containers/f7c77939cd3a/json", 404,
 		  "{\"message\":\"No such container: f7c77939cd3a\"}" },
+		{ "/v1.41/containers/0123456789ab/json", 200, "{\"State\": {}}" },
 	};
 	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid() };
 	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid() };
+	/* Could not tell: inspect data without a pid, an id that is no container's. */
+	struct tb_target unreadable = { .id = "0123456789ab (tbtest_x_1)", .pid = getpid() };
+	struct tb_target foreign = { .id = "pid 1", .pid = 1 };
 	struct fake_engine fe;
 	struct tb_test_plugin t;
 	struct tb_inventory inv = { 0 };
@@ -653,7 +657,7 @@ START_TEST(fake_errors)
 	fake_engine_stop(&fe);
 
 	/* alive() on targets of an earlier run, known only by their id. */
-	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ok, 6), 0);
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, ok, 7), 0);
 	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
@@ -663,10 +667,17 @@ START_TEST(fake_errors)
 	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &restarted), 0);
 	ck_assert_msg(strstr(last_log, "restarted") != NULL, "%s", last_log);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &unreadable), -EPROTO);
+	ck_assert_msg(strstr(last_log, "no State.Pid") != NULL, "%s", last_log);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
+	/* The engine gone: a pid to look at locally tells, no pid cannot. */
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
+	gone.pid = 0;
+	ck_assert_int_lt(throttlebot_plugin.alive(st, &gone), 0);
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
-	fake_engine_stop(&fe);
 	free(version); free(old); free(web1); free(db1); free(list); free(info);
 }
 END_TEST

@@ -125,7 +125,7 @@ END_TEST
 START_TEST(refuses_other_abi_major)
 {
 	install("fake_abi2", "fake_abi2", 0644);
-	assert_refused("fake_abi2", "plugin ABI 2.0");
+	assert_refused("fake_abi2", "plugin ABI 2.0, this ThrottleBot is ABI 1.1");
 }
 END_TEST
 

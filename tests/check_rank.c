@@ -148,9 +148,17 @@ static void replicate(struct host_state *h, unsigned long *k, const double *effe
 
 		while (l + 1 < NLEVELS && fabs(levels[l] - t[i].stress) > 1e-9)
 			l++;
-		add_one(-1, 0, 0, measure(h, k, 0), 0);
-		add_one((long)t[i].service, 0, t[i].stress,
-			measure(h, k, effect_at(effect[t[i].service], l)), 0);
+		if (uniform() < 0.5) {              /* the coin: baseline first */
+			add_one(-1, 0, 0, measure(h, k, 0), 0);
+			add_one((long)t[i].service, 0, t[i].stress,
+				measure(h, k, effect_at(effect[t[i].service], l)), 0);
+			res.trials[res.ntrials - 1].paired_with = res.trials[res.ntrials - 2].index;
+		} else {
+			add_one((long)t[i].service, 0, t[i].stress,
+				measure(h, k, effect_at(effect[t[i].service], l)), 0);
+			add_one(-1, 0, 0, measure(h, k, 0), 0);
+			res.trials[res.ntrials - 2].paired_with = res.trials[res.ntrials - 1].index;
+		}
 	}
 	free(t);
 	if (n > 0)

@@ -1,4 +1,4 @@
-/* check_sim.c - the sim plugins: discovery, exact restore of allowances, and the metric against the model. */
+/* check_sim.c - the sim plugins: discovery, exact restore, the metric against the model, its noise models. */
 #include <check.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -222,34 +222,210 @@ START_TEST(metric_evaluates_the_model)
 }
 END_TEST
 
-/* With noise, trials scatter around the model by about the configured amount. */
-START_TEST(metric_noise_has_the_configured_spread)
+/* f[i]: trial i's time over the model's, with the metric's settings `extra`
+ * on the 25-service application discover() describes, nothing throttled. */
+static void factors(const char *extra, double *f, int n)
 {
 	const struct tb_metric *m = load("sim_jct", TB_KIND_METRIC);
 	struct tb_inventory inv;
 	struct tb_test_plugin t;
 	struct tb_trial trial = { .index = 1 };
+	struct sim_app app;
 	char text[1024];
-	double sum = 0, sum2 = 0, v, mean, sd;
 	void *s;
-	int n = 2000;
 
 	discover(&inv, "");
-	snprintf(text, sizeof(text), "%s noise = 0.05; seed = 2;", config);
+	ck_assert_int_eq(sim_app_generate(&app, 4, 25, 0.25, 0.8), 0);
+	snprintf(text, sizeof(text), "%s %s", config, extra);
 	ck_assert_int_eq(tb_test_plugin_open(&t, m, text), 0);
 	ck_assert_int_eq(m->init(&t.in.host, tb_test_plugin_config(&t), &s), 0);
 	for (int i = 0; i < n; i++) {
-		ck_assert_int_eq(m->measure(s, &trial, &v), 0);
-		sum += v;
-		sum2 += v * v;
+		ck_assert_int_eq(m->measure(s, &trial, &f[i]), 0);
+		f[i] /= app.base;
 	}
-	mean = sum / n;
-	sd = sqrt(sum2 / n - mean * mean) / mean;
-	ck_assert_double_ge(sd, 0.045);
-	ck_assert_double_le(sd, 0.055);
 	m->fini(s);
 	tb_test_plugin_close(&t);
+	sim_app_free(&app);
 	tb_inventory_free(&inv);
+}
+
+#define NTRIALS 2000
+
+/* With noise, trials scatter around the model by about the configured amount. */
+START_TEST(metric_noise_has_the_configured_spread)
+{
+	static double f[NTRIALS];
+	double sum = 0, sum2 = 0, mean, sd;
+
+	factors("noise = 0.05; seed = 2;", f, NTRIALS);
+	for (int i = 0; i < NTRIALS; i++) {
+		sum += f[i];
+		sum2 += f[i] * f[i];
+	}
+	mean = sum / NTRIALS;
+	sd = sqrt(sum2 / NTRIALS - mean * mean) / mean;
+	ck_assert_double_ge(sd, 0.045);
+	ck_assert_double_le(sd, 0.055);
+	ck_assert_double_eq_tol(mean, 1, 0.005);
+}
+END_TEST
+
+/* The host never gets more than twice as slow or as fast. */
+static void assert_within_range(const double *f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ck_assert_double_ge(f[i], 0.5 - 1e-12);
+		ck_assert_double_le(f[i], 2 + 1e-12);
+	}
+}
+
+/* Drift: the log of the host's slowness takes a gaussian step of the
+ * configured size per trial, and stays within [1/2, 2]. */
+START_TEST(metric_drift_walks_at_the_configured_pace)
+{
+	static double f[NTRIALS];
+	double sum = 0, sum2 = 0, lo = INFINITY, hi = 0, sd;
+	int n = 1000;
+
+	factors("noise = 0; drift = 0.01; seed = 3;", f, n);
+	ck_assert_double_eq(f[0], 1);
+	for (int i = 1; i < n; i++) {
+		double d = log(f[i] / f[i - 1]);
+
+		sum += d;
+		sum2 += d * d;
+	}
+	sd = sqrt(sum2 / (n - 1) - (sum / (n - 1)) * (sum / (n - 1)));
+	ck_assert_double_ge(sd, 0.009);
+	ck_assert_double_le(sd, 0.011);
+	assert_within_range(f, n);
+	/* A fast walk spends its time against both bounds. */
+	factors("noise = 0; drift = 0.2; seed = 3;", f, NTRIALS);
+	assert_within_range(f, NTRIALS);
+	for (int i = 0; i < NTRIALS; i++) {
+		lo = f[i] < lo ? f[i] : lo;
+		hi = f[i] > hi ? f[i] : hi;
+	}
+	ck_assert_double_le(lo, 0.5 + 1e-12);
+	ck_assert_double_ge(hi, 2 - 1e-12);
+}
+END_TEST
+
+/* Steps: about `steps` of the trials move the host's speed by exactly
+ * x1.3 or /1.3, and nothing else moves it. */
+START_TEST(metric_steps_come_at_the_configured_rate)
+{
+	static double f[NTRIALS];
+	int changes = 0, up = 0;
+
+	factors("noise = 0; steps = 0.05; seed = 5;", f, NTRIALS);
+	for (int i = 1; i < NTRIALS; i++) {
+		double d = log(f[i] / f[i - 1]);
+
+		if (fabs(d) < 1e-12)
+			continue;
+		changes++;
+		up += d > 0;
+		ck_assert_double_eq_tol(fabs(d), log(1.3), 1e-9);
+	}
+	/* 100 expected; 3 standard deviations either side. */
+	ck_assert_int_ge(changes, 70);
+	ck_assert_int_le(changes, 130);
+	ck_assert_int_gt(up, changes / 4);
+	ck_assert_int_lt(up, 3 * changes / 4);
+	assert_within_range(f, NTRIALS);
+	factors("noise = 0; steps = 0.05; step_size = 0.5; seed = 5;", f, NTRIALS);
+	for (int i = 1; i < NTRIALS; i++) {
+		double d = fabs(log(f[i] / f[i - 1]));
+
+		ck_assert(d < 1e-12 || fabs(d - log(1.5)) < 1e-9);
+	}
+}
+END_TEST
+
+/* Outliers: about `outliers` of the trials are 2 to 5 times slower, the rest untouched. */
+START_TEST(metric_outliers_come_at_the_configured_rate)
+{
+	static double f[NTRIALS];
+	double lo = INFINITY, hi = 0;
+	int slow = 0;
+
+	factors("noise = 0; outliers = 0.02; seed = 6;", f, NTRIALS);
+	for (int i = 0; i < NTRIALS; i++) {
+		if (fabs(f[i] - 1) < 1e-12)
+			continue;
+		slow++;
+		ck_assert_double_ge(f[i], 2);
+		ck_assert_double_le(f[i], 5);
+		lo = f[i] < lo ? f[i] : lo;
+		hi = f[i] > hi ? f[i] : hi;
+	}
+	/* 40 expected; 3 standard deviations either side. */
+	ck_assert_int_ge(slow, 21);
+	ck_assert_int_le(slow, 59);
+	/* The factors spread over [2, 5]. */
+	ck_assert_double_lt(lo, 2.5);
+	ck_assert_double_gt(hi, 4.5);
+}
+END_TEST
+
+START_TEST(metric_starts_slow)
+{
+	double f[10];
+
+	factors("noise = 0; slow_start = 2;", f, 10);
+	ck_assert_double_eq_tol(f[0], 2, 1e-12);
+	for (int i = 1; i < 10; i++)
+		ck_assert_double_eq_tol(f[i], 1, 1e-12);
+	factors("noise = 0; slow_start = 3; slow_start_trials = 4;", f, 10);
+	for (int i = 0; i < 10; i++)
+		ck_assert_double_eq_tol(f[i], i < 4 ? 3 : 1, 1e-12);
+}
+END_TEST
+
+/* The same seed gives the same trials; each model's disturbances do not
+ * depend on which others are on, so the models compose by multiplying. */
+START_TEST(metric_noise_is_reproducible_and_composes)
+{
+	static double a[NTRIALS], b[NTRIALS], c[NTRIALS];
+	static const char all[] = "noise = 0.05; drift = 0.01; steps = 0.01; outliers = 0.01; "
+				  "slow_start = 2; seed = 9;";
+	int differ = 0;
+
+	factors(all, a, 500);
+	factors(all, b, 500);
+	for (int i = 0; i < 500; i++)
+		ck_assert_double_eq(a[i], b[i]);
+	factors("noise = 0.05; drift = 0.01; steps = 0.01; outliers = 0.01; slow_start = 2; "
+		"seed = 10;", b, 500);
+	for (int i = 0; i < 500; i++)
+		differ += a[i] != b[i];
+	ck_assert_int_gt(differ, 490);
+
+	factors("noise = 0; steps = 0.05; seed = 5;", a, NTRIALS);
+	factors("noise = 0; outliers = 0.02; seed = 5;", b, NTRIALS);
+	factors("noise = 0; steps = 0.05; outliers = 0.02; seed = 5;", c, NTRIALS);
+	for (int i = 0; i < NTRIALS; i++)
+		ck_assert_double_eq_tol(c[i], a[i] * b[i], 1e-9 * c[i]);
+}
+END_TEST
+
+START_TEST(metric_rejects_bad_settings)
+{
+	const struct tb_metric *m = load("sim_jct", TB_KIND_METRIC);
+	static const char *const bad[] = {
+		"noise = 1.0;", "drift = -0.1;", "steps = 1.5;", "step_size = 0.0;", "outliers = 2.0;",
+		"slow_start = 0.5;", "slow_start_trials = -1;",
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s %s", config, bad[i]);
+		ck_assert_msg(tb_test_init(m, text) < 0, "init accepted: %s", bad[i]);
+	}
+	snprintf(text, sizeof(text), "%s noise = 0.1; drift = 0.01; steps = 0.001; step_size = 0.3; "
+		 "outliers = 0.01; slow_start = 2.0; slow_start_trials = 3;", config);
+	ck_assert_int_eq(tb_test_init(m, text), 0);
 }
 END_TEST
 
@@ -283,6 +459,12 @@ int main(void)
 	tcase_add_test(tc, throttlers_restore_exactly);
 	tcase_add_test(tc, metric_evaluates_the_model);
 	tcase_add_test(tc, metric_noise_has_the_configured_spread);
+	tcase_add_test(tc, metric_drift_walks_at_the_configured_pace);
+	tcase_add_test(tc, metric_steps_come_at_the_configured_rate);
+	tcase_add_test(tc, metric_outliers_come_at_the_configured_rate);
+	tcase_add_test(tc, metric_starts_slow);
+	tcase_add_test(tc, metric_noise_is_reproducible_and_composes);
+	tcase_add_test(tc, metric_rejects_bad_settings);
 	tcase_add_test(tc, metric_needs_the_orchestrator);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

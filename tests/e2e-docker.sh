@@ -3,7 +3,7 @@
 # docker-compose names storage's disk as the MIMR; a container restarted mid-run fails that trial clearly
 # and the run goes on; the containers' cgroup files and the qdiscs are as before.
 #
-# The config is etc/examples/frontend-storage-docker.conf with the test's compose project and port,
+# The config is etc/examples/frontend-storage-docker.conf.in with the test's compose project and port,
 # 5 trials per point and 8 untouched over stress 0.8; the single-service app is studied the same way
 # (single's disk and network are IMRs, no CPU is).  Needs root, a running Docker engine and
 # docker-compose; exit 77 without.  Everything it creates (projects, volumes, files) goes on any exit.
@@ -109,7 +109,8 @@ config() {
 	shift
 	sed -e "s#^\( *project = \)\"frontend-storage\";#\1\"$project\";#" \
 	    -e "s#\"127.0.0.1:7200\"#\"127.0.0.1:$TB_FRONTEND_PORT\"#" \
-	    "$abs_top_srcdir/etc/examples/frontend-storage-docker.conf" >"$out"
+	    -e "s#@pkglibexecdir@/#$abs_top_builddir/apps/#g" \
+	    "$abs_top_srcdir/etc/examples/frontend-storage-docker.conf.in" >"$out"
 	grep -q "\"$project\"" "$out" && grep -q ":$TB_FRONTEND_PORT\"" "$out" ||
 		{ echo "FAIL: cannot point the example at the test's project and port" >&2; return 1; }
 	for s in "$@"; do

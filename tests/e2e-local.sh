@@ -2,8 +2,8 @@
 # e2e-local.sh - `throttlebot run` with the local orchestrator names the reference applications' known
 # bottlenecks (apps/README.md) and leaves the host's cgroups, qdiscs, links and namespaces as it found them.
 #
-# Runs the example configs etc/examples/{single-service,frontend-storage}.conf, rewritten only so that
-# their ports, files and logs are the test's own (a temp directory under /var/tmp, which the examples
+# Runs the example configs etc/examples/{single-service,frontend-storage}.conf.in with this tree's apps/,
+# rewritten only so that their ports, files and logs are the test's own (a temp directory under /var/tmp, which the examples
 # require on a real disk) and with more trials per point (5, and 8 untouched) over stress 0.5 and 0.8,
 # so that a busy machine does not pass for an effect.  The frontend/storage example also runs once with
 # its own default schedule, timed (E2E_DEFAULT_SCHEDULE=0 leaves that out).  Needs root; exit 77 without.
@@ -51,20 +51,21 @@ config() {
 	    -e "s#10\.231\.1\.#10.231.$net.#g" \
 	    -e "s#:7000\"#:$((base))\"#g; s#:7100\"#:$((base + 1))\"#g" \
 	    -e "s#:7200\"#:$((base + 2))\"#g; s#:7300\"#:$((base + 3))\"#g" \
-	    "$abs_top_srcdir/etc/examples/$1.conf" >"$out"
+	    -e "s#@pkglibexecdir@/#$abs_top_builddir/apps/#g" \
+	    "$abs_top_srcdir/etc/examples/$1.conf.in" >"$out"
 	if [ "$3" = 1 ]; then
 		sed -i -e 's/^stress_levels = .*/stress_levels = [0.5, 0.8];/' \
 		       -e 's/^trials = .*/trials = 5;/' -e 's/^baseline_trials = .*/baseline_trials = 8;/' "$out"
 	fi
 	# Every rewrite must have taken: nothing of the example's ports or files may remain.
-	if grep -v '^ *#' "$out" | grep -nE '"/var/tmp"|"/tmp"|throttlebot-storage\.dat|/tmp/throttlebot-[a-z-]*\.ready|:7[0-3]00"|10\.231\.1\.' >&2; then
+	if grep -v '^ *#' "$out" | grep -nE '"/var/tmp"|"/tmp"|throttlebot-storage\.dat|/tmp/throttlebot-[a-z-]*\.ready|:7[0-3]00"|10\.231\.1\.|@' >&2; then
 		echo "FAIL: $1.conf: could not move the example to the test's ports and files" >&2
 		return 1
 	fi
 	echo "$out"
 }
 
-# run NAME CONFIG: throttlebot run, in the top build directory (the examples name apps/ from there);
+# run NAME CONFIG: throttlebot run, in the top build directory;
 # sets elapsed (seconds).  The host must look the same before and after.
 run() {
 	local name=$1 conf=$2 t0 t1 st pid

@@ -1,7 +1,7 @@
 #!/bin/sh
 # multimetric.sh - one real run ranks the webstack by p99 latency and by throughput, and both name the backend's CPU.
 #
-# Runs etc/examples/web-multimetric.conf (JMeter against apps/webstack, CPU
+# Runs etc/examples/web-multimetric.conf.in (JMeter against apps/webstack, CPU
 # throttled through real cgroups) with its ports, paths and JMeter command
 # adapted to this tree, then checks report.json's by_metric sections and the
 # printed table.  Root; skips (77) without JMeter, a JDK or python3.
@@ -60,12 +60,12 @@ web_port=$1 backend_port=$2
 
 # The example, with this tree's programs and plan, free ports, and files under $tmp.
 sed -e "s|\"jmeter\",|$jmeter|" \
-    -e "s|\"etc/examples/webstack.jmx\"|\"$abs_top_srcdir/etc/examples/webstack.jmx\"|" \
-    -e "s|\"apps/webstack/|\"$abs_top_builddir/apps/webstack/|" \
+    -e "s|\"@examplesdir@/webstack.jmx\"|\"$abs_top_srcdir/etc/examples/webstack.jmx\"|" \
+    -e "s|\"@pkglibexecdir@/|\"$abs_top_builddir/apps/webstack/|" \
     -e "s|18480|$web_port|g" -e "s|18481|$backend_port|g" \
     -e "s|/tmp/throttlebot-webstack-|$tmp/|g" \
     -e "s|log_dir = \"/tmp\"|log_dir = \"$tmp\"|" \
-    "$abs_top_srcdir/etc/examples/web-multimetric.conf" > "$tmp/run.conf" || exit 99
+    "$abs_top_srcdir/etc/examples/web-multimetric.conf.in" > "$tmp/run.conf" || exit 99
 grep -q JMeterLauncher "$tmp/run.conf" && grep -q "\"$web_port\"" "$tmp/run.conf" ||
 	{ echo "ERROR: the example's command or ports changed; adapt this test"; exit 99; }
 

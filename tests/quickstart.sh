@@ -6,10 +6,11 @@ set -u
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 command -v python3 >/dev/null || { echo "skipped: needs python3"; exit 77; }
 out=$(mktemp -d /tmp/throttlebot-quickstart-XXXXXX)
-trap 'rm -rf "$out"' EXIT
-cd "$abs_top_builddir" || exit 1
-# The example names its programs relative to the top directory.
-"$abs_top_builddir/throttlebot" run "$abs_top_srcdir/etc/examples/quickstart.conf" --output "$out" &
+trap 'rm -rf "$out" "$out.conf"' EXIT
+# The example, with this tree's programs in place of the installed ones.
+sed -e "s|@pkglibexecdir@/|$abs_top_builddir/apps/|g" "$abs_top_srcdir/etc/examples/quickstart.conf.in" >"$out.conf" ||
+	exit 99
+"$abs_top_builddir/throttlebot" run "$out.conf" --output "$out" &
 run=$!
 wait $run || exit 1
 python3 - "$out/report.json" <<'PY' || exit 1

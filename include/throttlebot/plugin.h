@@ -9,11 +9,19 @@
  * metric or strategy) and the ABI version the plugin was built against.
  *
  * Versioning follows sudo's plugin API: the host rejects a plugin whose major
- * version differs from its own; members are only ever appended to a
- * descriptor within one major version, and the host uses a member only when
- * the plugin's minor version is at least the one that introduced it (noted as
- * "since 1.N" below).  A plugin may be older than the host, never newer in
- * major.
+ * version differs from its own; members are only ever appended to a struct
+ * within one major version, and each is noted "since 1.N" below.  Which side
+ * checks depends on who fills the struct:
+ *  - a descriptor (filled by the plugin): the host reads a member since 1.N
+ *    only when TB_ABI_VERSION_MINOR(header.abi) >= N, since an older
+ *    plugin's descriptor ends before it;
+ *  - a struct the host fills and hands over (tb_host, tb_space, tb_trial):
+ *    the host always fills every member it knows, and a plugin reads a member
+ *    since 1.N only when TB_ABI_VERSION_MINOR(h->abi) >= N, since an older
+ *    host's struct ends before it.  A plugin built against an older minor
+ *    never sees the newer members at all, so it cannot misread them.
+ * A plugin may be older or newer in minor than the host, never of another
+ * major: the loader refuses it, naming the file and both versions.
  *
  * Plugins hold no globals: init() allocates per-instance state, fini() frees
  * it.  They link against nothing of ThrottleBot; everything they need from the
@@ -229,7 +237,13 @@ struct tb_orchestrator {
 	int (*launch)(void *state);
 	/* Declare every service and its targets through h->add_service(). */
 	int (*discover)(void *state, struct tb_inventory *inv);
-	/* Optional: is the target still the one discovered (not restarted)? 1/0. */
+	/*
+	 * Optional: is the target still the one discovered?  1: alive; 0: it
+	 * stopped or was restarted (the trial fails, naming it, and the services
+	 * are discovered again); -errno: could not tell (its engine did not
+	 * answer, say).  The host takes a -errno for alive, and logs the first
+	 * one of a run: the trial is judged by its metrics alone.
+	 */
 	int (*alive)(void *state, const struct tb_target *t);
 	/* Optional: stop what launch() started; undo what it remembered. */
 	int (*stop)(void *state);
@@ -245,13 +259,22 @@ struct tb_throttler {
 	tb_fini_fn fini;
 	/* The target's capacity of the resource, in unit (informational). */
 	int (*probe)(void *state, const struct tb_target *t, double *capacity);
-	/* Write into saved what restore() needs; called before apply. */
+	/* Write into saved what restore() needs; called before apply.  saved
+	 * starts as "" and may be left empty: restore("") is then called like
+	 * any other saved text (and from the journal after a crash). */
 	int (*save)(void *state, const struct tb_target *t, char *saved,
 		    size_t size);
-	/* Leave (1 - stress) of the target's capacity; 0 <= stress < 1. */
+	/*
+	 * Leave (1 - stress) of the target's capacity; 0 <= stress < 1 (the host
+	 * never passes another).  A failed apply does not undo itself: the host
+	 * calls restore() with the same saved text on every target it called
+	 * apply() on, newest first, whether apply() succeeded or failed.
+	 */
 	int (*apply)(void *state, const struct tb_target *t, const char *saved,
 		     double stress);
-	/* Put back exactly what save() recorded.  Idempotent. */
+	/* Put back exactly what save() recorded.  Idempotent, and safe after an
+	 * apply() that failed half-way or changed nothing: it leaves alone what
+	 * is not its own.  -ENOENT: the target is gone, nothing to undo. */
 	int (*restore)(void *state, const char *saved);
 };
 
@@ -312,7 +335,11 @@ struct tb_space {
 	unsigned trials;                   /* trials per point */
 	unsigned baseline_trials;
 	enum tb_direction direction;       /* of the primary metric */
-	/* since 1.1: read it only when TB_ABI_VERSION_MINOR(h->abi) >= 1 */
+	/* since 1.1.  The host fills it for every strategy, whatever its
+	 * minor: a strategy built against 1.0 has a struct that ends at
+	 * direction and never reads it.  A strategy built against 1.1 or later
+	 * reads it only when TB_ABI_VERSION_MINOR(h->abi) >= 1 (a 1.0 host's
+	 * struct ends before it); else it draws from 0. */
 	uint64_t seed;                     /* the run's seed: a randomized schedule
 					    * draws from it, so a run can be repeated */
 };

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "program.h"
-#include "run.h"
+#include "workload.h"
 #include "strlist.h"
 
 
@@ -143,7 +143,7 @@ static int extract(struct command *c, const char *path, double *value)
 	if (!last) {
 		TB_LOG(h, TB_LOG_ERROR, "pattern for '%s' not found in the output (%s)",
 		       c->pattern_name, path);
-		tb_run_log_tail(h, TB_LOG_ERROR, path, 5);
+		tb_workload_log_tail(h, TB_LOG_ERROR, path, 5);
 		return -ENOENT;
 	}
 	r = convert(c, last, lso, leo, value, why, sizeof(why));
@@ -248,7 +248,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	struct command *c = state;
 	const struct tb_host *h = c->h;
 	char path[4096];
-	struct tb_run run;
+	struct tb_workload_run run;
 	int r, tmp = -1;
 
 	if (!c->w.argv) {
@@ -269,8 +269,8 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 		}
 		close(tmp);
 	}
-	run = (struct tb_run){ c->w.argv, c->w.cwd, c->w.env, c->w.timeout, path };
-	r = tb_run_workload(h, &run, trial);
+	run = (struct tb_workload_run){ c->w.argv, c->w.cwd, c->w.env, c->w.timeout, path };
+	r = tb_workload_exec(h, &run, trial);
 	if (r == 0) {
 		values[0] = trial->end - trial->start;
 		if (c->has_pattern)

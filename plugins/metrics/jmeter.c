@@ -9,7 +9,7 @@
 #include <throttlebot/plugin.h>
 #include "jtl.h"
 #include "program.h"
-#include "run.h"
+#include "workload.h"
 #include "strlist.h"
 
 
@@ -202,7 +202,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	const char *workdir = trial->workdir ? trial->workdir : ".";
 	char jtl[4096], out[4096], err[1024];
 	struct jtl_stats st;
-	struct tb_run run;
+	struct tb_workload_run run;
 	char **argv;
 	size_t n = 0;
 	int r;
@@ -233,8 +233,8 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 		tb_strlist_free(argv);
 		return r;
 	}
-	run = (struct tb_run){ argv, j->w.cwd, j->w.env, j->w.timeout, out };
-	r = tb_run_workload(h, &run, trial);
+	run = (struct tb_workload_run){ argv, j->w.cwd, j->w.env, j->w.timeout, out };
+	r = tb_workload_exec(h, &run, trial);
 	tb_strlist_free(argv);
 	if (r < 0)
 		return r;
@@ -242,7 +242,7 @@ static int measure(void *state, struct tb_trial *trial, double *values)
 	if (r == -ENOENT) {
 		TB_LOG(h, TB_LOG_ERROR, "%s: %s wrote no results there (is it given @JTL@?)", jtl,
 		       j->w.argv[0]);
-		tb_run_log_tail(h, TB_LOG_ERROR, out, 5);
+		tb_workload_log_tail(h, TB_LOG_ERROR, out, 5);
 		return r;
 	}
 	if (r < 0) {

@@ -428,15 +428,25 @@ static int docker_discover(void *state, struct tb_inventory *inv)
 	return n < 0 ? n : (r < 0 ? r : 0);
 }
 
-/* Without the daemon: is pid still a process of container id? */
-static int alive_locally(const char *id, pid_t pid)
+/* Without the daemon: is pid still a process of container id?  1, 0, or
+ * unknown (the engine's error) when there is no pid to look at. */
+static int alive_locally(const char *id, pid_t pid, int unknown)
 {
 	char path[64], text[4096];
+	int r;
 
+	if (pid <= 0)
+		return unknown;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	return read_text(path, text, sizeof(text)) == 0 && strstr(text, id) != NULL;
+	r = read_text(path, text, sizeof(text));
+	if (r == -ENOENT || r == -ESRCH)
+		return 0;            /* the process is gone */
+	return r < 0 ? r : strstr(text, id) != NULL;
 }
 
+/* 1: running, the container discovered; 0: stopped, removed or restarted;
+ * -errno: could not tell (an id not of ours, inspect data that cannot be read,
+ * no engine and no pid to look at). */
 static int docker_alive(void *state, const struct tb_target *t)
 {
 	struct docker *d = state;
@@ -467,7 +477,7 @@ static int docker_alive(void *state, const struct tb_target *t)
 	if (r < 0) {
 		TB_LOG(d->h, TB_LOG_WARNING, "%s; checking pid %d locally",
 		       d->cli ? err : "not connected", (int)t->pid);
-		return alive_locally(id, t->pid);
+		return alive_locally(id, t->pid, r);
 	}
 	snprintf(c.id, sizeof(c.id), "%s", id);
 	r = dk_parse_inspect(j, &c, err, sizeof(err));

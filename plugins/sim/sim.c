@@ -6,6 +6,7 @@
 #include "throttlebot/plugin.h"
 #include "sim_app.h"
 #include "sim_state.h"
+#include "stress.h"
 
 
 struct sim {
@@ -13,6 +14,7 @@ struct sim {
 	char *state;
 	long long seed, nservices;
 	double margin, level;
+	int alive;                   /* what alive() answers for every target */
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -22,13 +24,15 @@ static const struct tb_setting_spec settings[] = {
 	{ "margin", TB_SETTING_NUMBER, 0,
 	  "plant a MIMR this far above the runner-up (default 0.25, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress the truth and the margin refer to (default 0.8)" },
+	{ "alive", TB_SETTING_STRING, 0,
+	  "what alive() answers: \"running\" (default), \"stopped\" or \"unknown\" (-EIO)" },
 	{ NULL, 0, 0, NULL },
 };
 
 static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
 	struct sim *s = calloc(1, sizeof(*s));
-	const char *path = NULL;
+	const char *path = NULL, *alive = "running";
 	int r = 0;
 
 	if (!s)
@@ -38,12 +42,14 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 	s->nservices = 10;
 	s->margin = 0.25;
 	s->level = 0.8;
+	s->alive = 1;
 	if (cfg) {
 		if ((r = h->get_string(h, cfg, "state", &path)) < 0 ||
 		    ((r = h->get_int(h, cfg, "seed", &s->seed)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_int(h, cfg, "services", &s->nservices)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_number(h, cfg, "margin", &s->margin)) < 0 && r != -ENOENT) ||
-		    ((r = h->get_number(h, cfg, "level", &s->level)) < 0 && r != -ENOENT))
+		    ((r = h->get_number(h, cfg, "level", &s->level)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_string(h, cfg, "alive", &alive)) < 0 && r != -ENOENT))
 			goto fail;
 		r = 0;
 		if (s->nservices < 1 || s->nservices > 1000000)
@@ -53,8 +59,12 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 			r = h->config_error(h, cfg, "seed", "seed must be 0 or more");
 		else if (s->margin < 0)
 			r = h->config_error(h, cfg, "margin", "margin must be 0 or more");
-		else if (!(s->level > 0 && s->level < 1))
-			r = h->config_error(h, cfg, "level", "level must be in (0, 1)");
+		else if (!tb_stress_level_valid(s->level))
+			r = h->config_error(h, cfg, "level", "level %s", TB_STRESS_LEVEL_RULE);
+		else if ((s->alive = !strcmp(alive, "running") ? 1 : !strcmp(alive, "stopped") ? 0
+				     : !strcmp(alive, "unknown") ? -EIO : 2) == 2)
+			r = h->config_error(h, cfg, "alive", "alive must be \"running\", \"stopped\" "
+					    "or \"unknown\", not \"%s\"", alive);
 		if (r < 0)
 			goto fail;
 		s->state = strdup(path);
@@ -121,6 +131,14 @@ static int sim_discover(void *state, struct tb_inventory *inv)
 	return 0;
 }
 
+/* The simulated services never stop: the setting says what to answer, to
+ * see what the core makes of each answer. */
+static int sim_alive(void *state, const struct tb_target *t)
+{
+	(void)t;
+	return ((struct sim *)state)->alive;
+}
+
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "sim",
 		    "a generated application model, for trying strategies without one",
@@ -128,4 +146,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.init = sim_init,
 	.fini = sim_fini,
 	.discover = sim_discover,
+	.alive = sim_alive,
 };

@@ -1,19 +1,20 @@
-/* sim_jct.c - metric: the simulated application's completion time under the current allowances, with noise. */
+/* sim_jct.c - metric: the simulated application's completion time, disturbed by the noise models. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "throttlebot/plugin.h"
 #include "sim_app.h"
+#include "sim_noise.h"
 #include "sim_state.h"
 
 
 struct simj {
 	const struct tb_host *h;
 	char *state;
-	double noise;
-	struct sim_rng rng;
+	struct sim_noise noise;
 	struct sim_app app;
 	struct sim_state params;   /* what app was generated from */
 	int have_app;
@@ -22,10 +23,54 @@ struct simj {
 
 static const struct tb_setting_spec settings[] = {
 	{ "state", TB_SETTING_STRING, 1, "the sim orchestrator's state file" },
-	{ "noise", TB_SETTING_NUMBER, 0, "relative standard deviation of a trial (default 0.05)" },
-	{ "seed", TB_SETTING_INT, 0, "of the noise (default 1)" },
+	{ "noise", TB_SETTING_NUMBER, 0,
+	  "relative standard deviation of a trial, i.i.d. gaussian (default 0.05)" },
+	{ "drift", TB_SETTING_NUMBER, 0,
+	  "the host's speed drifts: standard deviation of its log's step per trial (default 0)" },
+	{ "steps", TB_SETTING_NUMBER, 0,
+	  "probability per trial that the host's speed steps up or down (default 0)" },
+	{ "step_size", TB_SETTING_NUMBER, 0,
+	  "a step makes the host this much slower or faster: 0.3 is x1.3 or /1.3 (default 0.3)" },
+	{ "outliers", TB_SETTING_NUMBER, 0, "fraction of trials 2 to 5 times slower (default 0)" },
+	{ "slow_start", TB_SETTING_NUMBER, 0,
+	  "the first slow_start_trials are this many times slower (default 1: no cold start)" },
+	{ "slow_start_trials", TB_SETTING_INT, 0, "how many trials start slow (default 1)" },
+	{ "seed", TB_SETTING_INT, 0, "of the noise models (default 1)" },
 	{ NULL, 0, 0, NULL },
 };
+
+/* The numeric settings and their ranges, [lo, hi] (hi excluded when open). */
+static const struct range {
+	const char *key;
+	size_t offset;
+	double lo, hi;
+	int open;
+} ranges[] = {
+	{ "noise", offsetof(struct sim_noise, noise), 0, 1, 1 },
+	{ "drift", offsetof(struct sim_noise, drift), 0, 1, 0 },
+	{ "steps", offsetof(struct sim_noise, steps), 0, 1, 0 },
+	{ "step_size", offsetof(struct sim_noise, step_size), 0.01, 1, 0 },
+	{ "outliers", offsetof(struct sim_noise, outliers), 0, 1, 0 },
+	{ "slow_start", offsetof(struct sim_noise, slow_start), 1, 100, 0 },
+};
+
+static int get_noise(const struct tb_host *h, const struct tb_config *cfg, struct sim_noise *n)
+{
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		const struct range *g = &ranges[i];
+		double *v = (double *)((char *)n + g->offset);
+		int r = h->get_number(h, cfg, g->key, v);
+
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		if (!(*v >= g->lo && (g->open ? *v < g->hi : *v <= g->hi)))
+			return h->config_error(h, cfg, g->key, "%s must be in [%g, %g%c, not %g", g->key,
+					       g->lo, g->hi, g->open ? ')' : ']', *v);
+	}
+	return 0;
+}
 
 static const struct tb_metric_value jct = { "jct", "s", TB_LOWER_IS_BETTER };
 
@@ -39,14 +84,16 @@ static int sj_init(const struct tb_host *h, const struct tb_config *cfg, void **
 	if (!j)
 		return -ENOMEM;
 	j->h = h;
-	j->noise = 0.05;
+	sim_noise_defaults(&j->noise);
 	if (cfg) {
 		if ((r = h->get_string(h, cfg, "state", &path)) < 0 ||
-		    ((r = h->get_number(h, cfg, "noise", &j->noise)) < 0 && r != -ENOENT) ||
+		    (r = get_noise(h, cfg, &j->noise)) < 0 ||
+		    ((r = h->get_int(h, cfg, "slow_start_trials", &j->noise.slow_start_trials)) < 0 &&
+		     r != -ENOENT) ||
 		    ((r = h->get_int(h, cfg, "seed", &seed)) < 0 && r != -ENOENT))
 			goto fail;
-		if (!(j->noise >= 0 && j->noise < 1)) {
-			r = h->config_error(h, cfg, "noise", "noise must be in [0, 1), not %g", j->noise);
+		if (j->noise.slow_start_trials < 0) {
+			r = h->config_error(h, cfg, "slow_start_trials", "slow_start_trials must be 0 or more");
 			goto fail;
 		}
 		if (!(j->state = strdup(path))) {
@@ -54,7 +101,7 @@ static int sj_init(const struct tb_host *h, const struct tb_config *cfg, void **
 			goto fail;
 		}
 	}
-	sim_rng_seed(&j->rng, (uint64_t)seed);
+	sim_noise_start(&j->noise, (uint64_t)seed);
 	*state = j;
 	return 0;
 fail:
@@ -122,10 +169,14 @@ static int sj_measure(void *state, struct tb_trial *trial, double *values)
 	struct sim_state st;
 	struct timespec wall;
 	size_t i, np;
+	double f;
 	int r;
 
 	if (!j->state)
 		return -EINVAL;
+	/* Every call is a trial of the noise models, failed or not: the
+	 * disturbances follow the trials' order alone. */
+	f = sim_noise_next(&j->noise);
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	trial->wall_start = wall.tv_sec + wall.tv_nsec / 1e9;
@@ -151,7 +202,7 @@ static int sj_measure(void *state, struct tb_trial *trial, double *values)
 		}
 		j->allow[(size_t)s * SIM_NRES + (size_t)res] = st.allow[i].allowance;
 	}
-	values[0] = sim_app_eval(&j->app, j->allow) * sim_noise_factor(&j->rng, j->noise);
+	values[0] = sim_app_eval(&j->app, j->allow) * f;
 out:
 	sim_state_free(&st);
 	trial->end = j->h->now(j->h);

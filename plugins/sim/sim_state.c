@@ -16,6 +16,8 @@ void sim_state_free(struct sim_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+static int append(struct sim_state *st, const char *id, int resource, double allowance);
+
 int sim_state_load(const char *path, struct sim_state *st)
 {
 	char line[512], id[256];
@@ -39,7 +41,9 @@ int sim_state_load(const char *path, struct sim_state *st)
 			st->margin = a;
 			st->level = b;
 		} else if (sscanf(line, "allow %255s %d %lf", id, &res, &a) == 3) {
-			r = sim_state_set(st, id, res, a);
+			/* sim_state_save() writes each pair once: no search, which
+			 * would make loading the state of a large group quadratic. */
+			r = append(st, id, res, a);
 		} else if (line[0] != '\n' && line[0] != '#') {
 			r = -EINVAL;
 		}
@@ -96,9 +100,31 @@ int sim_state_get(const struct sim_state *st, const char *id, int resource, doub
 	return -ENOENT;
 }
 
+static int append(struct sim_state *st, const char *id, int resource, double allowance)
+{
+	size_t i = st->nallow;
+	struct sim_allow *grown;
+
+	if (i == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 16;
+
+		grown = realloc(st->allow, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		st->allow = grown;
+		st->cap = cap;
+	}
+	st->allow[i].id = strdup(id);
+	if (!st->allow[i].id)
+		return -ENOMEM;
+	st->allow[i].resource = resource;
+	st->allow[i].allowance = allowance;
+	st->nallow++;
+	return 0;
+}
+
 int sim_state_set(struct sim_state *st, const char *id, int resource, double allowance)
 {
-	struct sim_allow *grown;
 	size_t i;
 
 	for (i = 0; i < st->nallow; i++)
@@ -111,17 +137,8 @@ int sim_state_set(struct sim_state *st, const char *id, int resource, double all
 		}
 		return 0;
 	}
-	if (i == st->nallow) {
-		grown = realloc(st->allow, (st->nallow + 1) * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		st->allow = grown;
-		grown[i].id = strdup(id);
-		if (!grown[i].id)
-			return -ENOMEM;
-		grown[i].resource = resource;
-		st->nallow++;
-	}
+	if (i == st->nallow)
+		return append(st, id, resource, allowance);
 	st->allow[i].allowance = allowance;
 	return 0;
 }

@@ -28,7 +28,7 @@ struct sim_state {
 	size_t nservices;
 	double margin, level;
 	struct sim_allow *allow;
-	size_t nallow;
+	size_t nallow, cap;
 };
 
 /* Read path into st (empty when the file does not exist).  0 or -errno. */

@@ -7,6 +7,7 @@
 #include "throttlebot/plugin.h"
 #include "sim_app.h"
 #include "sim_state.h"
+#include "stress.h"
 
 
 /* Built once per resource, with SIM_RESOURCE 0, 1 or 2 and SIM_RESOURCE_NAME
@@ -105,7 +106,7 @@ static int st_apply(void *state, const struct tb_target *target, const char *sav
 {
 	struct simt *t = state;
 
-	if (!t->state || !(stress >= 0 && stress < 1))
+	if (!t->state || !tb_stress_valid(stress))
 		return -EINVAL;
 	return set_allowance(t, t->state, target->id, 1 - stress);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "throttlebot/plugin.h"
+#include "stress.h"
 
 
 /*
@@ -254,7 +255,7 @@ static int read_settings(struct pruned *pr, const struct tb_host *h, const struc
 		return r;
 	if (cfg && (r = h->get_number(h, cfg, "level", &pr->level)) < 0 && r != -ENOENT)
 		return r;
-	if (!(pr->level > 0 && pr->level < 1))
+	if (!tb_stress_level_valid(pr->level))
 		return h->config_error(h, cfg, "level", "level must be in (0, 1), not %g", pr->level);
 	if (cfg && (r = h->get_number(h, cfg, "confidence", &conf)) < 0 && r != -ENOENT)
 		return r;

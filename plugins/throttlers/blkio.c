@@ -13,6 +13,7 @@
 #include <throttlebot/plugin.h>
 #include "blockdev.h"
 #include "cgroup_file.h"
+#include "stress.h"
 
 
 /*
@@ -435,7 +436,7 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 	int r;
 
 	(void)saved;  /* the limit does not depend on what was there */
-	if (!dir || !(stress >= 0 && stress < 1))
+	if (!dir || !tb_stress_valid(stress))
 		return -EINVAL;
 	r = capacity(s, &cap);
 	if (r < 0)

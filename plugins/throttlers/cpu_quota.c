@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "cgroup_file.h"
+#include "stress.h"
 
 struct cpu_quota {
 	const struct tb_host *h;
@@ -168,7 +169,7 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	char value[64];
 	int r;
 
-	if (!dir || !(stress >= 0 && stress < 1))
+	if (!dir || !tb_stress_valid(stress))
 		return -EINVAL;
 	/* From the saved quota, not the current one: successive applies
 	 * without a restore between them do not compound. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "cgroup_file.h"
+#include "stress.h"
 
 
 /* Kernel CPU numbers stay far below this; it bounds the parser's bitmap. */
@@ -231,7 +232,7 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 
 	if (!dir)
 		return -EINVAL;
-	if (!(stress >= 0 && stress < 1))
+	if (!tb_stress_valid(stress))
 		return -EINVAL;
 	/* Shrink from the saved list, not the current one, so that successive
 	 * applies without a restore in between do not compound. */

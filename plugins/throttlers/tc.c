@@ -10,6 +10,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <throttlebot/plugin.h>
+#include "stress.h"
 #include "tc_link.h"
 #include "tc_shape.h"
 #include "tc_tree.h"
@@ -410,8 +411,6 @@ static int parse_saved(const char *saved, double *capacity, struct leg *legs, in
 
 /* ---- apply and restore -------------------------------------------------- */
 
-static int restore(void *state, const char *saved);
-
 static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct tc_state *st = state;
@@ -420,7 +419,7 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	char why[160] = "";
 	int n, r = 0;
 
-	if (!(stress >= 0 && stress < 1))
+	if (!tb_stress_valid(stress))
 		return -EINVAL;
 	if (parse_saved(saved, &capacity, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
@@ -444,10 +443,10 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 			       l->kind == LEG_IFB ? l->ifb : l->ifname, leg_names[l->kind],
 			       strerror(-r));
 	}
-	if (r < 0) {
-		restore(st, saved);
+	/* A leg shaped before one that failed is undone by the host's restore(),
+	 * which follows every apply, failed or not (throttlebot-plugin(7)). */
+	if (r < 0)
 		return r;
-	}
 	TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (stress %.2f of %.0f)", t->id, rate, stress,
 	       capacity);
 	return 0;

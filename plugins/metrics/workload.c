@@ -1,4 +1,4 @@
-/* run.c - run a metric's workload: execvp in its own process group, output to a file, timeout, cancel. */
+/* workload.c - run a metric's workload: execvp in its own process group, output to a file, timeout, cancel. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "program.h"
-#include "run.h"
+#include "workload.h"
 #include "strlist.h"
 
 extern char **environ;
@@ -52,7 +52,7 @@ static char **build_env(char *const *extra)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child(const struct tb_run *r, char **envp, int outfd, int errpipe)
+static void child(const struct tb_workload_run *r, char **envp, int outfd, int errpipe)
 {
 	sigset_t none;
 	int e, devnull;
@@ -138,7 +138,7 @@ static void kill_group(const struct tb_host *h, pid_t pid, int pidfd)
 	reap(pid);
 }
 
-void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
+void tb_workload_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
 		     int nlines)
 {
 	char buf[4096];
@@ -208,7 +208,8 @@ static int open_output(const struct tb_host *h, const char *path)
 	return r < 0 ? r : fd;
 }
 
-int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial)
+int tb_workload_exec(const struct tb_host *h, const struct tb_workload_run *r,
+		     struct tb_trial *trial)
 {
 	int outfd, errpipe[2], pidfd, status = 0, e = 0, done, rc = 0;
 	ssize_t n;
@@ -278,7 +279,7 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 			TB_LOG(h, TB_LOG_ERROR, "%s did not finish within %g s: killed (process group %d)",
 			       r->argv[0], r->timeout, (int)pid);
 			kill_group(h, pid, pidfd);
-			tb_run_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
+			tb_workload_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
 			rc = -ETIMEDOUT;
 			break;
 		}
@@ -296,7 +297,7 @@ int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_t
 	else if (WIFSIGNALED(status))
 		TB_LOG(h, TB_LOG_ERROR, "%s was killed by signal %d (%s)", r->argv[0],
 		       WTERMSIG(status), strsignal(WTERMSIG(status)));
-	tb_run_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
+	tb_workload_log_tail(h, TB_LOG_ERROR, r->out_path, 5);
 	return -ECHILD;
 }
 

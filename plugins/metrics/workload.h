@@ -1,10 +1,10 @@
-/* run.h - run a metric's workload: execvp in its own process group, output to a file, timeout, cancel. */
-#ifndef TB_METRICS_RUN_H
-#define TB_METRICS_RUN_H
+/* workload.h - run a metric's workload: execvp in its own process group, output to a file, timeout, cancel. */
+#ifndef TB_METRICS_WORKLOAD_H
+#define TB_METRICS_WORKLOAD_H
 
 #include <throttlebot/plugin.h>
 
-struct tb_run {
+struct tb_workload_run {
 	char *const *argv;          /* NULL-terminated; argv[0] is looked up in PATH */
 	const char *cwd;            /* NULL: ThrottleBot's own */
 	char *const *env;           /* NULL-terminated "K=V" added to the environment, or NULL */
@@ -33,10 +33,11 @@ void tb_workload_free(struct tb_workload *w);
  * and returns -ECHILD (failed), -ETIMEDOUT, -EINTR (h->cancelled) or another
  * -errno.  On timeout or cancel the whole process group is killed.
  */
-int tb_run_workload(const struct tb_host *h, const struct tb_run *r, struct tb_trial *trial);
+int tb_workload_exec(const struct tb_host *h, const struct tb_workload_run *r,
+		     struct tb_trial *trial);
 
 /* Log (at level) up to nlines last lines of file path, prefixed by "  | ". */
-void tb_run_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
+void tb_workload_log_tail(const struct tb_host *h, enum tb_log_level level, const char *path,
 		     int nlines);
 
 #endif
