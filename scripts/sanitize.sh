@@ -42,10 +42,12 @@ else
 	echo "sanitizers: unit tests FAILED ($(($(date +%s) - start)) s)"
 fi
 start=$(date +%s)
-if timeout "$limit" make -s fuzz FUZZ_SECONDS="$seconds"; then
+if timeout "$limit" make -s fuzz-build >build.out 2>&1 &&
+	timeout "$limit" make -s fuzz FUZZ_SECONDS="$seconds"; then
 	echo "sanitizers: fuzzing $(($(date +%s) - start)) s, no crash"
 else
 	status=1
+	tail -n 30 build.out
 	echo "sanitizers: fuzzing FAILED; crashing inputs:"
 	ls tests/fuzz/crashes 2>/dev/null
 fi
