@@ -335,7 +335,8 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 		err = tb_verdicts(r, sign, alpha, min_effect);
 	if (err < 0)
 		return err;
-	qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_importance);
+	if (r->npairs > 1)   /* no pairs: r->pairs is NULL, which qsort may not be given */
+		qsort(r->pairs, r->npairs, sizeof(*r->pairs), by_importance);
 	if (r->npairs > 0 && r->pairs[0].imr) {
 		r->mimr = 0;
 		r->runner_up = r->npairs > 1 ? 1 : -1;

@@ -235,7 +235,8 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 	out->values = malloc(run->results.nvalues * sizeof(double));
 	if (!out->throttles || !out->values)
 		return -ENOMEM;
-	memcpy(out->throttles, e->throttles, e->n * sizeof(*e->throttles));
+	if (e->n)   /* a baseline's throttles may be NULL, which memcpy may not be given */
+		memcpy(out->throttles, e->throttles, e->n * sizeof(*e->throttles));
 	for (size_t i = 0; i < run->results.nvalues; i++)
 		out->values[i] = NAN;
 	out->start = tb_now() - run->t0;

@@ -16,6 +16,9 @@ make -s distcheck TESTS="tests/check_rank tests/check_loader tests/check_journal
 # The Debian packages build, are lintian-clean, install, pass their own tests and purge without a trace;
 # a test of its own in the closing count.
 if scripts/deb-smoke.sh; then passed=$((passed + 1)); else failed=$((failed + 1)) status=1; fi
+# The fast tests again under ASan+UBSan, and every parser fuzzed for 20 s (a few minutes in all);
+# a test of its own in the closing count.
+if FUZZ_SECONDS=20 scripts/sanitize.sh; then passed=$((passed + 1)); else failed=$((failed + 1)) status=1; fi
 # Each test cleans up after itself; this only reports what a failing one may have left.
 scripts/leftovers.sh || status=1
 echo "tests: $passed passed, $failed failed, $skipped skipped"

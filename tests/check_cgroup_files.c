@@ -188,6 +188,36 @@ START_TEST(saved_state_is_checked)
 }
 END_TEST
 
+/* Restore's lines, read one at a time without writing anything. */
+START_TEST(saved_lines_are_split_and_checked)
+{
+	const char *text = "/a/cpu.max\tmax 100000\n\n/a/passwd\tx\nno tab\n/a/cpu.cfs_quota_us\t-1";
+	const char *at = text;
+	char path[TB_SAVED_LINE_MAX], value[TB_SAVED_LINE_MAX], *huge;
+
+	ck_assert_int_eq(tb_saved_next(&at, path, value), 1);
+	ck_assert_str_eq(path, "/a/cpu.max");
+	ck_assert_str_eq(value, "max 100000");
+	ck_assert_int_eq(tb_saved_next(&at, path, value), -EINVAL);   /* empty line */
+	ck_assert_int_eq(tb_saved_next(&at, path, value), -EINVAL);   /* not a control file */
+	ck_assert_int_eq(tb_saved_next(&at, path, value), -EINVAL);   /* no tab */
+	ck_assert_int_eq(tb_saved_next(&at, path, value), 1);         /* last, no newline */
+	ck_assert_str_eq(value, "-1");
+	ck_assert_int_eq(tb_saved_next(&at, path, value), 0);
+	ck_assert_int_eq(tb_saved_next(&at, path, value), 0);
+	/* A path longer than the buffers is refused, not copied. */
+	huge = malloc(2 * TB_SAVED_LINE_MAX);
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 'a', 2 * TB_SAVED_LINE_MAX);
+	huge[0] = '/';
+	strcpy(huge + TB_SAVED_LINE_MAX + 10, "\t1");
+	at = huge;
+	ck_assert_int_eq(tb_saved_next(&at, path, value), -EINVAL);
+	ck_assert_int_eq(tb_saved_next(&at, path, value), 0);
+	free(huge);
+}
+END_TEST
+
 /* A tree's shape is asked each time: it is not a mount that cannot change. */
 START_TEST(tree_version_asked_each_time)
 {
@@ -370,6 +400,7 @@ int main(void)
 	tcase_add_test(trees, tree_files_follow_the_name);
 	tcase_add_test(trees, tree_version_asked_each_time);
 	tcase_add_test(trees, saved_state_is_checked);
+	tcase_add_test(trees, saved_lines_are_split_and_checked);
 	tcase_add_checked_fixture(real, setup_real, teardown_real);
 	tcase_set_timeout(real, 30);
 	tcase_add_test(real, real_one_descriptor_per_file);

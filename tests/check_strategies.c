@@ -271,7 +271,8 @@ static void drive(const char *strategy, const char *config, struct sim_app *app,
 		r.throttles = malloc((e.n ? e.n : 1) * sizeof(*r.throttles));
 		ck_assert(r.values && r.throttles);
 		r.values[0] = v;
-		memcpy(r.throttles, e.throttles, e.n * sizeof(*r.throttles));
+		if (e.n)   /* a baseline experiment has no throttles array at all */
+			memcpy(r.throttles, e.throttles, e.n * sizeof(*r.throttles));
 		ck_assert_int_eq(tb_results_add(&res, &r), 0);
 		st->observe(state, &e, v, r.failed);
 	}

@@ -435,34 +435,38 @@ int tb_saved_restore(const char *saved)
 	return tb_saved_restore_files(NULL, saved);
 }
 
+int tb_saved_next(const char **at, char *path, char *value)
+{
+	const char *line = *at, *tab, *end;
+
+	if (!line || !*line)
+		return 0;
+	tab = strchr(line, '\t');
+	end = strchr(line, '\n');
+	if (!end)
+		end = line + strlen(line);
+	*at = *end ? end + 1 : end;
+	if (!tab || tab > end || (size_t)(tab - line) >= TB_SAVED_LINE_MAX ||
+	    (size_t)(end - tab - 1) >= TB_SAVED_LINE_MAX)
+		return -EINVAL;
+	memcpy(path, line, (size_t)(tab - line));
+	path[tab - line] = '\0';
+	memcpy(value, tab + 1, (size_t)(end - tab - 1));
+	value[end - tab - 1] = '\0';
+	return tb_saved_check(path, value) < 0 ? -EINVAL : 1;
+}
+
 int tb_saved_restore_files(struct tb_cg_files *f, const char *saved)
 {
-	const char *line = saved;
-	int first = 0;
+	const char *at = saved;
+	char path[TB_SAVED_LINE_MAX], value[TB_SAVED_LINE_MAX];
+	int first = 0, r;
 
-	while (line && *line) {
-		const char *tab = strchr(line, '\t'), *end = strchr(line, '\n');
-		char path[4096], value[4096];
-
-		if (!end)
-			end = line + strlen(line);
-		if (!tab || tab > end || (size_t)(tab - line) >= sizeof(path) ||
-		    (size_t)(end - tab - 1) >= sizeof(value)) {
-			first = first ? first : -EINVAL;
-		} else {
-			int r;
-
-			memcpy(path, line, (size_t)(tab - line));
-			path[tab - line] = '\0';
-			memcpy(value, tab + 1, (size_t)(end - tab - 1));
-			value[end - tab - 1] = '\0';
-			r = tb_saved_check(path, value);
-			if (r == 0)
-				r = f ? write_kept(f, path, value) : write_path(path, value);
-			if (r < 0 && !first)
-				first = r;
-		}
-		line = *end ? end + 1 : NULL;
+	while ((r = tb_saved_next(&at, path, value)) != 0) {
+		if (r > 0)
+			r = f ? write_kept(f, path, value) : write_path(path, value);
+		if (r < 0 && !first)
+			first = r;
 	}
 	return first;
 }

@@ -34,6 +34,12 @@ int tb_saved_restore(const char *saved);
  * (of that file's shape) may be written back; -EINVAL if not.  Every line
  * is checked by tb_saved_add and before tb_saved_restore writes it. */
 int tb_saved_check(const char *path, const char *value);
+/* The next line of saved state at *at, split into path and value (each
+ * TB_SAVED_LINE_MAX bytes) and checked; *at moves past it.  1, 0 at the end, or
+ * -EINVAL for a line that is malformed or refused.  tb_saved_restore reads
+ * its lines with this, so the parsing is tested apart from the writing. */
+#define TB_SAVED_LINE_MAX 4096
+int tb_saved_next(const char **at, char *path, char *value);
 /* The value saved for dir/file, copied into out; -ENOENT if none. */
 int tb_saved_get(const char *saved, const char *dir, const char *file, char *out,
 		 size_t size);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct nl_sock;
+struct nl_msg;
 
 #define TB_TC_TREE_NODES 16
 #define TB_TC_OPTS_MAX 256
