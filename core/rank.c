@@ -212,7 +212,7 @@ static int collect(const struct tb_results *res, size_t v, const struct tb_basel
 
 /* Judge one level of a pair, on all its trials, against the baselines' own changes. */
 static void judge_point(struct tb_point *pt, struct tb_ranking *r, double sign, double alpha,
-			double min_effect, double worse_band, double better_band, double *scratch)
+			double min_effect, double *scratch)
 {
 	double up, down;
 	size_t i;
@@ -233,8 +233,10 @@ static void judge_point(struct tb_point *pt, struct tb_ranking *r, double sign, 
 		scratch[i] = sign * pt->changes[i];
 	tb_mann_whitney_sorted(scratch, pt->n, r->base_changes, r->nchanges, &up, &down);
 	pt->p_value = pt->degradation >= 0 ? up : down;
-	pt->significant = up < alpha && pt->degradation >= min_effect && pt->degradation > worse_band;
-	pt->paradox = down < alpha && -pt->degradation >= min_effect && pt->degradation < better_band;
+	pt->significant = up < alpha && pt->degradation >= min_effect &&
+			  pt->degradation > r->worse_band;
+	pt->paradox = down < alpha && -pt->degradation >= min_effect &&
+		      pt->degradation < r->better_band;
 }
 
 static int order(enum tb_verdict v)
@@ -277,9 +279,6 @@ static double runner_up_margin(const struct tb_ranking *r)
 /* Every point on all its trials: what the report shows of it. */
 static int judge_points(struct tb_ranking *r, double sign, double alpha, double min_effect)
 {
-	/* The baselines' changes are signed like degradations already. */
-	double worse_band = tb_quantile(r->base_changes, r->nchanges, 0.75);
-	double better_band = tb_quantile(r->base_changes, r->nchanges, 0.25);
 	double *scratch;
 	size_t most = 1;
 
@@ -291,8 +290,7 @@ static int judge_points(struct tb_ranking *r, double sign, double alpha, double 
 		return -ENOMEM;
 	for (size_t i = 0; i < r->npairs; i++)
 		for (size_t j = 0; j < r->pairs[i].npoints; j++)
-			judge_point(&r->pairs[i].points[j], r, sign, alpha, min_effect, worse_band,
-				    better_band, scratch);
+			judge_point(&r->pairs[i].points[j], r, sign, alpha, min_effect, scratch);
 	free(scratch);
 	return 0;
 }
@@ -325,11 +323,12 @@ int tb_rank(const struct tb_results *res, size_t v, double alpha, double min_eff
 	r->base_median = tb_median(r->baseline, r->nbaseline);
 	r->base_min = tb_min(r->baseline, r->nbaseline);
 	r->base_max = tb_max(r->baseline, r->nbaseline);
-	/* The band is the middle half of the baselines' own changes, in units. */
-	r->band_low = r->base_median * (1 + sign * tb_quantile(r->base_changes, r->nchanges,
-							       sign > 0 ? 0.25 : 0.75));
-	r->band_high = r->base_median * (1 + sign * tb_quantile(r->base_changes, r->nchanges,
-								sign > 0 ? 0.75 : 0.25));
+	/* The middle half of the baselines' own changes (signed like
+	 * degradations), and the same band in the metric's units. */
+	r->better_band = tb_quantile(r->base_changes, r->nchanges, 0.25);
+	r->worse_band = tb_quantile(r->base_changes, r->nchanges, 0.75);
+	r->band_low = r->base_median * (1 + sign * (sign > 0 ? r->better_band : r->worse_band));
+	r->band_high = r->base_median * (1 + sign * (sign > 0 ? r->worse_band : r->better_band));
 	err = judge_points(r, sign, alpha, min_effect);
 	if (err == 0)
 		err = tb_verdicts(r, sign, alpha, min_effect);

@@ -39,10 +39,12 @@ struct tb_ranking {
 	double base_median, base_min, base_max;
 	/* The baseline trials' own deviations from their local baseline (each
 	 * left out of its own), degradation-signed, sorted: the null the pairs
-	 * are held against.  band_low/high: their quartiles, in metric units
-	 * around base_median. */
+	 * are held against; their quartiles (worse_band: the upper one for a
+	 * degradation), and band_low/high: the same in metric units around
+	 * base_median. */
 	double *base_changes;
 	size_t nchanges;
+	double better_band, worse_band;
 	double band_low, band_high;
 	double *local;                 /* per trial of the results: its local baseline */
 	size_t npairs;

@@ -31,110 +31,138 @@ struct evidence {
 	int any;
 };
 
-struct stage_data {
-	double *d;                 /* signed degradations of the chosen trials */
-	const double **groups;
-	size_t *sizes;
-};
-
-/* The pair's scheduled trials, level by level, against their local baselines. */
-static int weigh(const struct tb_pair *p, const struct tb_ranking *r, double sign,
-		 struct evidence *ev)
+static void evidence_start(struct evidence *ev)
 {
-	struct stage_data s;
-	size_t total = 0, k = 0;
-
-	for (size_t j = 0; j < p->npoints; j++)
-		total += p->points[j].n;
-	s.d = malloc((total ? total : 1) * sizeof(*s.d));
-	s.groups = malloc((p->npoints ? p->npoints : 1) * sizeof(*s.groups));
-	s.sizes = malloc((p->npoints ? p->npoints : 1) * sizeof(*s.sizes));
-	if (!s.d || !s.groups || !s.sizes) {
-		free(s.d);
-		free(s.groups);
-		free(s.sizes);
-		return -ENOMEM;
-	}
 	ev->worst = -INFINITY;
 	ev->best = INFINITY;
 	ev->worst_p = ev->best_p = 1;
 	ev->worst_lo = ev->worst_hi = NAN;
-	total = 0;
+}
+
+/* One level's signed changes d[n], with its test (up, down) against the
+ * null: is it the worst or the best level so far?  *worst_d keeps the worst. */
+static void evidence_level(struct evidence *ev, const double *d, size_t n, double up, double down,
+			   const double **worst_d, size_t *worst_n)
+{
+	double m = tb_median(d, n);
+
+	if (m > ev->worst) {
+		ev->worst = m;
+		ev->worst_p = up;
+		*worst_d = d;
+		*worst_n = n;
+	}
+	if (m < ev->best) {
+		ev->best = m;
+		ev->best_p = down;
+	}
+}
+
+/* The worst level's interval, once the levels are all seen. */
+static void evidence_end(struct evidence *ev, const double *worst_d, size_t worst_n)
+{
+	if (worst_n > 0)
+		tb_bootstrap_median(worst_d, worst_n, 1000, &ev->worst_lo, &ev->worst_hi);
+}
+
+/* The signed changes of a pair's trials, level after level, and where each
+ * level starts: the scheduled ones against their local baselines, or the
+ * replication ones against their own baselines (paired). */
+struct levels {
+	double *d;
+	const double **at;
+	size_t *n, count, total;
+};
+
+static int gather(const struct tb_pair *p, double sign, int paired, struct levels *l)
+{
+	size_t room = 0;
+
+	for (size_t j = 0; j < p->npoints; j++)
+		room += paired ? p->points[j].npaired : p->points[j].n;
+	l->d = malloc((room ? room : 1) * sizeof(*l->d));
+	l->at = malloc((p->npoints ? p->npoints : 1) * sizeof(*l->at));
+	l->n = malloc((p->npoints ? p->npoints : 1) * sizeof(*l->n));
+	l->count = l->total = 0;
+	if (!l->d || !l->at || !l->n)
+		return -ENOMEM;
 	for (size_t j = 0; j < p->npoints; j++) {
 		const struct tb_point *pt = &p->points[j];
-		double *d = s.d + total, m, up, down;
+		double *d = l->d + l->total;
 		size_t n = 0;
 
-		for (size_t i = 0; i < pt->n; i++)
-			if (pt->confirming[i] == 0)
-				d[n++] = sign * pt->changes[i];
-		if (n == 0)
-			continue;
-		m = tb_median(d, n);
-		tb_mann_whitney_sorted(d, n, r->base_changes, r->nchanges, &up, &down);
-		if (m > ev->worst) {
-			ev->worst = m;
-			ev->worst_p = up;
-			tb_bootstrap_median(d, n, 1000, &ev->worst_lo, &ev->worst_hi);
+		if (paired)
+			for (size_t i = 0; i < pt->npaired; i++)
+				d[n++] = sign * pt->paired[i];
+		else
+			for (size_t i = 0; i < pt->n; i++)
+				if (pt->confirming[i] == 0)
+					d[n++] = sign * pt->changes[i];
+		if (n > 0) {
+			l->at[l->count] = d;
+			l->n[l->count++] = n;
+			l->total += n;
 		}
-		if (m < ev->best) {
-			ev->best = m;
-			ev->best_p = down;
-		}
-		s.groups[k] = d;
-		s.sizes[k++] = n;
-		total += n;
 	}
-	ev->any = k > 0 && r->nchanges > 0;
-	if (ev->any)
-		tb_trend_test(r->base_changes, r->nchanges, s.groups, s.sizes, k, &ev->up, &ev->down);
-	else
-		ev->up = ev->down = 1;
-	free(s.d);
-	free(s.groups);
-	free(s.sizes);
 	return 0;
 }
 
-/* The replication trials of a pair, each against its own baseline. */
+static void levels_free(struct levels *l)
+{
+	free(l->d);
+	free(l->at);
+	free(l->n);
+}
+
+/* The pair's scheduled trials: a trend over its levels, each level against
+ * the baselines' own changes. */
+static int weigh(const struct tb_pair *p, const struct tb_ranking *r, double sign,
+		 struct evidence *ev)
+{
+	struct levels l;
+	const double *worst_d = NULL;
+	size_t worst_n = 0;
+	int err = gather(p, sign, 0, &l);
+
+	evidence_start(ev);
+	for (size_t k = 0; err == 0 && k < l.count; k++) {
+		double up, down;
+
+		tb_mann_whitney_sorted(l.at[k], l.n[k], r->base_changes, r->nchanges, &up, &down);
+		evidence_level(ev, l.at[k], l.n[k], up, down, &worst_d, &worst_n);
+	}
+	evidence_end(ev, worst_d, worst_n);
+	ev->any = err == 0 && l.count > 0 && r->nchanges > 0;
+	ev->up = ev->down = 1;
+	if (ev->any)
+		tb_trend_test(r->base_changes, r->nchanges, l.at, l.n, l.count, &ev->up, &ev->down);
+	levels_free(&l);
+	return err;
+}
+
+/* The replication trials of a pair, each against its own baseline: do the
+ * changes lean one way, over all of them and level by level? */
 static int confirm(const struct tb_pair *p, double sign, struct evidence *ev)
 {
-	size_t total = 0, k = 0;
-	double *d;
+	struct levels l;
+	const double *worst_d = NULL;
+	size_t worst_n = 0;
+	int err = gather(p, sign, 1, &l);
 
-	for (size_t j = 0; j < p->npoints; j++)
-		total += p->points[j].npaired;
-	d = malloc((total ? total : 1) * sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	ev->worst = -INFINITY;
-	ev->best = INFINITY;
-	ev->worst_p = ev->best_p = 1;
-	ev->worst_lo = ev->worst_hi = NAN;
-	for (size_t j = 0; j < p->npoints; j++) {
-		const struct tb_point *pt = &p->points[j];
-		double *level = d + k, m, up, down;
+	evidence_start(ev);
+	for (size_t k = 0; err == 0 && k < l.count; k++) {
+		double up, down;
 
-		for (size_t i = 0; i < pt->npaired; i++)
-			d[k++] = sign * pt->paired[i];
-		if (pt->npaired == 0)
-			continue;
-		m = tb_median(level, pt->npaired);
-		tb_signed_rank(level, pt->npaired, &up, &down);
-		if (m > ev->worst) {
-			ev->worst = m;
-			ev->worst_p = up;
-			tb_bootstrap_median(level, pt->npaired, 1000, &ev->worst_lo, &ev->worst_hi);
-		}
-		if (m < ev->best) {
-			ev->best = m;
-			ev->best_p = down;
-		}
+		tb_signed_rank(l.at[k], l.n[k], &up, &down);
+		evidence_level(ev, l.at[k], l.n[k], up, down, &worst_d, &worst_n);
 	}
-	ev->any = k > 0;
-	tb_signed_rank(d, k, &ev->up, &ev->down);
-	free(d);
-	return 0;
+	evidence_end(ev, worst_d, worst_n);
+	ev->any = err == 0 && l.count > 0;
+	ev->up = ev->down = 1;
+	if (ev->any)
+		tb_signed_rank(l.d, l.total, &ev->up, &ev->down);
+	levels_free(&l);
+	return err;
 }
 
 /* On the schedule both directions are tested: a pair's p-value is
@@ -247,8 +275,7 @@ int tb_verdicts(struct tb_ranking *r, double sign, double alpha, double min_effe
 	struct evidence *second = calloc(n ? n : 1, sizeof(*second));
 	double *adj1 = malloc((n ? n : 1) * sizeof(double)), *adj2 = malloc((n ? n : 1) * sizeof(double));
 	unsigned char *all = calloc(n ? n : 1, 1), *replicated = calloc(n ? n : 1, 1);
-	struct bars b = { alpha, min_effect, tb_quantile(r->base_changes, r->nchanges, 0.75),
-			  tb_quantile(r->base_changes, r->nchanges, 0.25) };
+	struct bars b = { alpha, min_effect, r->worse_band, r->better_band };
 	int err = first && second && adj1 && adj2 && all && replicated ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < n && err == 0; i++) {
