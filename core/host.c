@@ -208,6 +208,20 @@ static int forget(const struct tb_host *h, long handle)
 	return in->journal ? tb_journal_done(in->journal, handle) : -ENOTCONN;
 }
 
+/* An orchestrator built before 1.2 hands a target that ends before key. */
+static int add_service(const struct tb_host *h, struct tb_inventory *inv, const char *service,
+		       const struct tb_target *t)
+{
+	struct tb_target old;
+
+	if (t && TB_ABI_VERSION_MINOR(self(h)->lib.header->abi) < 2) {
+		memset(&old, 0, sizeof(old));
+		memcpy(&old, t, offsetof(struct tb_target, key));
+		t = &old;
+	}
+	return tb_inventory_add(h, inv, service, t);
+}
+
 static int cancelled(const struct tb_host *h)
 {
 	return tb_cancelled;
@@ -232,7 +246,7 @@ void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal)
 	h->get_group = get_group;
 	h->check_group = check_group;
 	h->config_error = config_error;
-	h->add_service = tb_inventory_add;
+	h->add_service = add_service;
 	h->remember = remember;
 	h->forget = forget;
 	h->cancelled = cancelled;

@@ -18,6 +18,7 @@ static void target_free(struct tb_target *t)
 	free((char *)t->netns);
 	free((char *)t->ifname);
 	free((char *)t->node);
+	free((char *)t->key);
 }
 
 static int target_copy(struct tb_target *dst, const struct tb_target *src)
@@ -35,8 +36,9 @@ static int target_copy(struct tb_target *dst, const struct tb_target *src)
 	dst->netns = dup_or_null(src->netns);
 	dst->ifname = dup_or_null(src->ifname);
 	dst->node = dup_or_null(src->node);
+	dst->key = dup_or_null(src->key);
 	ok &= (!src->netns || dst->netns) && (!src->ifname || dst->ifname) &&
-	      (!src->node || dst->node);
+	      (!src->node || dst->node) && (!src->key || dst->key);
 	if (!ok) {
 		target_free(dst);
 		return -ENOMEM;

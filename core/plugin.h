@@ -36,4 +36,9 @@ void tb_plugin_unload(struct tb_loaded *p);
 
 const char *tb_kind_name(unsigned kind);
 
+/* A descriptor member appended in ABI 1.minor, or NULL when the plugin was
+ * built against an older minor (its descriptor ends before the member). */
+#define TB_SINCE(desc, minor, member) \
+	(TB_ABI_VERSION_MINOR((desc)->header.abi) >= (minor) ? (desc)->member : NULL)
+
 #endif

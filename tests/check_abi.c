@@ -40,13 +40,14 @@ AT(tb_setting_spec, required, 12);
 AT(tb_setting_spec, doc, 16);
 
 /* struct tb_target */
-SIZE(tb_target, 104);
+SIZE(tb_target, 112);
 AT(tb_target, id, 0);
 AT(tb_target, pid, 8);
 AT(tb_target, cgroup, 16);
 AT(tb_target, netns, 80);
 AT(tb_target, ifname, 88);
 AT(tb_target, node, 96);
+AT(tb_target, key, 104);                /* since 1.2 */
 
 /* struct tb_service */
 SIZE(tb_service, 24);
@@ -87,7 +88,7 @@ AT(tb_plugin_header, settings, 32);
 AT(tb_plugin_header, flags, 40);
 
 /* struct tb_orchestrator */
-SIZE(tb_orchestrator, 104);
+SIZE(tb_orchestrator, 112);
 AT(tb_orchestrator, header, 0);
 AT(tb_orchestrator, init, 48);
 AT(tb_orchestrator, fini, 56);
@@ -96,9 +97,10 @@ AT(tb_orchestrator, discover, 72);
 AT(tb_orchestrator, alive, 80);
 AT(tb_orchestrator, stop, 88);
 AT(tb_orchestrator, restore, 96);
+AT(tb_orchestrator, revive, 104);        /* since 1.2 */
 
 /* struct tb_throttler */
-SIZE(tb_throttler, 112);
+SIZE(tb_throttler, 144);
 AT(tb_throttler, header, 0);
 AT(tb_throttler, resource, 48);
 AT(tb_throttler, unit, 56);
@@ -108,6 +110,10 @@ AT(tb_throttler, probe, 80);
 AT(tb_throttler, save, 88);
 AT(tb_throttler, apply, 96);
 AT(tb_throttler, restore, 104);
+AT(tb_throttler, allocation, 112);      /* since 1.2 */
+AT(tb_throttler, allocate, 120);        /* since 1.2 */
+AT(tb_throttler, prioritize, 128);      /* since 1.2 */
+AT(tb_throttler, check, 136);           /* since 1.2 */
 
 /* struct tb_throttle */
 SIZE(tb_throttle, 24);

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define TB_ABI_MAJOR 1
-#define TB_ABI_MINOR 1
+#define TB_ABI_MINOR 2
 #define TB_ABI_VERSION(major, minor) ((uint32_t)(major) << 16 | (uint16_t)(minor))
 #define TB_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define TB_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
@@ -115,6 +115,12 @@ struct tb_target {
 	const char *netns;         /* path of its network namespace, NULL = host's */
 	const char *ifname;        /* its interface inside that namespace, or NULL */
 	const char *node;          /* the machine it runs on, NULL = this one */
+	/* since 1.2.  The orchestrator's own name for the target (a container
+	 * id, a pod uid), opaque to the host: copied and handed back unchanged,
+	 * so a plugin never parses it out of id, which is only for people.
+	 * NULL: none.  The host reads it only from an orchestrator of minor 2 or
+	 * more, and passes it to every plugin. */
+	const char *key;
 };
 
 struct tb_service {
@@ -249,6 +255,11 @@ struct tb_orchestrator {
 	int (*stop)(void *state);
 	/* Optional: undo one remembered state after a crash. */
 	int (*restore)(void *state, const char *saved);
+	/* since 1.2.  Optional: bring back a target that died during a trial
+	 * (alive() said 0, or a throttler's check() found it killed): local
+	 * launches its process again, docker restarts the container.  Called
+	 * before the services are discovered again; 0 once it runs again. */
+	int (*revive)(void *state, const struct tb_target *t);
 };
 
 struct tb_throttler {
@@ -276,6 +287,34 @@ struct tb_throttler {
 	 * apply() that failed half-way or changed nothing: it leaves alone what
 	 * is not its own.  -ENOENT: the target is gone, nothing to undo. */
 	int (*restore)(void *state, const char *saved);
+
+	/*
+	 * since 1.2, all optional (NULL: the command that needs one says the
+	 * throttler cannot do it).  They act on allocations rather than stress,
+	 * for the commands that add resources or take them back (boost,
+	 * improve, clampdown).  Like apply(), each is preceded by save() and
+	 * undone by restore() with the same saved text.
+	 */
+	/* The target's own limit of the resource, in unit; -ENODATA when it has
+	 * none (it may use up to its capacity). */
+	int (*allocation)(void *state, const struct tb_target *t, double *amount);
+	/* Set the target's own limit to amount (> 0, in unit), above or below
+	 * what it has; -ERANGE beyond what the host can give (the capacity). */
+	int (*allocate)(void *state, const struct tb_target *t, const char *saved,
+			double amount);
+	/* Raise the target's share where it contends with others for the
+	 * resource, by factor (> 1) over its current share (cpu.shares or
+	 * cpu.weight, blkio.weight or io.weight, a tc class's priority), whether
+	 * or not it has a limit.  Describe in how what was changed, from what to
+	 * what ("cpu.weight 100 -> 1000"). */
+	int (*prioritize)(void *state, const struct tb_target *t, const char *saved,
+			  double factor, char *how, size_t how_size);
+	/* After a trial, before restore(): did the throttle harm the target
+	 * beyond slowing it (an OOM kill, say)?  1 with the reason in why
+	 * ("oom_kill 2 (memory.events)"), 0 if not, or -errno.  A harmed target
+	 * fails its trial, and its orchestrator's revive() brings it back. */
+	int (*check)(void *state, const struct tb_target *t, const char *saved,
+		     char *why, size_t why_size);
 };
 
 /* What is throttled during a trial (empty for a baseline trial). */
