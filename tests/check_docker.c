@@ -670,6 +670,11 @@ START_TEST(fake_errors)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &unreadable), -EPROTO);
 	ck_assert_msg(strstr(last_log, "no State.Pid") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
+	/* A key that is no container id never reaches a request path. */
+	foreign.key = "../../../../info";
+	ck_assert_int_eq(throttlebot_plugin.revive(st, &foreign), -EINVAL);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
+	foreign.key = NULL;
 	/* The engine gone: a pid to look at locally tells, no pid cannot. */
 	fake_engine_stop(&fe);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
@@ -933,6 +938,11 @@ START_TEST(real_alive)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	ck_assert_msg(strstr(last_log, "no longer running") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
+	/* revive() restarts it through the engine: running again, a new process. */
+	ck_assert_int_eq(throttlebot_plugin.revive(st, web2), 0);
+	ck_assert_int_eq(tb_test_sh("test \"$(docker inspect -f '{{.State.Running}}' %s_web_2)\" = true",
+				    project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	/* A restarted container has a new process: not the target discovered. */
 	ck_assert_int_eq(tb_test_sh("docker restart -t 1 %s_web_1 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 0);

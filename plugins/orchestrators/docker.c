@@ -444,6 +444,34 @@ static int alive_locally(const char *id, pid_t pid, int unknown)
 	return r < 0 ? r : strstr(text, id) != NULL;
 }
 
+/* The container id of t into buf (65 bytes): its key (hex digits only, since
+ * it goes into a path), else what discover() noted, else the short id its
+ * name starts with.  -EINVAL when none can be had. */
+static int container_id(const struct docker *d, const struct tb_target *t, char *buf)
+{
+	size_t n;
+
+	if (t->key) {
+		n = strspn(t->key, "0123456789abcdef");
+		if (n < 12 || n > 64 || t->key[n])
+			return -EINVAL;
+		memcpy(buf, t->key, n + 1);
+		return 0;
+	}
+	for (size_t i = 0; i < d->nknown; i++)
+		if (strcmp(d->known[i].tid, t->id) == 0) {
+			memcpy(buf, d->known[i].id, sizeof(d->known[i].id));
+			return 0;
+		}
+	/* A target of an earlier discover: its id starts with the short id. */
+	n = strspn(t->id, "0123456789abcdef");
+	if (n < 12 || n > 64)
+		return -EINVAL;
+	memcpy(buf, t->id, n);
+	buf[n] = '\0';
+	return 0;
+}
+
 /* 1: running, the container discovered; 0: stopped, removed or restarted;
  * -errno: could not tell (an id not of ours, inspect data that cannot be read,
  * no engine and no pid to look at). */
@@ -451,23 +479,12 @@ static int docker_alive(void *state, const struct tb_target *t)
 {
 	struct docker *d = state;
 	struct dk_container c = { 0 };
-	char path[128], err[1024];
-	const char *id = NULL;
+	char path[128], err[1024], id[65];
 	json_t *j;
 	int r;
 
-	for (size_t i = 0; i < d->nknown && !id; i++)
-		if (strcmp(d->known[i].tid, t->id) == 0)
-			id = d->known[i].id;
-	if (!id) {
-		/* A target of an earlier discover: its id starts with the short id. */
-		size_t n = strspn(t->id, "0123456789abcdef");
-
-		if (n < 12 || n >= sizeof(c.id))
-			return -EINVAL;
-		memcpy(c.id, t->id, n);
-		id = c.id;
-	}
+	if ((r = container_id(d, t, id)) < 0)
+		return r;
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	r = d->cli ? dk_get(d->cli, path, &j, err, sizeof(err)) : -ENOTCONN;
 	if (r == -ENOENT) {
@@ -498,6 +515,27 @@ static int docker_alive(void *state, const struct tb_target *t)
 	return 1;
 }
 
+/* Restart the container (its process died or was harmed); the engine answers once it runs. */
+static int docker_revive(void *state, const struct tb_target *t)
+{
+	struct docker *d = state;
+	char path[128], err[1024], id[65];
+	int r;
+
+	if ((r = container_id(d, t, id)) < 0)
+		return r;
+	if (!d->cli && (r = client(d)) < 0)
+		return r;
+	/* t=10: the engine's own default wait before it kills a container that ignores SIGTERM. */
+	snprintf(path, sizeof(path), "/containers/%s/restart?t=10", id);
+	r = dk_post(d->cli, path, 10, err, sizeof(err));
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+	else
+		TB_LOG(d->h, TB_LOG_INFO, "%s: restarted", t->id);
+	return r;
+}
+
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "docker",
 		    "services from the containers of a Docker engine (compose projects, labels, names)",
@@ -506,4 +544,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.fini = docker_fini,
 	.discover = docker_discover,
 	.alive = docker_alive,
+	.revive = docker_revive,
 };

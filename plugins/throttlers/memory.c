@@ -541,7 +541,7 @@ static int prioritize(void *state, const struct tb_target *t, const char *saved,
 	struct memory *st = state;
 	const char *dir = memory_dir(t);
 	const struct files *f;
-	long long cur, usage, limit, want;
+	long long was, cur, usage, limit, want;
 	int r;
 
 	(void)saved;
@@ -553,6 +553,7 @@ static int prioritize(void *state, const struct tb_target *t, const char *saved,
 	r = read_value(st, dir, f->protect, &cur);
 	if (r < 0)
 		return r;
+	was = cur;
 	if (cur < 0) {
 		/* v1's soft limit is unlimited by default: never reclaimed first. */
 		snprintf(how, how_size, "%s already unlimited", f->protect);
@@ -571,7 +572,7 @@ static int prioritize(void *state, const struct tb_target *t, const char *saved,
 		want = lower(want, limit);
 	r = write_bytes(st, dir, f->protect, want);
 	if (r == 0)
-		snprintf(how, how_size, "%s %lld -> %lld", f->protect, cur, want);
+		snprintf(how, how_size, "%s %lld -> %lld", f->protect, was, want);
 	return r;
 }
 
