@@ -26,13 +26,7 @@ export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 run_pid=
 
 cleanup() {
-	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
-		kill -TERM "$run_pid"
-		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$run_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+	e2e_stop_run
 	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -71,25 +65,6 @@ EOF
 	echo "$out"
 }
 
-# run NAME CONFIG: throttlebot run; fails unless it exits 0 and the host is as before.
-run() {
-	local name=$1 conf=$2 st pid t0 t1
-	host_snapshot >"$work/$name.before"
-	t0=$(date +%s.%N)
-	(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/$name") >"$work/$name.log" 2>&1 &
-	run_pid=$!
-	wait "$run_pid"
-	st=$?
-	pid=$run_pid run_pid=
-	t1=$(date +%s.%N)
-	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
-	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }
-	host_snapshot >"$work/$name.after"
-	host_compare "$work/$name.before" "$work/$name.after" "$pid" ||
-		{ echo "FAIL: $name: the run changed the host's cgroups (above)"; exit 1; }
-	printf '%s: %s s, host as before\n' "$name" "$elapsed"
-}
 
 # ---- an IMR for memory, and not one ----
 imr() {
@@ -118,19 +93,19 @@ PY
 
 echo "== a working set beyond the limit is an IMR for memory, a small one is not"
 conf=$(config imr '{ plugin = "memory"; }' "big:64 small:4" 5 6) || exit 1
-run imr "$conf"
+e2e_run imr "$conf"
 t_imr=$elapsed
 if ! imr imr; then
 	# One slow baseline on a busy host can hide an effect: a wrong verdict counts once seen twice.
 	echo "== measured again before the verdict counts"
-	run imr-again "$conf"
+	e2e_run imr-again "$conf"
 	imr imr-again || exit 1
 fi
 
 # ---- an OOM kill ----
 echo "== hard = true: a trial that OOM-kills a service fails, names it, and the service comes back"
 conf=$(config oom '{ plugin = "memory"; hard = true; capacity = 134217728; }' "hog:4:96 calm:4" 1 2) || exit 1
-run oom "$conf"
+e2e_run oom "$conf"
 t_oom=$elapsed
 python3 - "$work/oom/report.json" <<'PY' || exit 1
 import json, sys
