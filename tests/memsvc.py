@@ -3,12 +3,13 @@
 #
 #   memsvc.py serve --socket PATH --data FILE --mib N --ready FILE [--hog MIB]
 #       writes FILE (N MiB, its pages charged to this process's cgroup) and, per request on the unix
-#       socket PATH, reads it 5 times through a 1 MiB buffer: fast while it stays in the page cache,
-#       slow once a memory limit evicts it.  --hog: per request, also allocate and touch MIB MiB.
-#       A request of its own (bounded: 1 s to connect and read a request, 60 s to answer).
+#       socket PATH, reads 3000 pages of it at random (the same ones each time, without readahead):
+#       fast while the file stays in the page cache, a disk read each once a memory limit evicts it.
+#       --hog: per request, also allocate and touch MIB MiB.  Bounded: 1 s to read a request.
 #   memsvc.py ask PATH...
 #       one request to each service in turn; exits 1 if any fails.
 import os
+import random
 import socket
 import sys
 
@@ -25,7 +26,11 @@ def serve(args):
             f.write(block)
         f.flush()
         os.fsync(f.fileno())
-    buf = bytearray(MIB)
+    pages = mib * MIB // 4096
+    rng = random.Random(1)
+    offsets = [rng.randrange(pages) * 4096 for _ in range(3000)]
+    fd = os.open(data, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)
@@ -40,10 +45,8 @@ def serve(args):
                 c.recv(16)
             except OSError:
                 continue
-            for _ in range(5):
-                with open(data, "rb", buffering=0) as f:
-                    while f.readinto(buf):
-                        pass
+            for off in offsets:
+                os.pread(fd, 4096, off)
             if hog:
                 grab = bytearray(hog * MIB)
                 for i in range(0, len(grab), 4096):
