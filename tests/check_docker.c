@@ -24,6 +24,7 @@ extern const struct tb_orchestrator throttlebot_plugin;
 #define WEB1 "59bb56b844ac8e72313d811bb482bef04680a6996531e62f748fa357ba651b84"
 #define WEB2 "f7c77939cd3ab7f4a9d8385323c9cff6f2623732fbaffdce13abd0cf93fe1ce4"
 #define DB1 "e93cbe3be79de381cd43cdc6e9d213eb3c98d068564dbc334e85a307448dc2c8"
+#define UNREADABLE "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define PARENT "8bf506b1db181ecf98ecf53f959a8cc5cf004ca8774485bf77c61a986d5406a5"
 
 static json_t *fixture(const char *name)
@@ -401,13 +402,36 @@ START_TEST(settings)
 	tb_test_plugin_close(&t);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; timeout = 0;", &st), -EINVAL);
 	tb_test_plugin_close(&t);
-	/* Plain HTTP to a TLS port would only fail later, obscurely. */
+	/* The Docker CLI's TLS environment, its files missing: said at once. */
 	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	setenv("DOCKER_CERT_PATH", "/nonexistent/throttlebot-certs", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\";", &st),
-			 -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(last_log, "DOCKER_TLS_VERIFY") != NULL, "%s", last_log);
+			 -EINVAL);
+	ck_assert_msg(strstr(last_log, "/nonexistent/throttlebot-certs/ca.pem") &&
+		      strstr(last_log, "DOCKER_CERT_PATH"), "%s", last_log);
 	tb_test_plugin_close(&t);
 	unsetenv("DOCKER_TLS_VERIFY");
+	unsetenv("DOCKER_CERT_PATH");
+	/* Plain HTTP over TCP: refused unless insecure = true, which warns.
+	 * (Configuration errors go to the host's log, not to capture_log.) */
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\";", &st),
+			 -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\"; "
+				     "insecure = true;", &st), 0);
+	ck_assert_msg(strstr(last_log, "not authenticated") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	/* TLS settings that cannot work. */
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; tls_ca = \"/etc/hostname\";", &st),
+			 -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\"; "
+				     "tls_cert = \"/etc/hostname\";", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\"; "
+				     "tls_ca = \"/nonexistent/ca.pem\";", &st), -EINVAL);
+	tb_test_plugin_close(&t);
 	/* DOCKER_HOST is used when there is no host setting. */
 	setenv("DOCKER_HOST", "ssh://somewhere", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\";", &st), -EINVAL);
@@ -417,7 +441,7 @@ START_TEST(settings)
 	unsetenv("DOCKER_HOST");
 	ck_assert_int_eq(plugin_init(&t, "containers = [\"web*\"]; labels = [\"a=b\", \"c\"]; "
 				     "service_label = \"s\"; timeout = 2.5; "
-				     "host = \"tcp://127.0.0.1:2375\";", &st), 0);
+				     "host = \"tcp://127.0.0.1:2375\"; insecure = true;", &st), 0);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 }
@@ -510,7 +534,7 @@ START_TEST(fake_discover)
 	void *st;
 
 	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, routes, 6), 0);
-	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
 	/* Negotiated down to ours, filtered by the engine. */
@@ -610,18 +634,24 @@ START_TEST(fake_errors)
 		{ "/v1.41/info", 200, info },
 		{ "/v1.41/containers/json", 200, list },
 		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
-		/* Targets known by id alone are asked for by short id, which the
-		 * engine accepts as a prefix. */
-		{ "/v1.41/containers/e93cbe3be79d/json", 200, db1 },
-		{ "/v1.41/containers/f7c77939cd3a/json", 404,
-		  "{\"message\":\"No such container: f7c77939cd3a\"}" },
-		{ "/v1.41/containers/0123456789ab/json", 200, "{\"State\": {}}" },
+		/* Targets of an earlier discover are asked for by their key. */
+		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
+		{ "/v1.41/containers/" WEB2 "/json", 404,
+		  "{\"message\":\"No such container: " WEB2 "\"}" },
+		{ "/v1.41/containers/" UNREADABLE "/json", 200, "{\"State\": {}}" },
 	};
-	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid() };
-	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid() };
-	/* Could not tell: inspect data without a pid, an id that is no container's. */
-	struct tb_target unreadable = { .id = "0123456789ab (tbtest_x_1)", .pid = getpid() };
+	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid(), .key = WEB2 };
+	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid(),
+				       .key = DB1 };
+	/* Could not tell: inspect data without a pid, a key that is no container id. */
+	struct tb_target unreadable = { .id = "0123456789ab (tbtest_x_1)", .pid = getpid(),
+					.key = UNREADABLE };
 	struct tb_target foreign = { .id = "pid 1", .pid = 1 };
+	struct tb_target renamed = { .id = "front-end replica", .pid = getpid(), .key = WEB1 };
+	static const char *const bad_keys[] = {
+		"59bb56b844ac", "../../../../etc", WEB1 "0", "59bb56b844ac (tbtest_web_1)",
+		"59BB56B844AC8E72313D811BB482BEF04680A6996531E62F748FA357BA651B84",
+	};
 	struct fake_engine fe;
 	struct tb_test_plugin t;
 	struct tb_inventory inv = { 0 };
@@ -629,7 +659,7 @@ START_TEST(fake_errors)
 	void *st;
 
 	ck_assert_int_eq(fake_engine_start(&fe, NULL, broken, 2), 0);
-	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
 	ck_assert_msg(strstr(last_log, "GET /v1.41/info") && strstr(last_log, "HTTP 500: boom: "
@@ -670,6 +700,18 @@ START_TEST(fake_errors)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &unreadable), -EPROTO);
 	ck_assert_msg(strstr(last_log, "no State.Pid") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
+	/* The display id is for people: the key alone finds the container. */
+	ck_assert_str_eq(inv.services[0].targets[0].key, WEB1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), 1);
+	/* A key that is not a full container id is never put in a request. */
+	for (size_t b = 0; b < sizeof(bad_keys) / sizeof(*bad_keys); b++) {
+		int before = fe.nrequests;
+
+		renamed.key = bad_keys[b];
+		ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), -EINVAL);
+		ck_assert_msg(strstr(last_log, "refused") != NULL, "%s", last_log);
+		ck_assert_int_eq(fe.nrequests, before);
+	}
 	/* The engine gone: a pid to look at locally tells, no pid cannot. */
 	fake_engine_stop(&fe);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
