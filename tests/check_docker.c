@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "inventory.h"
@@ -725,6 +730,180 @@ START_TEST(fake_errors)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* TLS: the stand-in daemon behind socat's TLS, with certificates made here  */
+/* by openssl (a CA, the daemon's, ours; another CA; a certificate for       */
+/* another host name).  Nothing is mocked in the TLS itself.                 */
+
+static int make_certs(const char *dir)
+{
+	return tb_test_sh(
+		"set -e; mkdir -p '%1$s/env'; cd '%1$s'; "
+		"ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		"-days 1 -subj /CN=$1 -keyout $1-key.pem -out $1.pem 2>/dev/null; }; "
+		"leaf() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=$1 "
+		"-keyout $1-key.pem -out $1.csr 2>/dev/null; printf '%%s\\n' \"$3\" > $1.ext; "
+		"openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2-key.pem -CAcreateserial -days 1 "
+		"-extfile $1.ext -out $1.pem 2>/dev/null; }; "
+		"ca ca; ca otherca; "
+		"leaf server ca 'subjectAltName=IP:127.0.0.1'; "
+		"leaf wronghost ca 'subjectAltName=DNS:wronghost.invalid'; "
+		"leaf client ca 'extendedKeyUsage=clientAuth'; "
+		"cp ca.pem env/ca.pem; cp client.pem env/cert.pem; cp client-key.pem env/key.pem", dir);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* socat: TLS on 127.0.0.1:port with the server certificate named, asking for
+ * a client certificate from our CA, to the stand-in daemon's socket.  It dies
+ * with this process.  Its pid once it accepts connections (5 s at most). */
+static pid_t tls_proxy(const char *dir, const char *server, int port, const char *sock)
+{
+	char listen[1024], to[256];
+	pid_t pid;
+
+	snprintf(listen, sizeof(listen), "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
+		 "cert=%s/%s.pem,key=%s/%s-key.pem,cafile=%s/ca.pem,verify=1", port, dir, server,
+		 dir, server, dir);
+	snprintf(to, sizeof(to), "UNIX-CONNECT:%s", sock);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execlp("socat", "socat", listen, to, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (int i = 0; i < 100; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (up)
+			return pid;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_abort_msg("socat did not listen on 127.0.0.1:%d", port);
+	return -1;
+}
+
+static void stop_proxy(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* Discover through TLS with extra settings; the result, and the services
+ * found (none, when refused: nothing to throttle). */
+static int tls_discover(int port, const char *extra, int *nservices)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[2048];
+	void *st;
+	int r;
+
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"tcp://127.0.0.1:%d\"; %s",
+		 port, extra);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	r = throttlebot_plugin.discover(st, &inv);
+	*nservices = (int)inv.nservices;
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	return r;
+}
+
+START_TEST(fake_tls)
+{
+	char *version = version_body("1.41"), *info = dump("info-cgroupfs-v1.json");
+	char *list = dump("containers-tbtest.json");
+	char *web1 = with_pid("inspect-web_1.json", getpid());
+	char *web2 = with_pid("inspect-web_2.json", getpid());
+	char *db1 = with_pid("inspect-db_1.json", getpid());
+	const struct fake_route routes[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
+		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
+		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
+	};
+	char dir[200], ours[1024], env[1024];
+	int port = free_port(), other = free_port(), n;
+	struct fake_engine fe;
+	pid_t proxy, wrong;
+
+	snprintf(dir, sizeof(dir), "%s/certs", sockdir);
+	ck_assert_msg(make_certs(dir) == 0, "openssl could not make the test certificates");
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 6), 0);
+	proxy = tls_proxy(dir, "server", port, fe.sock);
+	wrong = tls_proxy(dir, "wronghost", other, fe.sock);
+	snprintf(ours, sizeof(ours), "tls_ca = \"%1$s/ca.pem\"; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+
+	/* The right CA and client certificate: the containers are found. */
+	ck_assert_int_eq(tls_discover(port, ours, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(fake_engine_request(&fe, 0), "/version");
+	/* The same from the Docker CLI's environment. */
+	snprintf(env, sizeof(env), "%s/env", dir);
+	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	setenv("DOCKER_CERT_PATH", env, 1);
+	ck_assert_int_eq(tls_discover(port, "", &n), 0);
+	ck_assert_int_eq(n, 2);
+	unsetenv("DOCKER_TLS_VERIFY");
+	unsetenv("DOCKER_CERT_PATH");
+	fe.nrequests = 0;
+
+	/* No client certificate: the daemon refuses us. */
+	snprintf(env, sizeof(env), "tls_ca = \"%s/ca.pem\";", dir);
+	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "TLS with the Docker daemon at tcp://127.0.0.1:") &&
+		      strstr(last_log, "failed"), "%s", last_log);
+	/* Another CA: we refuse the daemon. */
+	snprintf(env, sizeof(env), "tls_ca = \"%1$s/otherca.pem\"; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "certificate"), "%s", last_log);
+	/* A certificate for another name: refused as well. */
+	ck_assert_int_eq(tls_discover(other, ours, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "127.0.0.1") && strstr(last_log, "name"), "%s", last_log);
+	/* None of them got a request through to the daemon. */
+	ck_assert_int_eq(fe.nrequests, 0);
+	/* tls_verify = false takes any daemon, saying so. */
+	ck_assert_int_eq(tls_discover(other, "tls_verify = false;", &n), -EKEYREJECTED);
+	snprintf(env, sizeof(env), "tls_verify = false; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+	ck_assert_int_eq(tls_discover(other, env, &n), 0);
+	ck_assert_int_eq(n, 2);
+
+	stop_proxy(proxy);
+	stop_proxy(wrong);
+	fake_engine_stop(&fe);
+	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* Integration: a real engine, an image built offline, real containers.     */
 
 #define IMAGE "throttlebot-test/busybox:latest"
@@ -1013,6 +1192,10 @@ int main(void)
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
+	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
+		tcase_add_test(unit, fake_tls);
+	else
+		printf("SKIP: docker TLS test: needs socat and openssl (scripts/install-deps.sh --test)\n");
 	suite_add_tcase(s, unit);
 
 	main_pid = getpid();

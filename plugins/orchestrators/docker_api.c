@@ -81,10 +81,12 @@ char *dk_escape(struct dk_client *c, const char *s)
 }
 
 /* Failures of the TLS handshake: certificates, names, alerts.  A server
- * that wants a client certificate and gets none says so with an alert that
- * arrives as a failed read under TLS 1.3. */
-static int tls_failure(CURLcode code, const char *detail)
+ * that wants a client certificate and gets none (or one it does not trust)
+ * drops the connection once the handshake is over under TLS 1.3: the
+ * request cannot be sent, or an alert arrives in place of the answer. */
+static int tls_failure(CURLcode code, const char *detail, const char **hint)
 {
+	*hint = "";
 	switch (code) {
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -94,9 +96,11 @@ static int tls_failure(CURLcode code, const char *detail)
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_CLIENTCERT:
 		return 1;
-	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
-		return strstr(detail, "alert") != NULL;
+	case CURLE_RECV_ERROR:
+		*hint = " (the daemon dropped the connection after the handshake: did it refuse "
+			"our client certificate, or was none set?)";
+		return code == CURLE_SEND_ERROR || strstr(detail, "alert") != NULL;
 	default:
 		return 0;
 	}
@@ -105,11 +109,11 @@ static int tls_failure(CURLcode code, const char *detail)
 static int unreachable(struct dk_client *c, CURLcode code, const char *detail, char *err,
 		       size_t errlen)
 {
-	const char *why = *detail ? detail : curl_easy_strerror(code);
+	const char *why = *detail ? detail : curl_easy_strerror(code), *hint;
 
-	if (c->tls && tls_failure(code, detail)) {
+	if (c->tls && tls_failure(code, detail, &hint)) {
 		snprintf(err, errlen, "TLS with the Docker daemon at %s failed, nothing asked of it: "
-			 "%s (tls_ca, tls_cert, tls_key)", c->ep.display, why);
+			 "%s%s", c->ep.display, why, hint);
 		return -EKEYREJECTED;
 	}
 	/* curl names "localhost port 80" for a unix socket; the socket's own
@@ -149,6 +153,9 @@ static void tls_options(struct dk_client *c)
 		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert);
 	if (c->key)
 		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key);
+	/* A full handshake per request (a few per run): the daemon's certificate
+	 * is checked each time, and servers that cannot resume are served too. */
+	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 }
 
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
