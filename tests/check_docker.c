@@ -513,24 +513,43 @@ static int procs_has(const char *dir, pid_t pid);
  * ends a failed test's process at once. */
 static char sockdir[] = "/tmp/throttlebot-test-docker-XXXXXX";
 
+/* An engine's answers for project tbtest (web_1, web_2, db_1), every
+ * container's process being pid; API version api, negotiated down to 1.41. */
+struct project_answers {
+	char *body[6];
+	struct fake_route routes[6];
+};
+
+static void project_answers(struct project_answers *a, const char *api, int v2, pid_t pid)
+{
+	static const char *const paths[] = {
+		"/version", "/v1.41/info", "/v1.41/containers/json",
+		"/v1.41/containers/" WEB1 "/json", "/v1.41/containers/" WEB2 "/json",
+		"/v1.41/containers/" DB1 "/json",
+	};
+
+	a->body[0] = version_body(api);
+	a->body[1] = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
+	a->body[2] = dump("containers-tbtest.json");
+	a->body[3] = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", pid);
+	a->body[4] = with_pid("inspect-web_2.json", pid);
+	a->body[5] = with_pid("inspect-db_1.json", pid);
+	for (int i = 0; i < 6; i++)
+		a->routes[i] = (struct fake_route){ paths[i], 200, a->body[i] };
+}
+
+static void project_answers_free(struct project_answers *a)
+{
+	for (int i = 0; i < 6; i++)
+		free(a->body[i]);
+}
+
 START_TEST(fake_discover)
 {
 	/* 0: cgroupfs driver, v1, unix socket; 1: systemd driver, v2, TCP. */
 	int v2 = _i == 1;
 	pid_t me = getpid();
-	char *version = version_body("1.43");
-	char *info = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
-	char *list = dump("containers-tbtest.json");
-	char *web1 = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", me);
-	char *web2 = with_pid("inspect-web_2.json", me), *db1 = with_pid("inspect-db_1.json", me);
-	const struct fake_route routes[] = {
-		{ "/version", 200, version },
-		{ "/v1.41/info", 200, info },
-		{ "/v1.41/containers/json", 200, list },
-		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
-		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
-		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
-	};
+	struct project_answers a;
 	struct fake_engine fe;
 	struct tb_test_plugin t;
 	struct tb_inventory inv = { 0 };
@@ -538,7 +557,8 @@ START_TEST(fake_discover)
 	const struct tb_service *web;
 	void *st;
 
-	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, routes, 6), 0);
+	project_answers(&a, "1.43", v2, me);
+	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, a.routes, 6), 0);
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
@@ -573,7 +593,7 @@ START_TEST(fake_discover)
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
-	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+	project_answers_free(&a);
 }
 END_TEST
 
@@ -831,19 +851,7 @@ static int tls_discover(int port, const char *extra, int *nservices)
 
 START_TEST(fake_tls)
 {
-	char *version = version_body("1.41"), *info = dump("info-cgroupfs-v1.json");
-	char *list = dump("containers-tbtest.json");
-	char *web1 = with_pid("inspect-web_1.json", getpid());
-	char *web2 = with_pid("inspect-web_2.json", getpid());
-	char *db1 = with_pid("inspect-db_1.json", getpid());
-	const struct fake_route routes[] = {
-		{ "/version", 200, version },
-		{ "/v1.41/info", 200, info },
-		{ "/v1.41/containers/json", 200, list },
-		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
-		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
-		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
-	};
+	struct project_answers a;
 	char dir[200], ours[1024], env[1024];
 	int port = free_port(), other = free_port(), n;
 	struct fake_engine fe;
@@ -851,7 +859,8 @@ START_TEST(fake_tls)
 
 	snprintf(dir, sizeof(dir), "%s/certs", sockdir);
 	ck_assert_msg(make_certs(dir) == 0, "openssl could not make the test certificates");
-	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 6), 0);
+	project_answers(&a, "1.41", 0, getpid());
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, a.routes, 6), 0);
 	proxy = tls_proxy(dir, "server", port, fe.sock);
 	wrong = tls_proxy(dir, "wronghost", other, fe.sock);
 	snprintf(ours, sizeof(ours), "tls_ca = \"%1$s/ca.pem\"; tls_cert = \"%1$s/client.pem\"; "
@@ -899,7 +908,7 @@ START_TEST(fake_tls)
 	stop_proxy(proxy);
 	stop_proxy(wrong);
 	fake_engine_stop(&fe);
-	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+	project_answers_free(&a);
 }
 END_TEST
 

@@ -81,8 +81,9 @@ int tc_saved_parse(const char *saved, double *capacity, struct tc_leg *legs, int
 	const char *p = saved;
 	int n = 0, used = 0, version;
 
+	/* save writes whole bytes/s, at least 1 */
 	if (sscanf(p, "tc %d capacity %lf%n", &version, capacity, &used) != 2 ||
-	    p[used] != '\n' || (version != 1 && version != 2) || !(*capacity > 0) ||
+	    p[used] != '\n' || (version != 1 && version != 2) || !(*capacity >= 1) ||
 	    !isfinite(*capacity))
 		return -EINVAL;
 	p += used + 1;
