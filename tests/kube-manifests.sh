@@ -4,7 +4,7 @@
 # No API server can run here, so kubectl's server-side checks cannot; kustomize builds them when kubectl is there.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-dir=$top/etc/kubernetes
+dir=${srcdir:-$top}/etc/kubernetes
 python3 - "$dir" "$top/plugins/orchestrators/kubernetes.c" <<'PY'
 import re, sys, yaml
 d, plugin = sys.argv[1], sys.argv[2]
