@@ -3,6 +3,8 @@
 #define TB_LOCAL_H
 
 #include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -92,6 +94,23 @@ static inline void local_pause(void)
 	struct timespec ts = { 0, POLL_US * 1000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* In a child, before exec: stdin, stdout and stderr from in and out; the
+ * host may block or ignore signals, the program starts clean.  Only plain
+ * system calls, as between fork() and exec. */
+static inline void local_child_stdio(int in, int out)
+{
+	sigset_t none;
+
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(out, 2);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 }
 
 /* local.c */

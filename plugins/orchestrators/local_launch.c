@@ -90,7 +90,6 @@ child(const struct svc *s, char *const *procs, size_t nprocs, int nsfd, int in, 
       pid_t parent)
 {
 	struct child_error ce = { 0, 0 };
-	sigset_t all;
 
 	/* A SIGKILLed ThrottleBot must not leave the service running.  (The
 	 * signal comes when the thread that forked ends: launch() is called
@@ -121,15 +120,7 @@ child(const struct svc *s, char *const *procs, size_t nprocs, int nsfd, int in, 
 		goto fail;
 	}
 	ce.stage = 3;
-	dup2(in, 0);
-	dup2(out, 1);
-	dup2(out, 2);
-	/* The host may block or ignore signals; the service starts clean. */
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+	local_child_stdio(in, out);
 	execv(s->argv[0], s->argv);
 	ce.err = errno;
 fail:

@@ -220,8 +220,6 @@ static int attempt(struct local *l, struct svc *s, int tcp, double limit, char *
 	}
 	pid = fork();
 	if (pid == 0) {
-		sigset_t none;
-
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
@@ -230,14 +228,7 @@ static int attempt(struct local *l, struct svc *s, int tcp, double limit, char *
 			_exit(tcp ? (errno & 0xff) : 126);
 		if (tcp)
 			tcp_child(s, (int)(limit * 1000));
-		dup2(devnull, 0);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				signal(sig, SIG_DFL);
+		local_child_stdio(devnull, pipefd[1]);
 		execv(s->ready_argv[0], s->ready_argv);
 		_exit(127);
 	}
