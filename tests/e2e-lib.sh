@@ -7,6 +7,18 @@
 # going, a qdisc on such a link) is shown and, unless E2E_STRICT_HOST=1, tolerated: on a busy host
 # other tests come and go during a run.
 
+# stop_run: end the throttlebot run $run_pid if it is still going (it restores by itself on SIGTERM),
+# then undo from $THROTTLEBOT_JOURNAL, with $tb, whatever is left.
+stop_run() {
+	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
+		kill -TERM "$run_pid"
+		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$run_pid" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+}
+
 # host_snapshot: the host's state, one item a line, in sections.
 host_snapshot() {
 	echo "## cgroups"; find /sys/fs/cgroup -name 'throttlebot*' 2>/dev/null | sort

@@ -24,14 +24,7 @@ export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 run_pid=
 
 cleanup() {
-	# A run that is still going restores by itself on SIGTERM; the journal covers anything else.
-	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
-		kill -TERM "$run_pid"
-		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$run_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+	stop_run
 	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT

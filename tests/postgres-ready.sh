@@ -22,23 +22,20 @@ work=$(mktemp -d /var/tmp/throttlebot-pg.XXXXXX) || exit 1
 chmod 755 "$work"
 export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 run_pid=
+. "$abs_top_srcdir/tests/e2e-lib.sh"
 
 cleanup() {
-	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
-		kill -TERM "$run_pid"
-		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$run_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
-	# A server of ours that outlived everything: its data directory names it.
-	pkill -KILL -f "^$bindir/postgres -D $work/data" 2>/dev/null
+	stop_run
+	# A server of ours that outlived everything: its pid file names it, its command line our directory.
+	pm=$(head -1 "$work/data/postmaster.pid" 2>/dev/null)
+	case $pm in
+	'' | *[!0-9]*) ;;
+	*) grep -qs "$work/data" "/proc/$pm/cmdline" && kill -KILL "$pm" ;;
+	esac
 	if [ "${PG_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-. "$abs_top_srcdir/tests/e2e-lib.sh"
 
 # The server runs as nobody, who owns its data directory and nothing else.
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env "$@"; }
