@@ -203,7 +203,7 @@ static int attempt(struct local *l, struct svc *s, int tcp, double limit, char *
 	const struct tb_host *h = l->h;
 	char out[512] = "";   /* more than keep_tail reads at once */
 	size_t used = 0;
-	int pipefd[2], nsfd = -1, devnull, status = 0, done = 0, killed = 0;
+	int pipefd[2], nsfd = -1, devnull, status = 0, done = 0, killed = 0, eof = 0;
 	pid_t parent = getpid(), pid;
 	double deadline = local_now(l) + limit;
 
@@ -247,11 +247,16 @@ static int attempt(struct local *l, struct svc *s, int tcp, double limit, char *
 	 * kill it (and what it started) once its time is up.  WNOWAIT: its
 	 * group is killed while its id cannot yet be another's. */
 	while (!done) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		struct pollfd p = { .fd = eof ? -1 : pipefd[0], .events = POLLIN };
 		siginfo_t si = { .si_pid = 0 };
 
-		if (poll(&p, 1, POLL_US / 1000) == 1)
-			keep_tail(pipefd[0], out, sizeof(out), &used);
+		/* Once the pipe is at its end (a program may close its output
+		 * and go on), only its exit is waited for. */
+		if (p.fd < 0)
+			local_pause();
+		else if (poll(&p, 1, POLL_US / 1000) == 1 &&
+			 keep_tail(pipefd[0], out, sizeof(out), &used) == 0)
+			eof = 1;
 		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
 			done = 1;
 		else if (!killed && (local_now(l) > deadline || h->cancelled(h))) {
@@ -261,8 +266,10 @@ static int attempt(struct local *l, struct svc *s, int tcp, double limit, char *
 	}
 	kill(-pid, SIGKILL);            /* whatever it left running in its group */
 	waitpid(pid, &status, 0);
+	/* What it wrote just before it ended; bounded, as something it left
+	 * in another group may still write. */
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	while (keep_tail(pipefd[0], out, sizeof(out), &used) > 0)
+	for (int i = 0; !eof && i < 64 && keep_tail(pipefd[0], out, sizeof(out), &used) > 0; i++)
 		;
 	close(pipefd[0]);
 	if (h->cancelled(h))
