@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "inventory.h"
@@ -750,6 +751,117 @@ START_TEST(fake_errors)
 }
 END_TEST
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* web_1's inspect answer, its pid ours, with a HEALTHCHECK's state. */
+static char *with_health(const char *status, const char *output)
+{
+	json_t *j = fixture("inspect-web_1.json");
+	char *s;
+
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(getpid()));
+	json_object_set_new(json_object_get(j, "State"), "Health",
+			    json_pack("{s:s, s:i, s:[{s:i, s:s}]}", "Status", status, "FailingStreak", 0,
+				      "Log", "ExitCode", 1, "Output", output));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+/* A container with a HEALTHCHECK: discovered once healthy (at the start and
+ * again after a restart), refused when unhealthy or never healthy. */
+START_TEST(fake_health)
+{
+	char *version = version_body("1.41"), *list = dump("containers-tbtest.json");
+	char *info = dump("info-cgroupfs-v1.json");
+	char *starting = with_health("starting", "no response\n"), *healthy = with_health("healthy", "ok");
+	char *unhealthy = with_health("unhealthy", "127.0.0.1:5432 - no response\n");
+	const char *const comes_up[] = { starting, healthy, starting, starting, healthy };
+	struct fake_route routes[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, starting },
+	};
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	struct dk_container c = { .id = WEB1 };
+	char conf[512], err[256];
+	double t0;
+	void *st;
+	json_t *j;
+
+	/* Starting, starting, healthy: three questions, some time between. */
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	fake_engine_then(&fe, 3, comes_up, 5);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	t0 = now();
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_double_ge(now() - t0, 0.2);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 3);
+	ck_assert_int_eq((int)inv.nservices, 1);
+	tb_inventory_free(&inv);
+	/* Found again after a restart: it waits again. */
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 6);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* Unhealthy: refused at once, saying what its check said. */
+	routes[3].body = unhealthy;
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
+	ck_assert_msg(strstr(last_log, "container tbtest_web_1 (service tbtest_web_1) is unhealthy: "
+			     "127.0.0.1:5432 - no response: "), "%s", last_log);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 1);
+	ck_assert_int_eq((int)inv.nservices, 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* Never healthy: bounded by health_timeout. */
+	routes[3].body = starting;
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; health_timeout = 0.5; "
+		 "host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	t0 = now();
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -ETIMEDOUT);
+	ck_assert_double_ge(now() - t0, 0.5);
+	ck_assert_double_lt(now() - t0, 3);
+	ck_assert_msg(strstr(last_log, "not healthy within 0.5 s (health_timeout): still starting; "
+			     "last check said: no response"), "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; health_timeout = 0;", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+
+	/* A check turned off is no check; a status we do not know is refused. */
+	j = json_pack("{s:{s:i, s:b, s:{s:s}}}", "State", "Pid", 7, "Running", 1, "Health", "Status", "none");
+	ck_assert_int_eq(dk_parse_inspect(j, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.health, "");
+	json_object_set_new(json_object_get(json_object_get(j, "State"), "Health"), "Status",
+			    json_string("sick"));
+	ck_assert_int_eq(dk_parse_inspect(j, &c, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "unknown State.Health.Status \"sick\""), "%s", err);
+	json_decref(j);
+	free(version); free(list); free(info); free(starting); free(healthy); free(unhealthy);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* TLS: the stand-in daemon behind socat's TLS, with certificates made here  */
 /* by openssl (a CA, the daemon's, ours; another CA; a certificate for       */
@@ -1207,6 +1319,7 @@ int main(void)
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
+	tcase_add_test(unit, fake_health);
 	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
 		tcase_add_test(unit, fake_tls);
 	else

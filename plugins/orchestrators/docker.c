@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "cgroup_paths.h"
@@ -21,6 +22,8 @@ struct docker {
 	struct dk_tls tlsconf;
 	char *ca, *cert, *key;
 	double timeout;
+	double health_timeout;         /* seconds a discover waits for "healthy" */
+	double health_deadline;        /* this discover's, on h->now() */
 	char *project, *service_label;
 	char **labels, **patterns;
 	size_t nlabels, npatterns;
@@ -41,6 +44,8 @@ static const struct tb_setting_spec settings[] = {
 	  "container names or glob patterns; without project each container is a service" },
 	{ "service_label", TB_SETTING_STRING, 0, "a label whose value names each container's service" },
 	{ "timeout", TB_SETTING_NUMBER, 0, "seconds to wait for each API request (default 10)" },
+	{ "health_timeout", TB_SETTING_NUMBER, 0,
+	  "seconds to wait for containers with a HEALTHCHECK to be healthy (default 120)" },
 	{ "tls_ca", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of the CAs for the daemon's "
 	  "certificate (default $DOCKER_CERT_PATH/ca.pem with $DOCKER_TLS_VERIFY)" },
 	{ "tls_cert", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of our client certificate" },
@@ -254,6 +259,11 @@ static int read_settings(struct docker *d, const struct tb_config *cfg)
 		return h->config_error(h, cfg, "timeout", "timeout must be more than 0 seconds");
 	if (r < 0 && r != -ENOENT)
 		return r;
+	r = h->get_number(h, cfg, "health_timeout", &d->health_timeout);
+	if (r == 0 && !(d->health_timeout > 0 && d->health_timeout <= 3600))
+		return h->config_error(h, cfg, "health_timeout", "health_timeout must be in (0, 3600] seconds");
+	if (r < 0 && r != -ENOENT)
+		return r;
 	if ((r = get_opt_string(d, cfg, "project", &d->project)) < 0 ||
 	    (r = get_opt_string(d, cfg, "service_label", &d->service_label)) < 0 ||
 	    (r = get_list(d, cfg, "labels", &d->labels, &d->nlabels)) < 0 ||
@@ -277,6 +287,7 @@ static int docker_init(const struct tb_host *h, const struct tb_config *cfg, voi
 		return -ENOMEM;
 	d->h = h;
 	d->timeout = 10;
+	d->health_timeout = 120;
 	/* Restore-only mode: nothing to undo, docker remembers nothing. */
 	r = cfg ? read_settings(d, cfg) : 0;
 	if (r < 0) {
@@ -400,12 +411,9 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 	return r == -EXDEV ? r : 0;
 }
 
-static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
-		      struct dk_container *c)
+static int inspect(struct docker *d, struct dk_container *c)
 {
-	char path[128], netns[64], tid[300], err[512], proc[16384];
-	char dirs[TB_CG_SLOTS][1024];
-	struct tb_target t = { 0 };
+	char path[128], err[512];
 	json_t *j;
 	int r;
 
@@ -414,10 +422,64 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 		return r;
 	r = dk_parse_inspect(j, c, err, sizeof(err));
 	json_decref(j);
-	if (r < 0) {
+	if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
-		return r;
+	return r;
+}
+
+/*
+ * A container with a HEALTHCHECK is measured only once its engine calls it
+ * healthy: until then it may refuse the workload, and the trials would
+ * measure its startup.  Asked again quickly at first, then less often, until
+ * the discover's deadline.  0, -EIO when unhealthy, -ETIMEDOUT, -EINTR.
+ */
+static int wait_healthy(struct docker *d, struct dk_container *c)
+{
+	const struct tb_host *h = d->h;
+	double pause = 0.1, start = h->now(h);
+	int r;
+
+	while (c->running && !strcmp(c->health, "starting")) {
+		struct timespec ts;
+
+		if (h->cancelled(h))
+			return -EINTR;
+		if (h->now(h) >= d->health_deadline) {
+			TB_LOG(h, TB_LOG_ERROR, "container %s (service %s) not healthy within %g s "
+			       "(health_timeout): still starting%s%s", c->name, c->service,
+			       d->health_timeout, *c->health_output ? "; last check said: " : "",
+			       c->health_output);
+			return -ETIMEDOUT;
+		}
+		ts.tv_sec = (time_t)pause;
+		ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		pause = pause * 1.5 < 1 ? pause * 1.5 : 1;
+		if ((r = inspect(d, c)) < 0)
+			return r;
 	}
+	if (!strcmp(c->health, "unhealthy")) {
+		TB_LOG(h, TB_LOG_ERROR, "container %s (service %s) is unhealthy%s%s: fix it before "
+		       "measuring it", c->name, c->service, *c->health_output ? ": " : "",
+		       c->health_output);
+		return -EIO;
+	}
+	if (c->health[0] && h->now(h) - start > 0.05)
+		TB_LOG(h, TB_LOG_INFO, "container %s (service %s) healthy after %.1f s", c->name,
+		       c->service, h->now(h) - start);
+	return 0;
+}
+
+static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
+		      struct dk_container *c)
+{
+	char path[128], netns[64], tid[300], proc[16384];
+	char dirs[TB_CG_SLOTS][1024];
+	struct tb_target t = { 0 };
+	int r;
+
+	if ((r = inspect(d, c)) < 0 || (r = wait_healthy(d, c)) < 0)
+		return r;
 	if (!c->running || c->pid <= 0) {
 		TB_LOG(d->h, TB_LOG_ERROR, "container %s (service %s) stopped during discovery",
 		       c->name, c->service);
@@ -483,6 +545,8 @@ static int docker_discover(void *state, struct tb_inventory *inv)
 	json_t *info;
 	int r, n;
 
+	/* One deadline for all containers: they start together. */
+	d->health_deadline = d->h->now(d->h) + d->health_timeout;
 	if ((r = client(d)) < 0 || (r = get(d, "/info", &info)) < 0)
 		return r;
 	r = dk_parse_info(info, &e, err, sizeof(err));
