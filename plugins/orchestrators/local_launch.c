@@ -392,13 +392,12 @@ int local_stop_services(struct local *l)
  * Bring back a launched service whose process died or was harmed: what is
  * left of it is stopped and undone as stop() would (its cgroups, namespace
  * and journal entry), then it starts again as launch() started it, ready
- * before this returns.  The ready file its first run left is its own.
+ * before this returns.
  * Services attached to (pids, cgroup) are not ours to start: -EOPNOTSUPP.
  */
 int local_revive(void *state, const struct tb_target *t)
 {
 	struct local *l = state;
-	struct stat st;
 	int r;
 
 	for (size_t i = 0; i < l->nsvcs; i++) {
@@ -409,12 +408,10 @@ int local_revive(void *state, const struct tb_target *t)
 		r = stop_some(l, s);
 		if (r < 0)
 			return r;
-		if (s->ready_path && lstat(s->ready_path, &st) == 0 &&
-		    (S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)) && unlink(s->ready_path) < 0)
-			return -errno;
+		/* start_service() clears what its first run left at ready_path. */
 		r = start_service(l, s, i);
 		if (r == 0)
-			r = wait_ready(l, s);
+			r = local_wait_ready(l, s);
 		if (r < 0)
 			stop_some(l, s);
 		return r;
