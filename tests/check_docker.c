@@ -598,6 +598,82 @@ START_TEST(fake_discover)
 }
 END_TEST
 
+/* Two engines: this machine's, and another node's whose containers go to
+ * that node's agent: no cgroups or namespace of this machine named. */
+START_TEST(fake_engines)
+{
+	pid_t me = getpid();
+	struct project_answers a;
+	struct fake_engine local, remote;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	const struct tb_service *web;
+	char conf[1024];
+	void *st;
+
+	project_answers(&a, "1.41", 0, me);
+	ck_assert_int_eq(fake_engine_start(&local, sockdir, a.routes, 6), 0);
+	ck_assert_int_eq(fake_engine_start(&remote, NULL, a.routes, 6), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; engines = ( { host = \"%s\"; }, "
+		 "{ host = \"%s\"; node = \"n2\"; insecure = true; } );", local.host, remote.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	web = &inv.services[1];
+	ck_assert_str_eq(web->name, "web");
+	ck_assert_int_eq((int)web->ntargets, 4);
+	ck_assert_ptr_null(web->targets[0].node);
+	ck_assert_ptr_nonnull(web->targets[0].cgroup[TB_CG_CPU]);
+	ck_assert_str_eq(web->targets[2].node, "n2");
+	ck_assert_str_eq(web->targets[2].key, WEB1);
+	ck_assert_str_eq(web->targets[2].id, "59bb56b844ac (tbtest_web_1 on n2)");
+	ck_assert_int_eq(web->targets[2].pid, 0);
+	for (int c = 0; c < TB_CG_SLOTS; c++)
+		ck_assert_ptr_null(web->targets[2].cgroup[c]);
+	ck_assert_ptr_null(web->targets[2].netns);
+	/* Each target is asked of its own engine. */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[2]), 1);
+	ck_assert_int_eq(remote.nrequests, 7);
+	ck_assert_str_eq(fake_engine_request(&remote, 6), "/v1.41/containers/" WEB1 "/json");
+	fake_engine_stop(&remote);
+	ck_assert_int_lt(throttlebot_plugin.alive(st, &web->targets[2]), 0);   /* could not tell */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[0]), 1);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&local);
+	project_answers_free(&a);
+}
+END_TEST
+
+START_TEST(engines_settings)
+{
+	static const char *const bad[] = {
+		"engines = ();",
+		"host = \"unix:///x\"; engines = ( { host = \"unix:///x\"; } );",
+		"engines = ( { host = \"unix:///x\"; node = \"n1\"; } );",
+		"engines = ( { host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; } );",
+		"engines = ( { host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; insecure = true; }, "
+		"{ host = \"tcp://10.0.0.3:2376\"; node = \"n2\"; insecure = true; } );",
+		"engines = ( { host = \"unix:///x\"; colour = 1; } );",
+		"engines = ( \"tcp://10.0.0.2:2376\" );",
+	};
+	struct tb_test_plugin t;
+	char conf[512];
+	void *st = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(conf, sizeof(conf), "project = \"p\"; %s", bad[i]);
+		ck_assert_msg(plugin_init(&t, conf, &st) < 0, "accepted: %s", bad[i]);
+		tb_test_plugin_close(&t);
+	}
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; engines = ( { host = \"unix:///x\"; }, "
+				     "{ host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; insecure = true; } );",
+				     &st), 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
 /* An engine (or whoever answers on its socket) names a CgroupParent that
  * climbs out of the cgroup hierarchy into a directory it prepared. */
 START_TEST(fake_cgroup_parent_escapes)
@@ -1318,6 +1394,8 @@ int main(void)
 	tcase_add_test(unit, unreachable);
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
+	tcase_add_test(unit, fake_engines);
+	tcase_add_test(unit, engines_settings);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
 	tcase_add_test(unit, fake_health);
 	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
