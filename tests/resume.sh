@@ -42,6 +42,12 @@ $4
 CONF
 }
 calls() { wc -l < "$work/calls" 2>/dev/null || echo 0; }
+# resume NAME LOG [CONFIG]: run --resume; $ran is how many trials it ran (the workload's calls).
+resume() {
+	before=$(calls)
+	"$tb" run --resume "$work/$1" ${3:+"$3"} > "$work/$2" 2>&1 || { no "resuming $1 failed"; cat "$work/$2"; }
+	ran=$(($(calls) - before))
+}
 # kill_at NAME K: run NAME's configuration until its K-th trial kills it.
 kill_at() {
 	rm -f "$work/calls"
@@ -60,6 +66,17 @@ t = [json.loads(l) for l in open(sys.argv[2])]
 ok = [x["index"] for x in t[2:-1] if x["kind"] == "throttle" and not x["extra"]]
 print(random.Random(int(sys.argv[1])).choice(ok))
 PY
+}
+
+# interrupted NAME STRATEGY SERVICES MORE SEED: NAMEfull run to its end, NAME killed at a seeded
+# trial $k of it; NAME.old is what NAME recorded.
+interrupted() {
+	conf "$1" "$2" "$3" "$4"
+	conf "$1full" "$2" "$3" "$4"
+	"$tb" run "$work/$1full.conf" > "$work/$1full.log" 2>&1 || { no "$1full failed"; cat "$work/$1full.log"; }
+	k=$(pick "$5" "$work/$1full/trials.jsonl")
+	kill_at "$1" "$k"
+	cp "$work/$1/trials.jsonl" "$work/$1.old"
 }
 
 # compare NAME FULL OLD: the resumed report against the uninterrupted one and the trials recorded
@@ -105,17 +122,10 @@ PY
 }
 
 # 1. Exhaustive, no replication: kill -9, restore, resume.
-conf ex exhaustive 4 "max_extra_trials = 0;"
-conf exfull exhaustive 4 "max_extra_trials = 0;"
-"$tb" run "$work/exfull.conf" > "$work/exfull.log" 2>&1 || { no "the uninterrupted run failed"; cat "$work/exfull.log"; }
-k=$(pick 1 "$work/exfull/trials.jsonl")
-kill_at ex "$k"
-cp "$work/ex/trials.jsonl" "$work/ex.old"
+interrupted ex exhaustive 4 "max_extra_trials = 0;" 1
 [ "$(wc -l < "$work/ex.old")" = $((k - 1)) ] || no "the run killed at trial $k recorded $(wc -l < "$work/ex.old") trials"
 "$tb" restore > "$work/ex.restore.log" 2>&1 || no "restore after the kill"
-before=$(calls)
-"$tb" run --resume "$work/ex" > "$work/ex.resume.log" 2>&1 || { no "resume failed"; cat "$work/ex.resume.log"; }
-ran=$(($(calls) - before))
+resume ex ex.resume.log
 resumed=$(grep -c '"resumed": true' "$work/ex/report.json")
 [ "$ran" = "$resumed" ] || no "the resume ran $ran trials, its report marks $resumed as run after the gap"
 compare ex exfull "$work/ex.old"
@@ -133,9 +143,7 @@ st=$?
 rm -f "$work/killat"
 [ $st = 137 ] || no "the resumed run was not killed (exit $st)"
 cp "$work/ex/trials.jsonl" "$work/ex.old2"
-before=$(calls)
-"$tb" run --resume "$work/ex" > "$work/ex.resume2.log" 2>&1 || { no "second resume failed"; cat "$work/ex.resume2.log"; }
-ran=$(($(calls) - before))
+resume ex ex.resume2.log
 [ "$ran" = $(($(wc -l < "$work/ex/trials.jsonl") - $(wc -l < "$work/ex.old2"))) ] ||
 	no "the second resume ran $ran trials, it added $(($(wc -l < "$work/ex/trials.jsonl") - $(wc -l < "$work/ex.old2")))"
 compare ex exfull "$work/ex.old2"
@@ -149,15 +157,10 @@ echo "$out" | grep -q "nothing to do" || no "resuming a finished run said: $out"
 
 # 2. Pruned (it adapts to what it observes), with replication, killed at a seeded trial and resumed
 # without a restore: the journal still holds the throttle of the trial the kill cut short.
-conf pr pruned 8 ""
-conf prfull pruned 8 ""
-"$tb" run "$work/prfull.conf" > "$work/prfull.log" 2>&1 || { no "the uninterrupted pruned run failed"; cat "$work/prfull.log"; }
-k=$(pick 2 "$work/prfull/trials.jsonl")
-kill_at pr "$k"
-cp "$work/pr/trials.jsonl" "$work/pr.old"
+interrupted pr pruned 8 "" 2
 grep -q '^allow' "$work/state" || no "the killed run left no throttle applied (trial $k)"
 "$tb" restore --check > /dev/null 2>&1 && no "the killed run left nothing in the journal"
-"$tb" run --resume "$work/pr" "$work/pr.conf" > "$work/pr.resume.log" 2>&1 || { no "pruned resume failed"; cat "$work/pr.resume.log"; }
+resume pr pr.resume.log "$work/pr.conf"
 restored=$(grep -n "restored sim:" "$work/pr.resume.log" | head -n 1 | cut -d: -f1)
 first=$(grep -n "^\[trial" "$work/pr.resume.log" | head -n 1 | cut -d: -f1)
 [ -n "$restored" ] && [ -n "$first" ] && [ "$restored" -lt "$first" ] ||
@@ -171,7 +174,7 @@ compare pr prfull "$work/pr.old"
 first_extra=$(grep -n '"extra":true' "$work/prfull/trials.jsonl" | head -n 1 | cut -d: -f1)
 if [ -n "$first_extra" ]; then
 	kill_at pr $((first_extra + 1))
-	"$tb" run --resume "$work/pr" > "$work/pr2.resume.log" 2>&1 || { no "resume inside replication failed"; cat "$work/pr2.resume.log"; }
+	resume pr pr2.resume.log
 	grep -q "dropped: the first half of a replication pair" "$work/pr2.resume.log" ||
 		no "the lone half of a replication pair was not dropped"
 	python3 - "$work/pr/report.json" <<'PY' || fail=1
