@@ -1,7 +1,8 @@
 #!/bin/sh
 # resume.sh - run --resume: a run killed with SIGKILL at a seeded trial, resumed, reports every scheduled
 # trial once and the uninterrupted run's MIMR without re-running a recorded trial; what its journal held is
-# restored before anything runs; other configurations, seeds and unsafe directories are refused.
+# restored before anything runs (the simulator, and a real cgroup); other configurations, seeds and
+# unsafe directories are refused.
 set -u
 [ "$(id -u)" = 0 ] || { echo "SKIP: throttlebot run needs root"; exit 77; }
 top=${abs_top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -10,7 +11,14 @@ tb=$top/throttlebot
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 work=$(mktemp -d /tmp/throttlebot-resume-XXXXXX) || exit 99
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT INT TERM
+cleanup() {
+	[ -n "${runpid:-}" ] && kill -9 "$runpid" 2>/dev/null
+	"$tb" restore > /dev/null 2>&1
+	[ -n "${victim:-}" ] && rmdir "$victim" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 THROTTLEBOT_PLUGIN_PATH=$top/plugins/sim/.libs:$top/plugins/strategies/.libs:$top/plugins/metrics/.libs
 THROTTLEBOT_JOURNAL=$work/journal
 THROTTLEBOT_LOCK=$work/lock
@@ -219,6 +227,54 @@ printf '{"index":99,"kind":"basel' >> "$work/ex/trials.jsonl"
 grep -q "torn last line" "$work/torn.log" || no "the torn last line was not named"
 [ "$(wc -l < "$work/ex/trials.jsonl")" = "$(grep -c '"index"' "$work/ex/report.json")" ] ||
 	no "after a torn line, trials.jsonl and report.json hold different trials"
-"$tb" restore > /dev/null 2>&1
+
+# 5. A real cgroup: the local orchestrator and cpu_quota on an operator's cgroup with a quota of its
+# own (70000).  Killed while it is throttled (35000) and resumed without a restore: the quota is put
+# back before the resumed run's first trial, and the launched service the killed run left is gone.
+victim=/sys/fs/cgroup/cpu/throttlebot-resume-test-$$
+if [ -w /sys/fs/cgroup/cpu ] && mkdir "$victim" 2>/dev/null; then
+	echo 70000 > "$victim/cpu.cfs_quota_us"
+	cat > "$work/local.conf" <<CONF
+application = "resume-local";
+output_dir = "$work/local";
+orchestrator = { plugin = "local";
+  services = ( { name = "operator"; cgroup = "/throttlebot-resume-test-$$"; },
+               { name = "launched"; command = ["/bin/sleep", "300"]; } ); };
+throttlers = ( { plugin = "cpu_quota"; } );
+metrics = ( { plugin = "command"; command = ["/bin/sleep", "0.3"]; } );
+stress_levels = [0.5];
+trials = 2;
+baseline_trials = 2;
+max_extra_trials = 0;
+CONF
+	"$tb" run "$work/local.conf" > "$work/local.killed.log" 2>&1 &
+	runpid=$!
+	for _ in $(seq 1 100); do
+		[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$victim/cpu.cfs_quota_us")" = 35000 ] || no "the local run never throttled the operator's cgroup"
+	launched=$(ls -d /sys/fs/cgroup/cpu/throttlebot.$runpid 2>/dev/null)
+	kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
+	old=$(wc -l < "$work/local/trials.jsonl")
+	timeout 60 "$tb" run --resume "$work/local" > "$work/local.resume.log" 2>&1 ||
+		{ no "the local resume failed"; cat "$work/local.resume.log"; }
+	restored=$(grep -n "restored operator cgroup /throttlebot-resume-test-$$ " "$work/local.resume.log" | head -n 1 | cut -d: -f1)
+	first=$(grep -n "^\[trial" "$work/local.resume.log" | head -n 1 | cut -d: -f1)
+	[ -n "$restored" ] && [ -n "$first" ] && [ "$restored" -lt "$first" ] ||
+		{ no "the local resume did not restore the quota before its first trial"; cat "$work/local.resume.log"; }
+	[ "$(cat "$victim/cpu.cfs_quota_us")" = 70000 ] || no "the quota is $(cat "$victim/cpu.cfs_quota_us") after the resume, not 70000"
+	[ -e "$THROTTLEBOT_JOURNAL" ] && no "the local resume left its journal"
+	for d in $launched; do [ -d "$d" ] && no "the killed run's $d is still there"; done
+	total=$(grep -c '"index"' "$work/local/report.json")
+	scheduled=$(grep -c '"rejoin": false' "$work/local/report.json")
+	# A warm-up, 2 baselines, 2 services x 2 trials with a baseline closing the round.
+	[ "$scheduled" = 8 ] || no "the local resumed run reports $scheduled scheduled trials, not 8"
+	echo "local: killed with the quota at 35000 after $old trials; resumed: quota 70000, $total trials"
+	rmdir "$victim" && victim=
+else
+	echo "local: skipped (no writable cgroup v1 cpu hierarchy)"
+fi
+
 [ $fail = 0 ] && echo "kill -9 at seeded trials, resumed: the schedule once, the same MIMR, recorded trials kept; refusals hold"
 exit $fail
