@@ -340,7 +340,8 @@ int tb_run_execute(struct tb_run *run)
 		run->started_wall = tb_wall_now();
 	run->t0 = tb_now() - (tb_wall_now() - run->started_wall);
 	run->started = (time_t)run->started_wall;
-	r = tb_manifest_write(run, run->started_wall, 0);
+	/* A resumed run's run.json stands until it ends. */
+	r = run->replay ? 0 : tb_manifest_write(run, run->started_wall, 0);
 	if (r < 0) {
 		tb_error("cannot write %s/run.json: %s", run->conf->output_dir, strerror(-r));
 		return r;

@@ -215,12 +215,26 @@ refused "another configuration" "another configuration.*'trials' differs" --resu
 refused "another seed" "seed 5.*sets seed 6" --resume "$work/ex" "$work/seed.conf"
 mkdir "$work/empty"
 refused "not an output dir" "not the output directory of a throttlebot run" --resume "$work/empty" "$work/ex.conf"
+# Services discovered other than the run's (the orchestrator finds what it finds: here run.json is
+# made to say the run had found others).
+cp "$work/ex/run.json" "$work/run.json.saved"
+python3 - "$work/ex/run.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["services"][1:3] = m["services"][2:0:-1]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+refused "other services" "the services found differ from the earlier run's (service 2 was 'svc2', is now 'svc1')" --resume "$work/ex"
+mv "$work/run.json.saved" "$work/ex/run.json"
 chmod 777 "$work/ex"
 refused "writable by others" "writable by others" --resume "$work/ex"
 chmod 755 "$work/ex"
 mv "$work/ex/run.json" "$work/run.json.real" && ln -s "$work/run.json.real" "$work/ex/run.json"
 refused "a symlinked run.json" "a symlink" --resume "$work/ex"
 rm "$work/ex/run.json" && mv "$work/run.json.real" "$work/ex/run.json"
+cp "$work/ex/trials.jsonl" "$work/trials.real" && ln -sf "$work/trials.real" "$work/ex/trials.jsonl"
+refused "a symlinked trials.jsonl" "trials.jsonl: refused: a symlink" --resume "$work/ex"
+rm "$work/ex/trials.jsonl" && mv "$work/trials.real" "$work/ex/trials.jsonl"
 # A torn last line (the run died writing it) is ignored, not fatal.
 printf '{"index":99,"kind":"basel' >> "$work/ex/trials.jsonl"
 "$tb" run --resume "$work/ex" > "$work/torn.log" 2>&1 || { no "a torn last line stopped the resume"; cat "$work/torn.log"; }
