@@ -47,6 +47,12 @@ struct tb_run {
 	unsigned long extra_used;
 	unsigned round;                /* baselines so far: the blocked round */
 	FILE *trial_log;               /* output_dir/trials.jsonl */
+	/* Resuming an interrupted run (resume.c, manifest.c). */
+	struct tb_replay *replay;      /* its recorded trials, until all are taken */
+	double started_wall;           /* the run's start, seconds since the epoch (0: now) */
+	unsigned resumed_at;           /* the first trial this resume ran, or 0 */
+	int rejoining;                 /* running the resume's own warm-up and baseline */
+	int refused;                   /* the recorded trials are not this run's: no report */
 };
 
 /* Load every plugin the configuration names and check their settings.
