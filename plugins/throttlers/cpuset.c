@@ -223,6 +223,21 @@ static int cpuset_save(void *state, const struct tb_target *t, char *saved, size
 	return r;
 }
 
+/* The CPUs save() found: its list, or the effective one it inherited. */
+static int saved_base(struct cpuset_state *s, const struct tb_target *t, const char *dir,
+		      const char *saved, char *base, size_t size)
+{
+	int r = tb_saved_get(saved, dir, "cpuset.cpus", base, size);
+
+	if (r == 0 && !base[0])
+		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, size);
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cpuset_apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct cpuset_state *s = state;
@@ -236,13 +251,9 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 		return -EINVAL;
 	/* Shrink from the saved list, not the current one, so that successive
 	 * applies without a restore in between do not compound. */
-	r = tb_saved_get(saved, dir, "cpuset.cpus", base, sizeof(base));
-	if (r == 0 && !base[0])
-		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, sizeof(base));
-	if (r < 0) {
-		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
-		return -EINVAL;
-	}
+	r = saved_base(s, t, dir, saved, base, sizeof(base));
+	if (r < 0)
+		return r;
 	n = cpulist_parse(base, &cpus);
 	if (n < 0)
 		return n;
@@ -384,13 +395,9 @@ static int cpuset_allocate(void *state, const struct tb_target *t, const char *s
 	if (!dir || !(amount > 0) || !(amount <= CPU_MAX))
 		return -EINVAL;
 	n = (int)ceil(amount - 1e-9);
-	r = tb_saved_get(saved, dir, "cpuset.cpus", base, sizeof(base));
-	if (r == 0 && !base[0])
-		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, sizeof(base));
-	if (r < 0) {
-		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
-		return -EINVAL;
-	}
+	r = saved_base(s, t, dir, saved, base, sizeof(base));
+	if (r < 0)
+		return r;
 	na = available_cpus(s, dir, &all);
 	if (na < 0)
 		return na;
