@@ -166,6 +166,8 @@ int tb_cmd_run(const char *config, const struct tb_options *o)
 	int r, unprivileged;
 
 	r = prepare(&run, &conf, config, o);
+	if (o->boost)
+		conf.boost = 1;
 	unprivileged = r == 0 && tb_run_unprivileged(&run);
 	if (r == 0 && !unprivileged)
 		r = need_root("throttlebot run");
@@ -267,6 +269,10 @@ int tb_cmd_plan(const char *config, const struct tb_options *o)
 		tb_format_duration((double)extra * per, dur, sizeof(dur));
 		printf("  replication:  at most %lu trials more where a verdict is undecided "
 		       "(about %s)\n", extra, dur);
+		if (conf.boost)
+			printf("  boost:        %s pairs, at most %u, each boosted %s times with a "
+			       "baseline beside each\n", conf.boost_all ? "IMRs then other" : "the IMR",
+			       conf.boost_max_pairs, conf.boost_trials ? "boost_trials" : "enough");
 		if (conf.seed_given)
 			printf("  seed:         %llu (from the configuration)\n",
 			       (unsigned long long)conf.seed);

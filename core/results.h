@@ -23,6 +23,8 @@ struct tb_trial_result {
 	unsigned extra;                /* 0, or the replication pass that added it */
 	unsigned round;                /* the blocked round: baselines so far */
 	unsigned paired_with;          /* a replication trial's own baseline trial (index), or 0 */
+	unsigned boost;                /* the boost phase: 1 + its pair (boost.h), else 0 */
+	int boosted;                   /* the pair had more during this trial */
 	char *error;
 	double start, duration;        /* seconds since the run started */
 };

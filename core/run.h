@@ -9,6 +9,8 @@
 #include "inventory.h"
 #include "results.h"
 
+struct tb_boost;
+
 struct tb_applied {
 	struct tb_instance *throttler;
 	const struct tb_target *target;
@@ -46,6 +48,8 @@ struct tb_run {
 	unsigned long extra_used;
 	unsigned round;                /* baselines so far: the blocked round */
 	FILE *trial_log;               /* output_dir/trials.jsonl */
+	struct tb_boost *boosts;       /* the boost phase (boost.h) */
+	size_t nboosts;
 };
 
 /* Load every plugin the configuration names and check their settings.
