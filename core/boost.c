@@ -53,10 +53,21 @@ static int consider(struct tb_run *run, size_t s, size_t t, int imr, int mimr)
 	double amount;
 	int r = tb_alloc_read(run, s, t, &amount);
 
+	char first[sizeof(b.error)] = "";
+
 	if (r == 0)
 		r = try_kind(run, &b, TB_CHANGE_ALLOCATE, run->conf->boost_factor);
+	if (r == -ERANGE)
+		snprintf(first, sizeof(first), "no headroom: its limit x%g would pass what the host can "
+			 "give", run->conf->boost_factor);
 	if (r == -ENODATA || r == -ERANGE || r == -EOPNOTSUPP)
 		r = try_kind(run, &b, TB_CHANGE_PRIORITIZE, run->conf->boost_priority);
+	if (r < 0 && first[0]) {          /* both ways said why: keep both */
+		char second[sizeof(b.error)];
+
+		snprintf(second, sizeof(second), "%s", b.error);
+		snprintf(b.error, sizeof(b.error), "%.126s; %.126s", first, second);
+	}
 	if (r == -EIO)
 		return r;
 	if (r < 0 && !imr) {

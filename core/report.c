@@ -246,6 +246,8 @@ static json_t *boost_json(const struct tb_run *run)
 			"n", json_integer((json_int_t)b->n), "ci", num(b->ci_low), num(b->ci_high),
 			"gain", num(b->gain), "p_value", num(b->p_value), "confirmed", b->confirmed);
 
+		if (b->error[0])
+			json_object_set_new(o, "kind", json_null());
 		json_object_set_new(o, "adjusted_p", num(b->adjusted_p));
 		json_object_set_new(o, "confirms_ranking", b->error[0] ? json_null()
 				    : json_boolean(b->imr ? b->confirmed : !b->confirmed));
