@@ -70,13 +70,14 @@ static int consider(struct tb_run *run, size_t s, size_t t, int imr, int mimr)
 	}
 	if (r == -EIO)
 		return r;
-	if (r < 0 && !imr) {
+	/* A throttler that has neither way has nothing to say about any pair. */
+	if (r == -EOPNOTSUPP && !first[0] && !imr) {
 		tb_debug("boost: %s %s skipped: %s", run->service_names[s], run->throttler_names[t],
 			 b.error);
-		return r == -EOPNOTSUPP ? 0 : r;
+		return 0;
 	}
 	if (r < 0)
-		tb_warn("boost: cannot boost the IMR %s %s: %s", run->service_names[s],
+		tb_warn("boost: cannot boost %s%s %s: %s", imr ? "the IMR " : "", run->service_names[s],
 			run->throttler_names[t], b.error);
 	else
 		tb_info("boost: %s %s: %s", run->service_names[s], run->throttler_names[t], b.how);
