@@ -137,11 +137,19 @@ int tb_boost_make(struct tb_run *run, const struct tb_boost *b, struct tb_change
 
 unsigned tb_boost_trials(const struct tb_run *run)
 {
-	double n = run->nboosts ? (double)run->nboosts : 1;
+	double n = 0;
 	unsigned want;
 
-	if (run->conf->boost_trials)
+	for (size_t k = 0; k < run->nboosts; k++)
+		n += !run->boosts[k].error[0];
+	n = n > 0 ? n : 1;
+	if (run->conf->boost_trials) {
+		if (ldexp(n, -(int)run->conf->boost_trials) >= run->conf->alpha)
+			tb_warn("boost: %u trials per pair cannot confirm a gain over %.0f pairs at "
+				"significance %g, however large: raise boost_trials or leave it out",
+				run->conf->boost_trials, n, run->conf->alpha);
 		return run->conf->boost_trials;
+	}
 	/* n pairs all one way give a signed-rank p of 2^-n: enough of them for
 	 * the smallest Holm-adjusted p to pass, and a few more for the noise. */
 	want = (unsigned)ceil(log2(n / run->conf->alpha)) + 3;
