@@ -111,13 +111,8 @@ host_compare "$work/host.before" "$work/host.after" "$pid" || { echo "FAIL: the 
 boosted() { grep -q " 12000000$" "$v1/blkio/$cg/blkio.throttle.read_bps_device"; }
 "$tb" boost "$work/boost.conf" --output "$work/out-kill" > "$work/kill.log" 2>&1 &
 run_pid=$!
-seen=0
-for _ in $(seq 1 1200); do        # at most 60 s
-	boosted && sleep 0.05 && boosted && { seen=1; break; }
-	sleep 0.05
-done
-kill -9 "$run_pid"; wait "$run_pid" 2>/dev/null; run_pid=
-[ $seen = 1 ] || { tail "$work/kill.log"; echo "FAIL: never saw storage's limit raised"; fail=1; }
+kill_when_held "$run_pid" 60 boosted || { tail "$work/kill.log"; echo "FAIL: never saw storage's limit raised"; fail=1; }
+run_pid=
 "$tb" restore > "$work/restore.log" 2>&1 || { cat "$work/restore.log"; echo "FAIL: restore"; fail=1; }
 values > "$work/values.restored"
 diff "$work/values.before" "$work/values.restored" || { echo "FAIL: after kill -9 and restore the values differ"; fail=1; }
