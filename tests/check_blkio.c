@@ -347,6 +347,11 @@ START_TEST(v2_allocations)
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 	ck_assert_ptr_null(strstr(saved, "io.weight"));
 	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 2, how, sizeof(how)), -EOPNOTSUPP);
+	/* A weight of a shape restore() would refuse is not saved: the
+	 * throttle still works, only prioritize() has nothing to raise. */
+	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 1x\n"), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_ptr_null(strstr(saved, "io.weight"));
 	/* A weight line of the wrong shape is refused, and nothing written. */
 	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 100\n"), 0);
 	snprintf(saved, sizeof(saved), "%s/io.weight\tdefault 1 2\n", dir);

@@ -367,6 +367,16 @@ static void io_max_value(const char *line, const char *key, char *out, size_t si
  */
 static const char *const v1_weights[] = { "blkio.weight", "blkio.bfq.weight", NULL };
 
+/* A weight line for saved; one of a shape restore() would refuse is left
+ * out rather than failing the save: prioritize() then has none to raise. */
+static int weight_add(char *saved, size_t size, const char *dir, const char *file,
+		      const char *value)
+{
+	int r = tb_saved_add(saved, size, dir, file, value);
+
+	return r == -EINVAL ? 0 : r;
+}
+
 /* v2 io.weight: its "default N" line, and the disk's own override if any. */
 static int save_io_weight(struct blkio_state *s, const char *dir, char *buf, char *saved,
 			  size_t size)
@@ -376,10 +386,10 @@ static int save_io_weight(struct blkio_state *s, const char *dir, char *buf, cha
 
 	if (r == -ENOENT)
 		return 0;    /* no iocost in this kernel: nothing to prioritize */
-	if (r == 0 && (r = device_line(buf, "default", line, sizeof(line))) == 0)
-		r = tb_saved_add(saved, size, dir, "io.weight", line);
+	if (r == 0 && device_line(buf, "default", line, sizeof(line)) == 0)
+		r = weight_add(saved, size, dir, "io.weight", line);
 	if (r == 0 && device_line(buf, s->devname, line, sizeof(line)) == 0)
-		r = tb_saved_add(saved, size, dir, "io.weight", line);
+		r = weight_add(saved, size, dir, "io.weight", line);
 	return r;
 }
 
@@ -445,7 +455,7 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 		/* The weight prioritize() raises, where the kernel has one. */
 		for (int i = 0; v1_weights[i] && r == 0; i++) {
 			if (tb_cg_files_read(s->files, dir, v1_weights[i], buf, FILE_MAX) == 0) {
-				r = tb_saved_add(saved, size, dir, v1_weights[i], buf);
+				r = weight_add(saved, size, dir, v1_weights[i], buf);
 				break;
 			}
 		}

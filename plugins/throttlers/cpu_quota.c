@@ -174,9 +174,11 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 		return r;
 	saved[0] = '\0';
 	r = tb_saved_add(saved, size, dir, file, value);
-	/* The weight prioritize() raises, where the cgroup has one. */
-	if (r == 0 && tb_cg_files_read(st->files, dir, weight_file(v2), value, sizeof(value)) == 0)
-		r = tb_saved_add(saved, size, dir, weight_file(v2), value);
+	/* The weight prioritize() raises, where the cgroup has one (a value
+	 * restore() would refuse is left out: then there is none to raise). */
+	if (r == 0 && tb_cg_files_read(st->files, dir, weight_file(v2), value, sizeof(value)) == 0 &&
+	    tb_saved_add(saved, size, dir, weight_file(v2), value) == -ENOSPC)
+		r = -ENOSPC;
 	return r;
 }
 
