@@ -42,6 +42,7 @@ struct tb_run {
 	char **unrestored;       /* "target (throttler)" whose restore failed */
 	size_t nunrestored;
 	unsigned long alive_unknown;   /* orchestrator's alive() answers "could not tell" */
+	unsigned long check_unknown;   /* throttlers' check() answers "could not tell" */
 	/* The schedule (loop.c). */
 	unsigned long scheduled;       /* trials the strategy asked for */
 	unsigned long extra_budget;    /* most adaptive trials (max_extra_trials) */

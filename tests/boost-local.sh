@@ -25,9 +25,8 @@ dev=$(awk -v d="$(stat -c %d "$work")" 'BEGIN { printf "%d:%d", int(d / 256), d 
 cg=throttlebot-boost-test-$$
 storage_pid= run_pid=
 cleanup() {
-	[ -n "$run_pid" ] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+	e2e_stop_run
 	[ -n "$storage_pid" ] && kill "$storage_pid" 2>/dev/null && wait "$storage_pid" 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
 	for c in blkio cpu; do rmdir "$v1/$c/$cg" 2>/dev/null; done
 	rm -rf "$work"
 }

@@ -735,6 +735,7 @@ START_TEST(fake_errors)
 		renamed.key = bad_keys[b];
 		ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), -EINVAL);
 		ck_assert_msg(strstr(last_log, "refused") != NULL, "%s", last_log);
+		ck_assert_int_eq(throttlebot_plugin.revive(st, &renamed), -EINVAL);
 		ck_assert_int_eq(fe.nrequests, before);
 	}
 	/* The engine gone: a pid to look at locally tells, no pid cannot. */
@@ -1163,6 +1164,11 @@ START_TEST(real_alive)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	ck_assert_msg(strstr(last_log, "no longer running") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
+	/* revive() restarts it through the engine: running again, a new process. */
+	ck_assert_int_eq(throttlebot_plugin.revive(st, web2), 0);
+	ck_assert_int_eq(tb_test_sh("test \"$(docker inspect -f '{{.State.Running}}' %s_web_2)\" = true",
+				    project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	/* A restarted container has a new process: not the target discovered. */
 	ck_assert_int_eq(tb_test_sh("docker restart -t 1 %s_web_1 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 0);

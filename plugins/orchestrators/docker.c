@@ -526,6 +526,19 @@ static int alive_locally(const char *id, pid_t pid, int unknown)
 	return r < 0 ? r : strstr(text, id) != NULL;
 }
 
+/* The container id of t: its key, which goes into a request path and is
+ * looked for in cgroup paths, so only what discover() set, a full container
+ * id, is taken.  NULL (and said) otherwise. */
+static const char *container_id(const struct docker *d, const struct tb_target *t)
+{
+	if (!t->key || !dk_valid_id(t->key)) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
+		       t->id);
+		return NULL;
+	}
+	return t->key;
+}
+
 /* 1: running, the container discovered; 0: stopped, removed or restarted;
  * -errno: could not tell (a key that is no container id, inspect data that
  * cannot be read, no engine and no pid to look at). */
@@ -534,17 +547,12 @@ static int docker_alive(void *state, const struct tb_target *t)
 	struct docker *d = state;
 	struct dk_container c = { 0 };
 	char path[128], err[1024];
-	const char *id = t->key;
+	const char *id = container_id(d, t);
 	json_t *j;
 	int r;
 
-	/* The key goes into a request path and is looked for in cgroup paths:
-	 * only what discover() set, a full container id, is taken. */
-	if (!id || !dk_valid_id(id)) {
-		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
-		       t->id);
+	if (!id)
 		return -EINVAL;
-	}
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	r = d->cli ? dk_get(d->cli, path, &j, err, sizeof(err)) : -ENOTCONN;
 	if (r == -ENOENT) {
@@ -575,6 +583,28 @@ static int docker_alive(void *state, const struct tb_target *t)
 	return 1;
 }
 
+/* Restart the container (its process died or was harmed); the engine answers once it runs. */
+static int docker_revive(void *state, const struct tb_target *t)
+{
+	struct docker *d = state;
+	const char *id = container_id(d, t);
+	char path[128], err[1024];
+	int r;
+
+	if (!id)
+		return -EINVAL;
+	if (!d->cli && (r = client(d)) < 0)
+		return r;
+	/* t=10: the engine's own default wait before it kills a container that ignores SIGTERM. */
+	snprintf(path, sizeof(path), "/containers/%s/restart?t=10", id);
+	r = dk_post(d->cli, path, 10, err, sizeof(err));
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+	else
+		TB_LOG(d->h, TB_LOG_INFO, "%s: restarted", t->id);
+	return r;
+}
+
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "docker",
 		    "services from the containers of a Docker engine (compose projects, labels, names)",
@@ -583,4 +613,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.fini = docker_fini,
 	.discover = docker_discover,
 	.alive = docker_alive,
+	.revive = docker_revive,
 };

@@ -344,4 +344,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.alive = local_alive,
 	.stop = local_stop,
 	.restore = local_restore,
+	.revive = local_revive,
 };

@@ -108,6 +108,8 @@ int local_need_mounts(struct local *l);
 int local_launch(void *state);
 int local_stop(void *state);
 int local_stop_services(struct local *l);
+/* Start again the launched service whose process t was (revive). */
+int local_revive(void *state, const struct tb_target *t);
 /* 1 (and logged, with the tail of its output) if s ended; reaps it. */
 int local_exited(struct local *l, struct svc *s, const char *when);
 

@@ -1,4 +1,4 @@
-/* local_launch.c - start the configured commands in their cgroups and namespaces, and stop them again. */
+/* local_launch.c - start the configured commands in their cgroups and namespaces, stop them again, revive one. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -384,7 +384,8 @@ static int start_service(struct local *l, struct svc *s, size_t index)
 	return r;
 }
 
-int local_stop_services(struct local *l)
+/* Stop one launched service (only), or all of them and their parent cgroup (only NULL). */
+static int stop_some(struct local *l, const struct svc *only)
 {
 	const struct tb_host *h = l->h;
 	double deadline;
@@ -393,7 +394,7 @@ int local_stop_services(struct local *l)
 	for (size_t i = 0; i < l->nsvcs; i++) {
 		struct svc *s = &l->svcs[i];
 
-		if (s->pid > 0 && !s->reaped)
+		if (s->pid > 0 && !s->reaped && (!only || s == only))
 			kill(-s->pid, SIGTERM);
 	}
 	/* Grace: until each group is gone or STOP_GRACE seconds passed. */
@@ -403,7 +404,7 @@ int local_stop_services(struct local *l)
 		for (size_t i = 0; i < l->nsvcs; i++) {
 			struct svc *s = &l->svcs[i];
 
-			if (s->pid <= 0)
+			if (s->pid <= 0 || (only && s != only))
 				continue;
 			if (!s->reaped && waitpid(s->pid, NULL, WNOHANG) == s->pid)
 				s->reaped = 1;
@@ -415,9 +416,10 @@ int local_stop_services(struct local *l)
 
 	for (size_t i = 0; i < l->nsvcs; i++) {
 		struct svc *s = &l->svcs[i];
-
 		int sr = 0;
 
+		if (only && s != only)
+			continue;
 		if (s->pid > 0 && kill(-s->pid, SIGKILL) == 0)
 			TB_LOG(h, TB_LOG_WARNING, "service '%s' still ran %g s after SIGTERM: killed",
 			       s->name, STOP_GRACE);
@@ -447,12 +449,53 @@ int local_stop_services(struct local *l)
 		s->pid = 0;
 		s->reaped = 0;
 	}
+	if (only)
+		return r;
 	for (size_t k = 0; k < l->nhiers; k++)
 		if (l->parent_dirs[k] && (e = local_cg_remove(h, l->parent_dirs[k], 0)) < 0 && r == 0)
 			r = e;
 	if (r == 0)
 		forget(l, &l->parent_handle);
 	return r;
+}
+
+int local_stop_services(struct local *l)
+{
+	return stop_some(l, NULL);
+}
+
+/*
+ * Bring back a launched service whose process died or was harmed: what is
+ * left of it is stopped and undone as stop() would (its cgroups, namespace
+ * and journal entry), then it starts again as launch() started it, ready
+ * before this returns.  The ready file its first run left is its own.
+ * Services attached to (pids, cgroup) are not ours to start: -EOPNOTSUPP.
+ */
+int local_revive(void *state, const struct tb_target *t)
+{
+	struct local *l = state;
+	struct stat st;
+	int r;
+
+	for (size_t i = 0; i < l->nsvcs; i++) {
+		struct svc *s = &l->svcs[i];
+
+		if (s->kind != SVC_COMMAND || !l->launched || t->pid <= 0 || s->pid != t->pid)
+			continue;
+		r = stop_some(l, s);
+		if (r < 0)
+			return r;
+		if (s->ready_path && lstat(s->ready_path, &st) == 0 &&
+		    (S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)) && unlink(s->ready_path) < 0)
+			return -errno;
+		r = start_service(l, s, i);
+		if (r == 0)
+			r = wait_ready(l, s);
+		if (r < 0)
+			stop_some(l, s);
+		return r;
+	}
+	return -EOPNOTSUPP;
 }
 
 int local_stop(void *state)
