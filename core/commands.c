@@ -214,6 +214,8 @@ int tb_cmd_run(const char *config, const struct tb_options *o)
 		r = 0;
 		goto out;
 	}
+	if (o->boost)
+		conf.boost = 1;
 	unprivileged = r == 0 && tb_run_unprivileged(&run);
 	if (r == 0 && !unprivileged)
 		r = need_root("throttlebot run");
@@ -331,6 +333,15 @@ int tb_cmd_plan(const char *config, const struct tb_options *o)
 		tb_format_duration((double)extra * per, dur, sizeof(dur));
 		printf("  replication:  at most %lu trials more where a verdict is undecided "
 		       "(about %s)\n", extra, dur);
+		if (conf.boost) {
+			printf("  boost:        %s, at most %u pairs; ", conf.boost_all
+			       ? "the IMRs, then the other pairs" : "the IMRs", conf.boost_max_pairs);
+			if (conf.boost_trials)
+				printf("%u boosted trials each", conf.boost_trials);
+			else
+				printf("enough boosted trials each for the test");
+			printf(", each beside a baseline\n");
+		}
 		if (conf.seed_given)
 			printf("  seed:         %llu (from the configuration)\n",
 			       (unsigned long long)conf.seed);

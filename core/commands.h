@@ -14,6 +14,7 @@ struct tb_options {
 	double hold_seconds;       /* --for SECONDS, 0 = until interrupted */
 	int verbose;
 	int check;                 /* restore --check */
+	int boost;                 /* the boost command: run, then boost */
 };
 
 int tb_cmd_run(const char *config, const struct tb_options *o);

@@ -40,6 +40,13 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "max_extra_trials", TB_SETTING_INT, 0,
 	  "most trials added where a verdict is undecided (default: half the schedule)" },
 	{ "report_top", TB_SETTING_INT, 0, "services shown in full in the table and HTML" },
+	{ "boost", TB_SETTING_BOOL, 0, "after the search, give pairs more and measure the gain" },
+	{ "boost_factor", TB_SETTING_NUMBER, 0, "a boosted limit is the old one times this (1.5)" },
+	{ "boost_priority", TB_SETTING_NUMBER, 0,
+	  "without a limit or headroom, the share where it contends times this (10)" },
+	{ "boost_trials", TB_SETTING_INT, 0, "boosted trials per pair, each with a baseline" },
+	{ "boost_pairs", TB_SETTING_STRING, 0, "\"imr\": the IMRs; \"all\": then the other pairs" },
+	{ "boost_max_pairs", TB_SETTING_INT, 0, "most pairs boosted, IMRs first (10)" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -211,6 +218,33 @@ static const char *get_string(config_setting_t *root, const char *key, const cha
 	return s ? config_setting_get_string(s) : dflt;
 }
 
+static int get_boost(struct tb_conf *c, config_setting_t *root)
+{
+	config_setting_t *s = config_setting_get_member(root, "boost");
+	const char *pairs = get_string(root, "boost_pairs", "all");
+	int r;
+
+	c->boost = s && config_setting_get_bool(s);
+	c->boost_factor = get_double(root, "boost_factor", 1.5);
+	if (!(c->boost_factor > 1 && c->boost_factor <= 100))
+		return tb_conf_error(config_setting_get_member(root, "boost_factor"),
+				     "boost_factor %g is out of range (1 < f <= 100)", c->boost_factor);
+	c->boost_priority = get_double(root, "boost_priority", 10);
+	if (!(c->boost_priority > 1 && c->boost_priority <= 10000))
+		return tb_conf_error(config_setting_get_member(root, "boost_priority"),
+				     "boost_priority %g is out of range (1 < f <= 10000)",
+				     c->boost_priority);
+	if (strcmp(pairs, "all") && strcmp(pairs, "imr"))
+		return tb_conf_error(config_setting_get_member(root, "boost_pairs"),
+				     "boost_pairs must be \"imr\" or \"all\", not \"%s\"", pairs);
+	c->boost_all = !strcmp(pairs, "all");
+	c->boost_max_pairs = 10;
+	if ((r = get_uint(root, "boost_trials", 2, 1000, &c->boost_trials)) < 0 ||
+	    (r = get_uint(root, "boost_max_pairs", 1, 100000, &c->boost_max_pairs)) < 0)
+		return r;
+	return 0;
+}
+
 static int check_structure(struct tb_conf *c, config_setting_t *root)
 {
 	int r;
@@ -260,6 +294,9 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 			return r;
 		c->max_extra_trials = extra;
 	}
+	r = get_boost(c, root);
+	if (r < 0)
+		return r;
 	c->alpha = get_double(root, "significance", 0.05);
 	if (!(c->alpha > 0 && c->alpha < 0.5))
 		return tb_conf_error(config_setting_get_member(root, "significance"),

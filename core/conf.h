@@ -42,6 +42,13 @@ struct tb_conf {
 	int seed_given;
 	long max_extra_trials;          /* -1: half the schedule */
 	unsigned report_top;            /* services shown in full */
+	/* The boost phase (boost.c): give pairs more and measure the gain. */
+	int boost;                      /* run it after the search */
+	double boost_factor;            /* a limit of its own x this */
+	double boost_priority;          /* else its share where it contends x this */
+	unsigned boost_trials;          /* pairs of trials per boosted pair; 0: chosen */
+	int boost_all;                  /* boost_pairs = "all": IMRs, then the other pairs */
+	unsigned boost_max_pairs;       /* most pairs boosted */
 	config_setting_t *exclude;      /* services, resources, nodes, pairs */
 };
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "adaptive.h"
+#include "boost.h"
 #include "log.h"
 #include "manifest.h"
 #include "outdir.h"
@@ -70,6 +71,8 @@ struct schedule {
 	unsigned index;
 	int last_was_baseline;
 	uint64_t rng;
+	unsigned boost;         /* the boost phase's trials: 1 + the boost */
+	int boosted;            /* the boost is made during this one */
 };
 
 static uint64_t next_random(struct schedule *s)
@@ -160,8 +163,12 @@ static int run_one(struct tb_run *run, struct schedule *s, const struct tb_exper
 	describe(run, e, what, sizeof(what));
 	if (warmup)
 		snprintf(what, sizeof(what), "warm-up");
+	if (s->boosted)
+		snprintf(what, sizeof(what), "boost %s/%s",
+			 run->service_names[run->boosts[s->boost - 1].service],
+			 run->throttler_names[run->boosts[s->boost - 1].throttler]);
 	tb_progress_update(&s->progress, ++s->index, what);
-	if (e->n == 0 && !warmup)
+	if (e->n == 0 && !warmup && !s->boosted)
 		run->round++;
 	r = tb_run_trial(run, e, s->index, &result);
 	result.warmup = warmup;
@@ -170,6 +177,9 @@ static int run_one(struct tb_run *run, struct schedule *s, const struct tb_exper
 	result.resumed = run->resumed_at > 0;
 	result.rejoin = run->rejoining;
 	s->last_was_baseline = e->n == 0 && !warmup;
+	result.boost = s->boost;
+	result.boosted = s->boosted;
+	s->last_was_baseline = e->n == 0 && !warmup && !s->boosted;
 	if (tb_results_add(&run->results, &result) < 0)
 		return -ENOMEM;
 	/* A trial cut short by a signal is not a measurement: a resume runs it again. */
@@ -255,6 +265,75 @@ static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_t
 							  (baseline_first ? 2 : 1)].index;
 	}
 	return 0;
+}
+
+/* One trial with boost k made just before it and undone just after.  A
+ * boost that cannot be made again is skipped (its baseline stays unpaired);
+ * one that cannot be undone stops the phase: the host is not as found. */
+static int boosted_trial(struct tb_run *run, struct schedule *s, size_t k)
+{
+	struct tb_experiment none = { 0, NULL };
+	struct tb_change c;
+	char err[1024];
+	int r = tb_boost_make(run, &run->boosts[k], &c, err, sizeof(err)), undone;
+
+	if (r < 0) {
+		tb_warn("boost: %s", err);
+		return r == -ENOMEM ? r : 0;
+	}
+	s->boosted = 1;
+	r = run_one(run, s, &none, 0, 0);
+	s->boosted = 0;
+	undone = tb_change_undo(run, &c);
+	tb_change_free(&c);
+	return undone < 0 ? -EIO : r;
+}
+
+/* The boost phase: every boost's trials in one shuffled order, each beside a
+ * baseline trial of its own, which of the two goes first drawn by a coin,
+ * as in the replication pairs. */
+static int boost_phase(struct tb_run *run, struct schedule *s)
+{
+	size_t n = 0, *order;
+	unsigned per;
+	int r = tb_boost_pick(run);
+
+	if (r < 0)
+		return r;
+	per = tb_boost_trials(run);
+	order = malloc((run->nboosts * per + 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t k = 0; k < run->nboosts; k++)
+		for (unsigned i = 0; !run->boosts[k].error[0] && i < per; i++)
+			order[n++] = k;
+	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
+		size_t j = next_random(s) % i, x = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = x;
+	}
+	if (n > 0)
+		tb_info("boost: %zu pair%s, %u trials each, each with a baseline", n / per,
+			n / per == 1 ? "" : "s", per);
+	s->progress.total = s->index + 2 * n;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct tb_experiment none = { 0, NULL };
+		int baseline_first = next_random(s) & 1;
+		size_t at;
+
+		s->boost = (unsigned)order[i] + 1;
+		at = run->results.ntrials;
+		r = baseline_first ? run_one(run, s, &none, 0, 0) : boosted_trial(run, s, order[i]);
+		if (r == 0)
+			r = baseline_first ? boosted_trial(run, s, order[i]) : run_one(run, s, &none, 0, 0);
+		if (run->results.ntrials == at + 2)
+			run->results.trials[at + baseline_first].paired_with =
+				run->results.trials[at + !baseline_first].index;
+	}
+	s->boost = 0;
+	free(order);
+	return r;
 }
 
 /* Add the picks of one metric to the run's: a (pair, level) gets the most
@@ -372,6 +451,13 @@ int tb_run_execute(struct tb_run *run)
 	}
 	tb_replay_free(run->replay);
 	run->replay = NULL;
+	if (r == 0 && run->conf->boost)
+		r = boost_phase(run, &s);
+	if (run->nboosts > 0) {
+		int rr = tb_boost_judge(run);
+
+		r = r ? r : rr;
+	}
 	tb_progress_done(&s.progress);
 	if (r == -EINTR)
 		tb_warn("interrupted after %u trials: everything is restored", s.index);

@@ -16,6 +16,8 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  run CONFIG [--output DIR]   run the experiment; writes DIR/report.json, prints the table\n"
 	      "  run [CONFIG] --resume DIR   go on with an interrupted run from the trials DIR holds\n"
+	      "  boost CONFIG [--output DIR] run, then give the IMRs (and other pairs) more of their\n"
+	      "                              resource and measure the gain against paired baselines\n"
 	      "  plan CONFIG                 print the schedule and its estimated duration (no root)\n"
 	      "  probe CONFIG                print each service's targets and each throttler's capacity\n"
 	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
@@ -102,6 +104,10 @@ int main(int argc, char **argv)
 		return tb_cmd_run(NULL, &o);
 	if (!strcmp(cmd, "run"))
 		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);
+	if (!strcmp(cmd, "boost")) {
+		o.boost = 1;
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);
+	}
 	if (!strcmp(cmd, "plan"))
 		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_plan(argv[optind], &o);
 	if (!strcmp(cmd, "probe"))

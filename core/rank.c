@@ -62,7 +62,8 @@ static int push(double **v, size_t *n, double x)
 
 static int ranked_baseline(const struct tb_trial_result *t, size_t v)
 {
-	return t->n == 0 && !t->warmup && !t->failed && isfinite(t->values[v]);
+	/* The boost phase's trials judge boosts, not throttles. */
+	return t->n == 0 && !t->warmup && !t->boost && !t->failed && isfinite(t->values[v]);
 }
 
 /* The baseline series of value v, in trial order. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "boost.h"
 #include "conf.h"
 #include "manifest.h"
 #include "progress.h"
@@ -184,7 +185,8 @@ json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *
 					    num(rankings[v].local[at]));
 	}
 	o = json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:f, s:f, s:b, s:b, s:I}",
-		"index", (json_int_t)t->index, "kind", t->n ? "throttle" : "baseline",
+		"index", (json_int_t)t->index,
+		"kind", t->n ? "throttle" : t->boosted ? "boost" : "baseline",
 		"throttles", throttles, "values", values, "failed", t->failed,
 		"error", t->error ? json_string(t->error) : json_null(),
 		"start", t->start, "duration_s", t->duration, "warmup", t->warmup,
@@ -193,6 +195,12 @@ json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *
 							       : json_null());
 	json_object_set_new(o, "resumed", json_boolean(t->resumed));
 	json_object_set_new(o, "rejoin", json_boolean(t->rejoin));
+	if (t->boost) {
+		const struct tb_boost *b = &run->boosts[t->boost - 1];
+
+		json_object_set_new(o, "boost", json_pack("{s:s, s:s}", "service",
+			run->service_names[b->service], "throttler", run->throttler_names[b->throttler]));
+	}
 	if (rankings)
 		json_object_set_new(o, "local_baseline", local);
 	else
@@ -231,6 +239,37 @@ static json_t *config_hash(const struct tb_conf *c)
 
 	json_decref(effective);
 	return r == 0 ? json_string(hash) : json_null();
+}
+
+/* The boost phase, per boosted pair; gain positive = better.  An IMR the
+ * boost confirms (or a non-IMR it does not help) confirms the ranking; a
+ * non-IMR it helps is one the search missed: found_by_boost. */
+static json_t *boost_json(const struct tb_run *run)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; k < run->nboosts; k++) {
+		const struct tb_boost *b = &run->boosts[k];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:[o, o], s:o, s:o, s:b}",
+			"service", run->service_names[b->service],
+			"resource", resource_of(run, b->throttler),
+			"throttler", run->throttler_names[b->throttler], "imr", b->imr, "mimr", b->mimr,
+			"kind", b->kind == TB_CHANGE_ALLOCATE ? "allocate" : "prioritize",
+			"how", b->error[0] ? json_null() : json_string(b->how),
+			"n", json_integer((json_int_t)b->n), "ci", num(b->ci_low), num(b->ci_high),
+			"gain", num(b->gain), "p_value", num(b->p_value), "confirmed", b->confirmed);
+
+		if (b->error[0])
+			json_object_set_new(o, "kind", json_null());
+		json_object_set_new(o, "adjusted_p", num(b->adjusted_p));
+		json_object_set_new(o, "confirms_ranking", b->error[0] ? json_null()
+				    : json_boolean(b->imr ? b->confirmed : !b->confirmed));
+		json_object_set_new(o, "found_by_boost", json_boolean(!b->imr && b->confirmed));
+		json_object_set_new(o, "gains", values_array(b->gains, b->n));
+		json_object_set_new(o, "error", b->error[0] ? json_string(b->error) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
 }
 
 json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *rankings)
@@ -287,6 +326,8 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	json_object_set_new(rep, "resumed_at_trial", run->resumed_at ? json_integer(run->resumed_at)
 									  : json_null());
 	json_object_set_new(rep, "config_hash", config_hash(run->conf));
+	if (run->conf->boost)
+		json_object_set_new(rep, "boost", boost_json(run));
 	json_object_set_new(rep, "trials", trials_json(run, rankings));
 	return rep;
 }

@@ -216,6 +216,8 @@ static const char css[] =
 	".badge.imr{background:#c2410c;color:#fff}\n"
 	".badge.paradox{background:#1d4ed8;color:#fff}\n"
 	".badge.undecided{background:#b45309;color:#fff}\n"
+	".badge.boost{background:#15803d;color:#fff}\n"
+	".badge.noboost{background:#6b7280;color:#fff}\n"
 	".matters{border-left:6px solid #c2410c;background:#fff7ed;padding:8px 18px;border-radius:6px;margin-top:14px}\n"
 	".matters p{margin:4px 0}\n"
 	".matters ul.plain{margin:2px 0;line-height:1.45}\n"
@@ -445,6 +447,68 @@ static void put_pair_line(FILE *f, const struct section *s, const json_t *r)
 		fputs(")", f);
 }
 
+/* " · boosted: +26%, confirmed", where the boost phase tried the pair. */
+static void put_boost_note(FILE *f, const json_t *report, const json_t *r)
+{
+	const json_t *b = rp_boost_of(report, r);
+	char a[48];
+	double gain;
+
+	if (!b)
+		return;
+	fputs(" \xc2\xb7 boosted", f);
+	if (rp_num(b, "gain", &gain))
+		fprintf(f, ": %s", rp_pct(a, sizeof(a), gain));
+	fprintf(f, ", %s", rp_boost_verdict(b));
+}
+
+/* The boost phase: each pair given more, how, its gain with its interval,
+ * and what that says of the ranking. */
+static void put_boosts(struct page *pg)
+{
+	const json_t *boosts = json_object_get(pg->report, "boost"), *b;
+	FILE *f = pg->f;
+	char x[48], y[48], z[48];
+	double gain;
+	size_t i;
+
+	if (!json_is_array(boosts))
+		return;
+	fputs("<div class=\"matters\"><p><b>Boost</b>: each pair given more of its resource, each "
+	      "boosted trial beside a baseline trial of its own; the gain is the median of the pairs "
+	      "of trials, + = better.</p>\n<ul class=\"plain\">\n", f);
+	if (json_array_size(boosts) == 0)
+		fputs("<li>No pair could be boosted: no throttler can raise a limit or a share.</li>\n", f);
+	json_array_foreach(boosts, i, b) {
+		const json_t *ci = json_object_get(b, "ci");
+		int good = rp_true(b, "confirmed");
+
+		fprintf(f, "<li><span class=\"badge %s\">%s</span> ", good ? "boost" : "noboost",
+			rp_boost_verdict(b));
+		if (rp_true(b, "imr"))
+			fprintf(f, "<span class=\"badge %s\">%s</span> ", rp_true(b, "mimr") ? "mimr" : "imr",
+				rp_true(b, "mimr") ? "MIMR" : "IMR");
+		fputs("<b>", f);
+		rp_pair(f, b);
+		fputs("</b>: ", f);
+		if (!rp_str(b, "how")) {
+			rp_esc(f, rp_str(b, "error"));
+			fputs("</li>\n", f);
+			continue;
+		}
+		rp_esc(f, rp_str(b, "how"));
+		if (rp_num(b, "gain", &gain))
+			fprintf(f, ", gain <b>%s</b> (95%% CI %s to %s", rp_pct(x, sizeof(x), gain),
+				rp_pct(y, sizeof(y), json_number_value(json_array_get(ci, 0))),
+				rp_pct(z, sizeof(z), json_number_value(json_array_get(ci, 1))));
+		else
+			fputs(", no pair of trials measured (", f);
+		rp_pvalues(f, b, ", ");
+		fputs(")</li>\n", f);
+	}
+	fputs("</ul></div>\n", f);
+}
+
 /* The other IMRs and the undecided pairs, one line each, right under the
  * MIMR: what a reader of a large run looks for first. */
 static void put_matters(struct page *pg, const struct section *s)
@@ -474,6 +538,8 @@ static void put_matters(struct page *pg, const struct section *s)
 		fputs(c == RP_IMR ? "<li><span class=\"badge imr\">IMR</span> "
 				  : "<li><span class=\"badge undecided\">UNDECIDED</span> ", f);
 		put_pair_line(f, s, o->pairs[i]);
+		if (s == &pg->sec[0])
+			put_boost_note(f, pg->report, o->pairs[i]);
 		fputs("</li>\n", f);
 	}
 	fputs("</ul></div>\n", f);
@@ -532,6 +598,7 @@ static void put_cell(struct page *pg, const struct section *s, const char *servi
 {
 	FILE *f = pg->f;
 	const json_t *r = rp_order_find(&s->order, service, pg->cols[c].throttler, pg->cols[c].resource);
+	const json_t *boost;
 	char a[48], b[48];
 	double delta, deg, stress, lo, hi;
 	enum rp_class class;
@@ -569,6 +636,9 @@ static void put_cell(struct page *pg, const struct section *s, const char *servi
 	 * own spread: not an IMR, but not "no change" either */
 	else
 		fputs(rp_true(r, "significant") ? " within noise" : " n.s.", f);
+	if (s == &pg->sec[0] && (boost = rp_boost_of(pg->report, r)) && rp_num(boost, "gain", &delta))
+		fprintf(f, "<br>boosted %s%s", rp_pct(a, sizeof(a), delta),
+			rp_true(boost, "confirmed") ? " <span class=\"badge boost\">GAIN</span>" : "");
 	fputs("</span></td>", f);
 }
 
@@ -729,6 +799,8 @@ static void put_section(struct page *pg, size_t k)
 	fputs("</h2>\n", f);
 	put_mimr(pg, s);
 	put_matters(pg, s);
+	if (k == 0)
+		put_boosts(pg);
 	put_paradoxes(pg, s);
 	put_table(pg, s);
 	put_rest(pg, s);
@@ -773,6 +845,7 @@ static void put_trials(struct page *pg)
 	FILE *f = pg->f;
 	const json_t *trials = json_object_get(pg->report, "trials");
 	size_t i, j, n = json_array_size(trials), nbase = 0, nfail = 0, shown = 0, nwarm = 0, nextra = 0;
+	size_t nboost = 0;
 
 	if (!n)
 		return;
@@ -782,9 +855,12 @@ static void put_trials(struct page *pg)
 		nfail += rp_true(t, "failed");
 		nwarm += rp_true(t, "warmup");
 		nextra += rp_true(t, "extra");
+		nboost += rp_same(rp_str(t, "kind"), "boost");
 	}
 	fprintf(f, "<section class=\"metric\"><h2>Trials</h2>\n<p>%zu trials: %zu baseline, %zu throttled; ",
-		n, nbase, n - nbase);
+		n, nbase, n - nbase - nboost);
+	if (nboost)
+		fprintf(f, "%zu boosted; ", nboost);
 	if (nwarm)
 		fprintf(f, "%zu warm-up (never ranked); ", nwarm);
 	if (nextra)

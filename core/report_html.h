@@ -38,6 +38,11 @@ int rp_is_mimr(const struct section *s, const json_t *r);
 int rp_degradation_ci(const struct section *s, const json_t *r, double *lo, double *hi);
 void rp_unit(FILE *f, const struct section *s);              /* " s" after a value */
 void rp_pair(FILE *f, const json_t *r);                      /* "service · resource" */
+/* The boost phase's entry for a ranking entry, or NULL. */
+const json_t *rp_boost_of(const json_t *report, const json_t *r);
+/* What the boost says: "confirmed" or "not confirmed" (an IMR), "found by
+ * boost" or "no gain shown" (another pair), "not boosted" (it could not be made). */
+const char *rp_boost_verdict(const json_t *b);
 
 /* The grid of small multiples: one SVG plot per pair of the services shown
  * in full, most important first; the others are only counted. */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "report.h"
+#include "report_html.h"
 #include "report_order.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -11,21 +12,27 @@ static const char *str(const json_t *o, const char *key)
 	return s ? s : "?";
 }
 
-/* One cell of the table: the pair's change at its headline level, marked. */
-static void print_cell(FILE *f, const json_t *p, const json_t *mimr)
+/* One cell of the table: the pair's change at its headline level, marked;
+ * after it, where the pair was boosted, the gain ("^": confirmed). */
+static void print_cell(FILE *f, const json_t *rep, const json_t *p, const json_t *mimr, int width)
 {
 	char cell[64] = "-";
+	const json_t *b = p ? rp_boost_of(rep, p) : NULL;
+	double gain;
 
 	if (p && json_is_number(json_object_get(p, "delta"))) {
 		enum rp_class c = rp_class_of(p, mimr);
+		int n = snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
+				 c == RP_MIMR ? "MIMR " : c == RP_IMR ? "* " : "",
+				 100 * json_number_value(json_object_get(p, "delta")),
+				 json_number_value(json_object_get(p, "stress")),
+				 c == RP_UNDECIDED ? " ?" : c == RP_PARADOX ? " !" : "");
 
-		snprintf(cell, sizeof(cell), "%s%+.1f%% @%.1f%s",
-			 c == RP_MIMR ? "MIMR " : c == RP_IMR ? "* " : "",
-			 100 * json_number_value(json_object_get(p, "delta")),
-			 json_number_value(json_object_get(p, "stress")),
-			 c == RP_UNDECIDED ? " ?" : c == RP_PARADOX ? " !" : "");
+		if (b && rp_num(b, "gain", &gain) && n > 0 && (size_t)n < sizeof(cell))
+			snprintf(cell + n, sizeof(cell) - (size_t)n, " (%+.1f%%%s)", 100 * gain,
+				 rp_true(b, "confirmed") ? "^" : "");
 	}
-	fprintf(f, " | %18s", cell);
+	fprintf(f, " | %*s", width, cell);
 }
 
 /* ", adjusted p = 0.004" when the report has it */
@@ -65,6 +72,7 @@ static void print_section(FILE *f, const json_t *rep, const json_t *sec, const s
 	const json_t *throttlers = json_object_get(rep, "throttlers"), *mimr = json_object_get(sec, "mimr");
 	const json_t *base = json_object_get(sec, "baseline"), *t;
 	size_t i, j, width = 7, hidden = 0, undecided = 0;
+	int cell = json_array_size(json_object_get(rep, "boost")) ? 27 : 18;
 
 	for (i = 0; i < o->nmeasured; i++)
 		if (o->shown[i] && strlen(o->services[i]) > width)
@@ -80,7 +88,7 @@ static void print_section(FILE *f, const json_t *rep, const json_t *sec, const s
 		char head[64];
 
 		snprintf(head, sizeof(head), "%s (%s)", str(t, "resource"), str(t, "name"));
-		fprintf(f, " | %18s", head);
+		fprintf(f, " | %*s", cell, head);
 	}
 	fputc('\n', f);
 	for (i = 0; i < o->nmeasured; i++) {
@@ -90,8 +98,10 @@ static void print_section(FILE *f, const json_t *rep, const json_t *sec, const s
 		}
 		fprintf(f, "  %-*s", (int)width, o->services[i]);
 		json_array_foreach(throttlers, j, t)
-			print_cell(f, rp_order_find(o, o->services[i], json_string_value(json_object_get(t, "name")),
-						    json_string_value(json_object_get(t, "resource"))), mimr);
+			print_cell(f, rep, rp_order_find(o, o->services[i],
+							 json_string_value(json_object_get(t, "name")),
+							 json_string_value(json_object_get(t, "resource"))),
+				   mimr, cell);
 		fputc('\n', f);
 	}
 	if (hidden)
@@ -108,6 +118,39 @@ static void print_section(FILE *f, const json_t *rep, const json_t *sec, const s
 	if (undecided)
 		fprintf(f, "  %zu pair%s undecided (?): the trials neither confirm nor rule out an effect; "
 			   "more trials would tell.\n", undecided, undecided == 1 ? "" : "s");
+}
+
+/* The boost phase: each boosted pair, how, its gain and what it says of the ranking. */
+static void print_boosts(FILE *f, const json_t *rep)
+{
+	const json_t *boosts = json_object_get(rep, "boost"), *b, *ci;
+	size_t i;
+	double gain;
+
+	if (!json_is_array(boosts))
+		return;
+	fprintf(f, "\nBoost: each pair given more, against a baseline trial beside each boosted one "
+		   "(+ = better; ^ = confirmed)\n");
+	if (json_array_size(boosts) == 0)
+		fputs("  no pair could be boosted: no throttler can raise a limit or a share\n", f);
+	json_array_foreach(boosts, i, b) {
+		fprintf(f, "  %-4s %s %s (%s): ", rp_true(b, "mimr") ? "MIMR" : rp_true(b, "imr") ? "IMR" : "",
+			str(b, "service"), str(b, "resource"), str(b, "throttler"));
+		if (!json_is_string(json_object_get(b, "how"))) {
+			fprintf(f, "not boosted: %s\n", str(b, "error"));
+			continue;
+		}
+		fprintf(f, "%s: ", str(b, "how"));
+		ci = json_object_get(b, "ci");
+		if (rp_num(b, "gain", &gain))
+			fprintf(f, "%+.1f%% [%+.1f%%, %+.1f%%]", 100 * gain,
+				100 * json_number_value(json_array_get(ci, 0)),
+				100 * json_number_value(json_array_get(ci, 1)));
+		else
+			fputs("no pair of trials measured", f);
+		print_p(f, b);
+		fprintf(f, ", %s\n", rp_boost_verdict(b));
+	}
 }
 
 /* The run's seed and trial counts, so a run can be told apart and repeated. */
@@ -155,6 +198,7 @@ void tb_report_print_table(FILE *f, const json_t *report)
 			fprintf(f, "\n  (out of memory: the table of %s is in report.json)\n", str(sec, "metric"));
 		rp_order_fini(&o);
 	}
+	print_boosts(f, report);
 	print_run(f, report);
 	fputc('\n', f);
 }

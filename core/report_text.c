@@ -163,3 +163,25 @@ void rp_pair(FILE *f, const json_t *r)
 	fputs(" \xc2\xb7 ", f);
 	rp_esc(f, rp_str(r, "resource") ? rp_str(r, "resource") : rp_str(r, "throttler"));
 }
+
+const json_t *rp_boost_of(const json_t *report, const json_t *r)
+{
+	const json_t *b;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "boost"), i, b)
+		if (rp_matches(b, rp_str(r, "service"), rp_str(r, "throttler"), rp_str(r, "resource")))
+			return b;
+	return NULL;
+}
+
+const char *rp_boost_verdict(const json_t *b)
+{
+	if (!json_is_string(json_object_get(b, "how")))
+		return "not boosted";
+	if (rp_true(b, "found_by_boost"))
+		return "found by boost";
+	if (!rp_true(b, "imr"))
+		return "no gain shown";
+	return rp_true(b, "confirmed") ? "confirmed" : "not confirmed";
+}

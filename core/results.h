@@ -25,6 +25,8 @@ struct tb_trial_result {
 	unsigned paired_with;          /* a replication trial's own baseline trial (index), or 0 */
 	int resumed;                   /* run by a resumed run, not by the first */
 	int rejoin;                    /* a warm-up or baseline a resume added before going on */
+	unsigned boost;                /* the boost phase: 1 + its pair (boost.h), else 0 */
+	int boosted;                   /* the pair had more during this trial */
 	char *error;
 	double start, duration;        /* seconds since the run started */
 };

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "boost.h"
 #include "journal.h"
 #include "log.h"
 #include "progress.h"
@@ -209,6 +210,7 @@ void tb_run_finish(struct tb_run *run)
 	tb_instance_unload(&run->strategy);
 	tb_inventory_free(&run->inv);
 	tb_results_free(&run->results);
+	tb_boosts_free(run);
 	free(run->service_names);
 	free(run->throttler_names);
 	free(run->resources);

@@ -9,6 +9,8 @@
 #include "inventory.h"
 #include "results.h"
 
+struct tb_boost;
+
 struct tb_applied {
 	struct tb_instance *throttler;
 	const struct tb_target *target;
@@ -53,6 +55,8 @@ struct tb_run {
 	unsigned resumed_at;           /* the first trial this resume ran, or 0 */
 	int rejoining;                 /* running the resume's own warm-up and baseline */
 	int refused;                   /* the recorded trials are not this run's: no report */
+	struct tb_boost *boosts;       /* the boost phase (boost.h) */
+	size_t nboosts;
 };
 
 /* Load every plugin the configuration names and check their settings.

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "adaptive.h"
 #include "baseline.h"
+#include "boost.h"
 #include "rank.h"
 #include "stats.h"
 
@@ -467,6 +468,64 @@ START_TEST(failed_warmup_and_group_trials_are_not_ranked)
 }
 END_TEST
 
+/* A boost phase's trial (boosted k, or its baseline b), paired like loop.c pairs them. */
+static void add_boost_pair(unsigned boost, double base, double boosted)
+{
+	add_one(-1, 0, 0, base, 0);
+	add_one(-1, 0, 0, boosted, 0);
+	res.trials[res.ntrials - 2].boost = boost;
+	res.trials[res.ntrials - 1].boost = boost;
+	res.trials[res.ntrials - 1].boosted = 1;
+	res.trials[res.ntrials - 1].paired_with = res.trials[res.ntrials - 2].index;
+}
+
+/* Higher is better: boost 1 gains ~20% in every pair, boost 2 nothing, boost 3
+ * 2% (significant, below min_effect).  The boost phase's trials, baselines
+ * among them, never enter the ranking's baselines. */
+START_TEST(boosts_are_judged_on_their_pairs_and_never_ranked)
+{
+	static const double wobble[12] = { 0.01, -0.02, 0.015, 0, -0.01, 0.02, -0.015, 0.005,
+					   0.012, -0.004, 0.008, -0.018 };
+	struct tb_conf conf = { .alpha = 0.05, .min_effect = 0.05 };
+	struct tb_run run = { .conf = &conf };
+	struct tb_ranking r;
+
+	setup_values(TB_HIGHER_IS_BETTER);
+	ADD(-1, 0, 0, 100, 101, 99, 100, 102);
+	for (int i = 0; i < 12; i++) {
+		add_boost_pair(1, 100, 120 * (1 + wobble[i]));
+		add_boost_pair(2, 100, 100 * (1 + wobble[11 - i]));
+		add_boost_pair(3, 100 * (1 + wobble[i] / 10), 102);
+	}
+	ck_assert_int_eq(tb_rank(&res, 0, 0.05, 0.05, &r), 0);
+	ck_assert_uint_eq(r.nbaseline, 5);
+	ck_assert_double_eq_tol(r.base_max, 102, 1e-12);
+	tb_ranking_free(&r);
+	run.results = res;
+	run.nboosts = 3;
+	run.boosts = calloc(3, sizeof(*run.boosts));
+	ck_assert_ptr_nonnull(run.boosts);
+	ck_assert_int_eq(tb_boost_judge(&run), 0);
+	ck_assert_uint_eq(run.boosts[0].n, 12);
+	ck_assert_double_eq_tol(run.boosts[0].gain, 0.2, 0.01);
+	ck_assert(run.boosts[0].ci_low > 0.17 && run.boosts[0].ci_high < 0.23);
+	ck_assert(run.boosts[0].adjusted_p < 0.01 && run.boosts[0].confirmed);
+	ck_assert(fabs(run.boosts[1].gain) < 0.01 && !run.boosts[1].confirmed);
+	ck_assert(run.boosts[1].adjusted_p > 0.05);
+	ck_assert(run.boosts[2].adjusted_p < 0.05 && !run.boosts[2].confirmed);
+	/* Holm: the adjusted p-values are never below the raw ones. */
+	for (int k = 0; k < 3; k++)
+		ck_assert(run.boosts[k].adjusted_p >= run.boosts[k].p_value);
+	/* A boosted trial that failed, or whose baseline did, is left out. */
+	res.trials[res.ntrials - 2].failed = 1;       /* boost 3's last baseline */
+	run.results = res;
+	ck_assert_int_eq(tb_boost_judge(&run), 0);
+	ck_assert_uint_eq(run.boosts[2].n, 11);
+	tb_boosts_free(&run);
+	tb_results_free(&res);
+}
+END_TEST
+
 /* Many pairs, one of them with a modest effect: Holm keeps the family's
  * error at alpha, so the weak one is left undecided and replication asks for
  * more of it, at the levels that carry its effect. */
@@ -583,6 +642,7 @@ int main(void)
 	tcase_add_test(tc, an_effect_below_min_effect_is_no_imr);
 	tcase_add_test(tc, higher_is_better_and_paradox);
 	tcase_add_test(tc, failed_warmup_and_group_trials_are_not_ranked);
+	tcase_add_test(tc, boosts_are_judged_on_their_pairs_and_never_ranked);
 	tcase_add_test(tc, a_weak_effect_among_many_is_undecided_and_replicated);
 	tcase_add_test(tc, local_baseline_follows_a_step_and_drops_a_stall);
 	tcase_add_test(tc, rank_tests_exact_values);

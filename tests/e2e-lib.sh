@@ -97,3 +97,17 @@ e2e_run() {
 		{ echo "FAIL: $name: the run changed the host's cgroups, qdiscs, links or namespaces (above)"; exit 1; }
 	printf '%s: %s s, host as before\n' "$name" "$elapsed"
 }
+
+# kill_when_held PID SECONDS COMMAND...: kill -9 PID once COMMAND succeeds twice, 50 ms apart (a change
+# held by a trial, not one made and undone at once), or after SECONDS; 0 when it was seen.
+kill_when_held() {
+	local pid=$1 i seen=1
+	for ((i = 0; i < $2 * 10; i++)); do
+		"${@:3}" && sleep 0.05 && "${@:3}" && break
+		sleep 0.05
+	done
+	[ "$i" -lt $(($2 * 10)) ] && seen=0
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	return $seen
+}

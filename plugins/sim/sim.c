@@ -15,6 +15,9 @@ struct sim {
 	long long seed, nservices;
 	double margin, level;
 	int alive;                   /* what alive() answers for every target */
+	int have_capped;             /* a pair with a limit of its own (sim_throttler.c) */
+	size_t capped;
+	int capped_resource;
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -26,13 +29,34 @@ static const struct tb_setting_spec settings[] = {
 	{ "level", TB_SETTING_NUMBER, 0, "stress the truth and the margin refer to (default 0.8)" },
 	{ "alive", TB_SETTING_STRING, 0,
 	  "what alive() answers: \"running\" (default), \"stopped\" or \"unknown\" (-EIO)" },
+	{ "capped", TB_SETTING_STRING, 0,
+	  "\"svcN:RESOURCE\": that pair has a limit of its own, a quarter of what the host can "
+	  "give: a throttle of the host's capacity below 0.75 does not reach it, more of it helps" },
 	{ NULL, 0, 0, NULL },
 };
+
+/* "svcN:cpu" -> the pair; -EINVAL unless N < services and the resource is one of the three. */
+static int parse_capped(struct sim *s, const char *text)
+{
+	char res[16];
+	int end = 0;
+
+	if (sscanf(text, "svc%zu:%15[a-z]%n", &s->capped, res, &end) != 2 || text[end] ||
+	    s->capped >= (size_t)s->nservices)
+		return -EINVAL;
+	for (int r = 0; r < SIM_NRES; r++)
+		if (!strcmp(res, sim_resource_names[r])) {
+			s->capped_resource = r;
+			s->have_capped = 1;
+			return 0;
+		}
+	return -EINVAL;
+}
 
 static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
 	struct sim *s = calloc(1, sizeof(*s));
-	const char *path = NULL, *alive = "running";
+	const char *path = NULL, *alive = "running", *capped = NULL;
 	int r = 0;
 
 	if (!s)
@@ -49,7 +73,8 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 		    ((r = h->get_int(h, cfg, "services", &s->nservices)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_number(h, cfg, "margin", &s->margin)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_number(h, cfg, "level", &s->level)) < 0 && r != -ENOENT) ||
-		    ((r = h->get_string(h, cfg, "alive", &alive)) < 0 && r != -ENOENT))
+		    ((r = h->get_string(h, cfg, "alive", &alive)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_string(h, cfg, "capped", &capped)) < 0 && r != -ENOENT))
 			goto fail;
 		r = 0;
 		if (s->nservices < 1 || s->nservices > 1000000)
@@ -65,6 +90,9 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 				     : !strcmp(alive, "unknown") ? -EIO : 2) == 2)
 			r = h->config_error(h, cfg, "alive", "alive must be \"running\", \"stopped\" "
 					    "or \"unknown\", not \"%s\"", alive);
+		else if (capped && parse_capped(s, capped) < 0)
+			r = h->config_error(h, cfg, "capped", "capped must be \"svcN:cpu\" (or disk, "
+					    "net) with N below services, not \"%s\"", capped);
 		if (r < 0)
 			goto fail;
 		s->state = strdup(path);
@@ -89,13 +117,26 @@ static void sim_fini(void *state)
 	free(s);
 }
 
-static void log_truth(struct sim *s, const struct sim_app *a)
+/* What x1.5 of a pair's share gains (positive: faster). */
+static double boost_gain(struct sim_app *a, size_t pair)
+{
+	double more = 1.5;
+
+	return 1 - sim_app_eval_sparse(a, 1, &pair, &more) / a->base;
+}
+
+static void log_truth(struct sim *s, struct sim_app *a)
 {
 	TB_LOG(s->h, TB_LOG_INFO, "%zu services; at stress %g the MIMR is svc%zu %s (%+.1f%%), "
-	       "the runner-up svc%zu %s (%+.1f%%)", a->n, a->level,
+	       "the runner-up svc%zu %s (%+.1f%%); x1.5 of the MIMR gains %.1f%%", a->n, a->level,
 	       a->mimr / SIM_NRES, sim_resource_names[a->mimr % SIM_NRES], 100 * a->truth[a->mimr],
 	       a->runner_up / SIM_NRES, sim_resource_names[a->runner_up % SIM_NRES],
-	       100 * a->truth[a->runner_up]);
+	       100 * a->truth[a->runner_up], 100 * boost_gain(a, a->mimr));
+	if (s->have_capped)
+		TB_LOG(s->h, TB_LOG_INFO, "svc%zu %s has a limit of its own, a quarter of the host's: "
+		       "a throttle below stress 0.75 leaves it alone; x1.5 of it gains %.1f%%",
+		       s->capped, sim_resource_names[s->capped_resource],
+		       100 * boost_gain(a, s->capped * SIM_NRES + (size_t)s->capped_resource));
 }
 
 /* A fresh state file (nothing throttled), and one service per model node. */
@@ -104,7 +145,8 @@ static int sim_discover(void *state, struct tb_inventory *inv)
 	struct sim *s = state;
 	struct sim_state st = { .have_app = 1, .seed = (uint64_t)s->seed,
 				.nservices = (size_t)s->nservices, .margin = s->margin,
-				.level = s->level };
+				.level = s->level, .have_capped = s->have_capped,
+				.capped = s->capped, .capped_resource = s->capped_resource };
 	struct sim_app app;
 	char name[32], id[32];
 	int r;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "sim_app.h"
 #include "sim_state.h"
 
 void sim_state_free(struct sim_state *st)
@@ -40,6 +41,10 @@ int sim_state_load(const char *path, struct sim_state *st)
 			st->nservices = n;
 			st->margin = a;
 			st->level = b;
+		} else if (sscanf(line, "capped %zu %d", &n, &res) == 2 && res >= 0 && res < SIM_NRES) {
+			st->have_capped = 1;
+			st->capped = n;
+			st->capped_resource = res;
 		} else if (sscanf(line, "allow %255s %d %lf", id, &res, &a) == 3) {
 			/* sim_state_save() writes each pair once: no search, which
 			 * would make loading the state of a large group quadratic. */
@@ -75,6 +80,8 @@ int sim_state_save(const char *path, const struct sim_state *st)
 	if (st->have_app)
 		fprintf(f, "app %" PRIu64 " %zu %.17g %.17g\n", st->seed, st->nservices, st->margin,
 			st->level);
+	if (st->have_capped)
+		fprintf(f, "capped %zu %d\n", st->capped, st->capped_resource);
 	for (size_t i = 0; i < st->nallow; i++)
 		fprintf(f, "allow %s %d %.17g\n", st->allow[i].id, st->allow[i].resource,
 			st->allow[i].allowance);

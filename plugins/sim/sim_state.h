@@ -12,9 +12,11 @@
  * metric reads both to evaluate the model.
  *
  *   app SEED NSERVICES MARGIN LEVEL
+ *   capped SERVICE-INDEX RESOURCE
  *   allow TARGET-ID RESOURCE ALLOWANCE
  *
- * A missing allowance line means 1 (untouched).
+ * A missing allowance line means 1 (untouched).  A capped pair has a limit
+ * of its own below what the host can give it (see sim_throttler.c).
  */
 struct sim_allow {
 	char *id;
@@ -27,6 +29,9 @@ struct sim_state {
 	uint64_t seed;
 	size_t nservices;
 	double margin, level;
+	int have_capped;
+	size_t capped;             /* service index */
+	int capped_resource;
 	struct sim_allow *allow;
 	size_t nallow, cap;
 };

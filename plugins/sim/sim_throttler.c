@@ -18,6 +18,10 @@
 #define SIM_STR2(x) #x
 #define SIM_STR(x) SIM_STR2(x)
 
+/* A simulated service has a share of 1 of each resource until throttled or
+ * given more; the simulated host has room for four times that. */
+#define SIM_CAPACITY 4.0
+
 struct simt {
 	const struct tb_host *h;
 	char *state;
@@ -60,9 +64,6 @@ static void st_fini(void *state)
 	free(t);
 }
 
-/* A simulated service has a share of 1 of each resource until throttled or
- * given more; the simulated host has room for four times that. */
-#define SIM_CAPACITY 4.0
 
 static int st_probe(void *state, const struct tb_target *target, double *capacity)
 {
@@ -106,13 +107,43 @@ static int set_allowance(struct simt *t, const char *path, const char *id, doubl
 	return r;
 }
 
+/*
+ * A throttle leaves a fraction 1 - stress of what the service could use.  A
+ * capped pair has a limit of its own, a quarter of what the host can give (a
+ * container held to 1 of the host's 4 cores): the throttle takes from the
+ * host's capacity, so it reaches the service only below its own limit, while
+ * more than that limit helps it.
+ */
+static int throttled_allowance(struct simt *t, const struct tb_target *target, double stress,
+			       double *allowance)
+{
+	struct sim_state st;
+	double own = 1;
+	int r = sim_state_load(t->state, &st);
+
+	if (r < 0)
+		return r;
+	*allowance = 1 - stress;
+	if (st.have_capped && st.capped_resource == SIM_RESOURCE &&
+	    (long)st.capped == sim_target_index(target->id)) {
+		sim_state_get(&st, target->id, SIM_RESOURCE, &own);
+		*allowance = fmin(own, SIM_CAPACITY * (1 - stress));
+	}
+	sim_state_free(&st);
+	return 0;
+}
+
 static int st_apply(void *state, const struct tb_target *target, const char *saved, double stress)
 {
 	struct simt *t = state;
+	double allowance;
+	int r;
 
 	if (!t->state || !tb_stress_valid(stress))
 		return -EINVAL;
-	return set_allowance(t, t->state, target->id, 1 - stress);
+	if ((r = throttled_allowance(t, target, stress, &allowance)) < 0)
+		return r;
+	return set_allowance(t, t->state, target->id, allowance);
 }
 
 static int st_restore(void *state, const char *saved)
