@@ -236,6 +236,7 @@ START_TEST(v2_io_max)
 	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);
 	snprintf(expect, sizeof(expect), "%s rbps=4194304 wbps=4194304", dev);
 	ck_assert_str_eq(content(dir, "io.max"), expect);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.75), 0);
 	snprintf(expect, sizeof(expect), "%s rbps=2097152 wbps=2097152", dev);
 	ck_assert_str_eq(content(dir, "io.max"), expect);
@@ -257,8 +258,9 @@ START_TEST(v2_io_max)
 	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
 	snprintf(expect, sizeof(expect), "%s/io.max\t%s wbps=1048576\n", dir, dev);
 	ck_assert_str_eq(saved, expect);
+	/* A throttle takes from the limit it has, never lifts it to a share of the disk. */
 	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.75), 0);
-	snprintf(expect, sizeof(expect), "%s wbps=2097152", dev);
+	snprintf(expect, sizeof(expect), "%s wbps=262144", dev);
 	ck_assert_str_eq(content(dir, "io.max"), expect);
 	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
 	snprintf(expect, sizeof(expect), "%s wbps=1048576", dev);
@@ -384,6 +386,8 @@ START_TEST(v1_files_fake)
 	ck_assert_int_eq(fake_apply(&a, &t, saved, 0.5), 0);
 	snprintf(expect, sizeof(expect), "%s 4194304", dev);
 	ck_assert_str_eq(content(dir, "blkio.throttle.read_bps_device"), expect);
+	/* Writes had a limit of their own: half of that, not of the disk. */
+	snprintf(expect, sizeof(expect), "%s 2500", dev);
 	ck_assert_str_eq(content(dir, "blkio.throttle.write_bps_device"), expect);
 	ck_assert_str_eq(content(dir, "blkio.throttle.read_iops_device"), "");
 	ck_assert_str_eq(content(dir, "blkio.throttle.write_iops_device"), "");

@@ -468,9 +468,10 @@ out:
 	return r;
 }
 
-/* Limit the configured directions of the instance's disk to limit (>= 1). */
-static int set_limit(struct blkio_state *s, const struct tb_target *t, const char *dir,
-		     unsigned long long limit)
+/* Limit the configured directions of the instance's disk, reads to limit[0]
+ * and writes to limit[1] (each >= 1). */
+static int set_limits(struct blkio_state *s, const struct tb_target *t, const char *dir,
+		      const unsigned long long limit[2])
 {
 	char value[128];
 	int r = 0;
@@ -480,21 +481,21 @@ static int set_limit(struct blkio_state *s, const struct tb_target *t, const cha
 		int n = snprintf(value, sizeof(value), "%s", s->devname);
 
 		if (s->read)
-			n += snprintf(value + n, sizeof(value) - (size_t)n, " r%s=%llu", kind, limit);
+			n += snprintf(value + n, sizeof(value) - (size_t)n, " r%s=%llu", kind, limit[0]);
 		if (s->write)
-			snprintf(value + n, sizeof(value) - (size_t)n, " w%s=%llu", kind, limit);
+			snprintf(value + n, sizeof(value) - (size_t)n, " w%s=%llu", kind, limit[1]);
 		r = tb_cg_files_write(s->files, dir, "io.max", value);
 		if (r < 0)
 			TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/io.max: %s", t->id, value,
 			       dir, strerror(-r));
 		return r;
 	}
-	snprintf(value, sizeof(value), "%s %llu", s->devname, limit);
 	for (int w = 0; w < 2 && r == 0; w++) {
 		char file[64];
 
 		if (!(w ? s->write : s->read))
 			continue;
+		snprintf(value, sizeof(value), "%s %llu", s->devname, limit[w]);
 		v1_file(s, w, file, sizeof(file));
 		r = tb_cg_files_write(s->files, dir, file, value);
 		if (r < 0)
@@ -504,33 +505,89 @@ static int set_limit(struct blkio_state *s, const struct tb_target *t, const cha
 	return r;
 }
 
+/* Both directions to one limit. */
+static int set_limit(struct blkio_state *s, const struct tb_target *t, const char *dir,
+		     unsigned long long limit)
+{
+	const unsigned long long both[2] = { limit, limit };
+
+	return set_limits(s, t, dir, both);
+}
+
 static const char *what(const struct blkio_state *s)
 {
 	return s->read && s->write ? "read+write" : s->read ? "read" : "write";
+}
+
+/*
+ * The limits of its own the target had on the disk, reads in own[0] and
+ * writes in own[1] (0: none), from the saved text ("path<TAB>line" per
+ * file), not the files: what it had before any throttle is what a throttle
+ * takes from.
+ */
+static void saved_own_limits(const struct blkio_state *s, const char *saved, double own[2])
+{
+	char line[512], value[64], key[16], file[64];
+
+	own[0] = own[1] = 0;
+	for (const char *p = saved; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n')) {
+		const char *tab = memchr(p, '\t', strcspn(p, "\n"));
+		size_t len = strcspn(p, "\n");
+
+		if (!tab || len - (size_t)(tab + 1 - p) >= sizeof(line))
+			continue;
+		snprintf(line, sizeof(line), "%.*s", (int)(len - (size_t)(tab + 1 - p)), tab + 1);
+		if (strncmp(line, s->devname, strlen(s->devname)) || line[strlen(s->devname)] != ' ')
+			continue;
+		for (int w = 0; w < 2; w++) {
+			char *end;
+			double v;
+
+			if (!(w ? s->write : s->read))
+				continue;
+			v1_file(s, w, file, sizeof(file));
+			snprintf(key, sizeof(key), "%c%s", w ? 'w' : 'r', s->iops ? "iops" : "bps");
+			if ((size_t)(tab - p) > strlen(file) && !strncmp(tab - strlen(file), file, strlen(file)))
+				snprintf(value, sizeof(value), "%s", line + strlen(s->devname) + 1);
+			else if ((size_t)(tab - p) > 7 && !strncmp(tab - 7, "/io.max", 7))
+				io_max_value(line, key, value, sizeof(value));
+			else
+				continue;
+			v = strtod(value, &end);
+			if (end != value && !*end && v > 0)   /* else "max", or 0: none */
+				own[w] = v;
+		}
+	}
 }
 
 static int blkio_apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct blkio_state *s = state;
 	const char *dir = io_dir(s, t);
-	unsigned long long limit;
-	double cap;
+	unsigned long long limit[2];
+	double cap, own[2];
 	int r;
 
-	(void)saved;  /* the limit does not depend on what was there */
 	if (!dir || !tb_stress_valid(stress))
 		return -EINVAL;
 	r = capacity(s, &cap);
 	if (r < 0)
 		return r;
-	/* 0 would mean "no limit" to the kernel. */
-	limit = (unsigned long long)((1.0 - stress) * cap);
-	if (limit < 1)
-		limit = 1;
-	r = set_limit(s, t, dir, limit);
+	/* A limit of the target's own is what it has in that direction: a
+	 * throttle takes from it, never lifts it to a share of the disk. */
+	saved_own_limits(s, saved, own);
+	for (int w = 0; w < 2; w++) {
+		double base = own[w] > 0 && own[w] < cap ? own[w] : cap;
+
+		/* 0 would mean "no limit" to the kernel. */
+		limit[w] = (unsigned long long)((1.0 - stress) * base);
+		if (limit[w] < 1)
+			limit[w] = 1;
+	}
+	r = set_limits(s, t, dir, limit);
 	if (r == 0)
-		TB_LOG(s->h, TB_LOG_DEBUG, "%s: %s %s limited to %llu %s (of %.0f)", t->id,
-		       s->devname, what(s), limit, s->iops ? "IO/s" : "bytes/s", cap);
+		TB_LOG(s->h, TB_LOG_DEBUG, "%s: %s %s limited to %llu/%llu %s (of %.0f)", t->id,
+		       s->devname, what(s), limit[0], limit[1], s->iops ? "IO/s" : "bytes/s", cap);
 	return r;
 }
 
