@@ -12,10 +12,14 @@
  * metric reads both to evaluate the model.
  *
  *   app SEED NSERVICES MARGIN LEVEL
+ *   model TEXT          (optional: the application described, not generated)
  *   allow TARGET-ID RESOURCE ALLOWANCE
  *
  * A missing allowance line means 1 (untouched).
  */
+/* The longest model a state file line holds. */
+#define SIM_MODEL_MAX 480
+
 struct sim_allow {
 	char *id;
 	int resource;
@@ -27,6 +31,7 @@ struct sim_state {
 	uint64_t seed;
 	size_t nservices;
 	double margin, level;
+	char *model;               /* sim_app_parse()'s text, or NULL */
 	struct sim_allow *allow;
 	size_t nallow, cap;
 };

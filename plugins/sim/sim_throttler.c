@@ -106,13 +106,17 @@ static int set_allowance(struct simt *t, const char *path, const char *id, doubl
 	return r;
 }
 
+/* Stress takes its fraction of what the service has (its saved allowance,
+ * 1 when untouched), as a quota throttler takes it of the quota it found. */
 static int st_apply(void *state, const struct tb_target *target, const char *saved, double stress)
 {
 	struct simt *t = state;
+	const char *last = saved ? strrchr(saved, '\t') : NULL;
+	double had = last && strcmp(last + 1, "-") ? strtod(last + 1, NULL) : 1;
 
-	if (!t->state || !tb_stress_valid(stress))
+	if (!t->state || !tb_stress_valid(stress) || !(had > 0 && had <= SIM_CAPACITY))
 		return -EINVAL;
-	return set_allowance(t, t->state, target->id, 1 - stress);
+	return set_allowance(t, t->state, target->id, had * (1 - stress));
 }
 
 static int st_restore(void *state, const char *saved)
