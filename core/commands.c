@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "clampdown.h"
 #include "commands.h"
+#include "improve.h"
 #include "journal.h"
 #include "log.h"
 #include "progress.h"
@@ -159,38 +161,74 @@ static int rank_and_report(struct tb_run *run)
 	return r;
 }
 
-int tb_cmd_run(const char *config, const struct tb_options *o)
+/* The commands that change the host: load, journal, discover and plan,
+ * then body; whatever it leaves applied is restored. */
+static int with_run(const char *config, const struct tb_options *o, const char *what,
+			int (*body)(struct tb_run *, const struct tb_options *))
 {
 	struct tb_conf conf;
 	struct tb_run run;
+	char name[64];
 	int r, unprivileged;
 
+	snprintf(name, sizeof(name), "throttlebot %s", what);
 	r = prepare(&run, &conf, config, o);
 	unprivileged = r == 0 && tb_run_unprivileged(&run);
 	if (r == 0 && !unprivileged)
-		r = need_root("throttlebot run");
-	/* Nothing a simulator changes needs undoing after a crash. */
+		r = need_root(name);
 	if (r == 0 && !(unprivileged && geteuid() != 0))
 		r = tb_run_open_journal(&run);
 	if (r == 0)
 		r = tb_run_discover(&run, 1);
 	if (r == 0)
 		r = tb_run_plan(&run);
-	if (r == 0) {
-		r = tb_run_execute(&run);
-		tb_run_restore(&run);
-		if (run.results.ntrials > 0) {
-			int rr = rank_and_report(&run);
-
-			r = r ? r : rr;
-		}
-	}
+	if (r == 0)
+		r = body(&run, o);
 	tb_run_restore(&run);
 	if (report_unrestored(&run))
 		r = -EIO;
 	tb_run_finish(&run);
 	tb_conf_free(&conf);
 	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+static int run_body(struct tb_run *run, const struct tb_options *o)
+{
+	int r = tb_run_execute(run);
+
+	(void)o;
+	tb_run_restore(run);
+	if (run->results.ntrials > 0) {
+		int rr = rank_and_report(run);
+
+		r = r ? r : rr;
+	}
+	return r;
+}
+
+int tb_cmd_run(const char *config, const struct tb_options *o)
+{
+	return with_run(config, o, "run", run_body);
+}
+
+static int clampdown_body(struct tb_run *run, const struct tb_options *o)
+{
+	return tb_clampdown(run, o->tolerance, o->keep);
+}
+
+int tb_cmd_clampdown(const char *config, const struct tb_options *o)
+{
+	return with_run(config, o, "clampdown", clampdown_body);
+}
+
+static int improve_body(struct tb_run *run, const struct tb_options *o)
+{
+	return tb_improve(run, o->budget, o->rounds, o->step, o->keep);
+}
+
+int tb_cmd_improve(const char *config, const struct tb_options *o)
+{
+	return with_run(config, o, "improve", improve_body);
 }
 
 /* Median trial duration of an earlier run's report, or 0. */

@@ -40,6 +40,11 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "max_extra_trials", TB_SETTING_INT, 0,
 	  "most trials added where a verdict is undecided (default: half the schedule)" },
 	{ "report_top", TB_SETTING_INT, 0, "services shown in full in the table and HTML" },
+	{ "clampdown_step", TB_SETTING_NUMBER, 0, "clampdown: the fraction each cut takes (default 0.2)" },
+	{ "clampdown_floor", TB_SETTING_NUMBER, 0,
+	  "clampdown: never below this fraction of the starting allocation (default 0.25)" },
+	{ "allocations", TB_SETTING_ANY, 0,
+	  "improve: the starting allocations, ( { service; resource; amount; } )" },
 	{ NULL, 0, 0, NULL },
 };
 
