@@ -23,9 +23,7 @@ struct clamp {
 	double spent;                  /* the kept cuts' significant median effects, summed */
 	unsigned npairs;
 	uint64_t rng;
-	struct tb_tune_step *steps;    /* the kept cuts, in the order made */
-	struct tb_change *kept;
-	size_t nkept;
+	struct tb_tune_set kept;       /* the kept cuts, in the order made */
 	json_t *attempts;
 };
 
@@ -76,25 +74,6 @@ static int candidates(struct clamp *c, const struct tb_ranking *rk, struct candi
 	return 0;
 }
 
-static int keep_cut(struct clamp *c, const struct tb_tune_step *st)
-{
-	struct tb_tune_step *s = realloc(c->steps, (c->nkept + 1) * sizeof(*s));
-	struct tb_change *k;
-	int r;
-
-	if (!s)
-		return -ENOMEM;
-	c->steps = s;
-	k = realloc(c->kept, (c->nkept + 1) * sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	c->kept = k;
-	r = tb_tune_make(c->run, st, 1, &c->kept[c->nkept]);
-	if (r == 0)
-		c->steps[c->nkept++] = *st;
-	return r;
-}
-
 /* A cut is kept only when the data show it within the tolerance: the upper
  * end of its effect's interval, not merely "no significant harm".  Each cut
  * is measured against the host with the earlier cuts made, so what those
@@ -135,7 +114,7 @@ static int clamp_pair(struct clamp *c, const struct candidate *k)
 		json_array_append_new(c->attempts, a);
 		if (!ok)
 			break;
-		r = keep_cut(c, &st);
+		r = tb_tune_set_add(run, &c->kept, &st, 1);
 		/* Only what shows: noise summed over many cuts would eat it all. */
 		c->spent += e.median > 0 && e.p_worse < run->conf->alpha ? e.median : 0;
 		left *= st.factor;
@@ -154,21 +133,24 @@ static int verify_all(struct clamp *c, json_t *out)
 	size_t dropped = 0;
 	int r = 0, ok = 1;
 
-	for (size_t round = 0; c->nkept > 0 && round <= c->nkept && r == 0; round++) {
-		size_t n = c->nkept;
+	for (size_t round = 0, most = c->kept.n; c->kept.n > 0 && round <= most && r == 0; round++) {
+		struct tb_tune_step *steps = c->kept.steps;
+		size_t n = c->kept.n;
 
-		r = tb_tune_undo(c->run, c->kept, n);
-		c->nkept = 0;
+		/* The steps outlive the set's end: they are made again below. */
+		c->kept.steps = NULL;
+		r = tb_tune_set_end(c->run, &c->kept, 0);
 		if (r == 0)
-			r = tb_tune_compare(c->run, c->steps, n, c->npairs, &c->rng, &e);
+			r = tb_tune_compare(c->run, steps, n, c->npairs, &c->rng, &e);
 		ok = r == 0 && within(c, &e, c->tolerance);
 		/* The newest cut goes when they hurt together. */
 		if (r == 0 && !ok) {
 			n--;
 			dropped++;
 		}
-		if (r == 0 && (r = tb_tune_make(c->run, c->steps, n, c->kept)) == 0)
-			c->nkept = n;
+		if (r == 0)
+			r = tb_tune_set_add(c->run, &c->kept, steps, n);
+		free(steps);
 		tb_info("clampdown: all %zu cuts together: %+.1f%% [%+.1f%%, %+.1f%%]%s", n + !ok,
 			100 * e.median, 100 * e.low, 100 * e.high,
 			ok ? "" : ", the newest is dropped");
@@ -192,8 +174,9 @@ static json_t *give_back(struct clamp *c, const struct candidate *k, size_t nk)
 		json_t *g;
 		int cut = 0;
 
-		for (size_t j = 0; j < c->nkept; j++)
-			cut |= c->steps[j].service == k[i].service && c->steps[j].throttler == k[i].throttler;
+		for (size_t j = 0; j < c->kept.n; j++)
+			cut |= c->kept.steps[j].service == k[i].service &&
+			       c->kept.steps[j].throttler == k[i].throttler;
 		if (!cut || tb_alloc_read(run, k[i].service, k[i].throttler, &to) < 0)
 			continue;
 		g = tb_tune_pair_json(run, k[i].service, k[i].throttler);
@@ -306,17 +289,14 @@ int tb_clampdown(struct tb_run *run, double tolerance, int keep)
 		r = tb_tune_write(run, "clampdown.json", rep);
 		printf("Report: %s/clampdown.json\n", run->conf->output_dir);
 	}
-	if (r == 0 && keep) {
-		r = tb_tune_keep(run, c.kept, c.nkept);
+	if (r == 0 && keep)
 		printf("Kept: the cuts above stay applied (--keep)\n");
-	} else {
-		int u = tb_tune_undo(run, c.kept, c.nkept);
+	{
+		int u = tb_tune_set_end(run, &c.kept, r == 0 && keep);
 
 		r = r ? r : u;
 	}
 	json_decref(rep);
-	free(c.steps);
-	free(c.kept);
 	free(k);
 	return r;
 }

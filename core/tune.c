@@ -54,6 +54,38 @@ int tb_tune_keep(struct tb_run *run, struct tb_change *changes, size_t n)
 	return first;
 }
 
+int tb_tune_set_add(struct tb_run *run, struct tb_tune_set *set, const struct tb_tune_step *steps,
+		    size_t nsteps)
+{
+	struct tb_tune_step *s = realloc(set->steps, (set->n + nsteps) * sizeof(*s));
+	struct tb_change *c;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	set->steps = s;
+	c = realloc(set->changes, (set->n + nsteps) * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	set->changes = c;
+	r = tb_tune_make(run, steps, nsteps, &set->changes[set->n]);
+	if (r == 0) {
+		memcpy(&set->steps[set->n], steps, nsteps * sizeof(*steps));
+		set->n += nsteps;
+	}
+	return r;
+}
+
+int tb_tune_set_end(struct tb_run *run, struct tb_tune_set *set, int keep)
+{
+	int r = keep ? tb_tune_keep(run, set->changes, set->n) : tb_tune_undo(run, set->changes, set->n);
+
+	free(set->steps);
+	free(set->changes);
+	memset(set, 0, sizeof(*set));
+	return r;
+}
+
 static uint64_t coin(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -153,6 +185,8 @@ int tb_tune_rank(struct tb_run *run, struct tb_ranking *out)
 		results_clear(&run->results);
 		run->scheduled = run->extra_used = 0;
 		run->round = 0;
+		free(run->workdir);       /* made again by the run */
+		run->workdir = NULL;
 		tb_instance_fini(&run->strategy);
 		r = tb_run_init_instance(&run->strategy, &run->space);
 	}

@@ -40,6 +40,20 @@ int tb_tune_undo(struct tb_run *run, struct tb_change *changes, size_t n);
 /* Keep them (--keep): close their journal records, free them. */
 int tb_tune_keep(struct tb_run *run, struct tb_change *changes, size_t n);
 
+/* Changes made one after another and kept applied until the command ends:
+ * each step and its change, in the order made. */
+struct tb_tune_set {
+	struct tb_tune_step *steps;
+	struct tb_change *changes;
+	size_t n;
+};
+
+/* Make steps[nsteps] (all or nothing) and add them to the set. */
+int tb_tune_set_add(struct tb_run *run, struct tb_tune_set *set, const struct tb_tune_step *steps,
+		    size_t nsteps);
+/* Undo (or with keep, keep) every change of the set, and free it. */
+int tb_tune_set_end(struct tb_run *run, struct tb_tune_set *set, int keep);
+
 /* Rank the host as it is now: the configured strategy's schedule run
  * afresh (earlier trials dropped), the primary metric ranked. */
 int tb_tune_rank(struct tb_run *run, struct tb_ranking *out);

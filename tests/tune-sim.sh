@@ -88,11 +88,59 @@ pristine clamp
 "$tb" clampdown "$work/clamp.conf" > "$work/kill.out" 2>&1 &
 runpid=$!
 i=0
-while [ $i -lt 300 ] && ! grep -q 'clampdown: .* kept' "$work/kill.out"; do sleep 0.05; i=$((i + 1)); done
+while [ $i -lt 300 ] && ! { grep -q 'clampdown: .* kept' "$work/kill.out" && grep -q '^allow' "$work/state"; }; do
+	sleep 0.05; i=$((i + 1))
+done
 kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
 grep -q 'clampdown: .* kept' "$work/kill.out" || fail "clampdown never kept a cut"
 grep -q '^allow' "$work/state" || fail "nothing was applied when killed"
+"$tb" restore --check > /dev/null 2>&1 && fail "the journal holds nothing after kill -9"
 "$tb" restore > "$work/restore.out" 2>&1 || { cat "$work/restore.out"; fail "restore"; }
 same_state "kill -9 + restore after clampdown"
 echo "clampdown: ok"
+
+# Improve: svc1 (cpu) and svc2 (disk, 0.9 of svc1's time) in parallel.  Given more, svc1 stops being
+# the bottleneck and svc2 becomes it: both are reached in at most 3 rounds.  The cpu budget pays for
+# svc1; there is no disk budget, so svc2's disk comes from the pair that hurt least when throttled.
+# svc0's net is set from the configuration first: it is part of the allocation, and undone too.
+conf improve "- 0 0.02 0 0; 0 0 1 0 0; 0 0 0 0.9 0" 'strategy = { plugin = "pruned"; };
+allocations = ( { service = "svc0"; resource = "net"; amount = 1.5; } );'
+pristine improve
+"$tb" improve "$work/improve.conf" --budget gpu=1 > "$work/bad.out" 2>&1
+[ $? = 2 ] && grep -q "budget" "$work/bad.out" || { cat "$work/bad.out"; fail "a budget for no resource is accepted"; }
+same_state "improve refusing its budget"
+timeout 120 "$tb" improve "$work/improve.conf" --budget cpu=0.5 --rounds 3 > "$work/improve.out" 2>&1 ||
+	{ cat "$work/improve.out"; fail "improve exited $?"; }
+sed -n '/^Improve/,$p' "$work/improve.out"
+same_state "improve without --keep"
+im_json=$work/out-improve/improve.json
+reached=$(json "$im_json" "' '.join(sorted(set(r['mimr']['service'] + '/' + r['mimr']['resource'] for r in j['rounds'][:3] if r['kept'])))")
+[ "$reached" = "svc1/cpu svc2/disk" ] || fail "improve reached '$reached', not both bottlenecks"
+[ "$(json "$im_json" "[r['source'] for r in j['rounds'] if r['mimr']['service'] == 'svc2'][0]")" = service ] ||
+	fail "svc2's disk did not come from another service"
+[ "$(json "$im_json" "[a['amount'] for a in j['allocation'] if a['service']=='svc0' and a['resource']=='net']")" = "[1.5]" ] ||
+	fail "the configured allocation is not in the result"
+grep -q '^docker update --cpus 1.440 svc1$' "$work/out-improve/improve-docker.sh" || fail "no docker update line"
+python3 -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))
+assert d['services']['svc1']['deploy']['resources']['limits']['cpus'] == 1.44, d" \
+	"$work/out-improve/improve-compose.yaml" || fail "the compose snippet"
+
+# --keep leaves the allocation found; kill -9 mid-improve then restore leaves the state file as found.
+"$tb" improve "$work/improve.conf" --budget cpu=0.5 --rounds 1 --keep > "$work/keep.out" 2>&1 || fail "improve --keep"
+grep -q '^allow sim:1 0 1.2$' "$work/state" || { cat "$work/state"; fail "--keep did not keep svc1's cpu"; }
+"$tb" restore --check > /dev/null 2>&1 || fail "improve --keep left journal records open"
+pristine improve
+"$tb" improve "$work/improve.conf" --budget cpu=0.5 --rounds 3 > "$work/kill.out" 2>&1 &
+runpid=$!
+i=0
+while [ $i -lt 300 ] && ! { grep -q 'improve: round 1: .* kept' "$work/kill.out" &&
+			      grep -q '^allow sim:1 0 ' "$work/state"; }; do
+	sleep 0.05; i=$((i + 1))
+done
+kill -9 "$runpid"; wait "$runpid" 2>/dev/null; runpid=
+grep -q '^allow sim:1 0 ' "$work/state" || { cat "$work/state"; fail "svc1's cpu was not changed when killed"; }
+"$tb" restore --check > /dev/null 2>&1 && fail "the journal holds nothing after kill -9"
+"$tb" restore > "$work/restore.out" 2>&1 || { cat "$work/restore.out"; fail "restore"; }
+same_state "kill -9 + restore after improve"
+echo "improve: ok"
 exit 0
