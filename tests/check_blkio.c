@@ -289,6 +289,78 @@ START_TEST(v2_io_max)
 }
 END_TEST
 
+/* allocation, allocate and prioritize on a v2 tree (this host's v2 mount has
+ * no io controller); a fake io.weight keeps only the last line written. */
+START_TEST(v2_allocations)
+{
+	char dev[32], config[256], saved[TB_SAVED_MAX], expect[1024], how[128];
+	const char *dir = subdir("v2alloc");
+	struct tb_target t = target(dir);
+	struct inst a;
+	double n = 0;
+
+	some_disk(dev, sizeof(dev));
+	ck_assert_int_eq(cgt_put(dir, "cgroup.controllers", "cpuset cpu io memory pids\n"), 0);
+	ck_assert_int_eq(cgt_put(dir, "io.max", ""), 0);
+	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 100\n"), 0);
+	snprintf(config, sizeof(config), "device = \"%s\"; capacity = 8388608;", dev);
+	inst_open(&a, config);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), -ENODATA);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	snprintf(expect, sizeof(expect), "%s/io.max\t%s rbps=max wbps=max\n%s/io.weight\tdefault 100\n",
+		 dir, dev, dir);
+	ck_assert_str_eq(saved, expect);
+	blank(dir);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 2097152), 0);
+	snprintf(expect, sizeof(expect), "%s rbps=2097152 wbps=2097152", dev);
+	ck_assert_str_eq(content(dir, "io.max"), expect);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 2097152);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 8388609), -ERANGE);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 0.5), -ERANGE);
+	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 10, how, sizeof(how)), 0);
+	ck_assert_str_eq(how, "io.weight default 100 -> 1000");
+	ck_assert_str_eq(content(dir, "io.weight"), "default 1000");
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
+	ck_assert_str_eq(content(dir, "io.weight"), "default 100");
+	snprintf(expect, sizeof(expect), "%s rbps=max wbps=max", dev);
+	ck_assert_str_eq(content(dir, "io.max"), expect);
+
+	/* The disk's own weight is what counts for it: that one is raised. */
+	snprintf(expect, sizeof(expect), "default 100\n%s 200\n", dev);
+	ck_assert_int_eq(cgt_put(dir, "io.weight", expect), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 3, how, sizeof(how)), 0);
+	snprintf(expect, sizeof(expect), "io.weight %s 200 -> 600", dev);
+	ck_assert_str_eq(how, expect);
+	snprintf(expect, sizeof(expect), "%s 600", dev);
+	ck_assert_str_eq(content(dir, "io.weight"), expect);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
+	snprintf(expect, sizeof(expect), "%s 200", dev);
+	ck_assert_str_eq(content(dir, "io.weight"), expect);
+	/* At the highest already; and a kernel without io.weight. */
+	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 10000\n"), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 2, how, sizeof(how)), -ERANGE);
+	snprintf(expect, sizeof(expect), "%s/io.weight", dir);
+	ck_assert_int_eq(unlink(expect), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_ptr_null(strstr(saved, "io.weight"));
+	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 2, how, sizeof(how)), -EOPNOTSUPP);
+	/* A weight of a shape restore() would refuse is not saved: the
+	 * throttle still works, only prioritize() has nothing to raise. */
+	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 1x\n"), 0);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_ptr_null(strstr(saved, "io.weight"));
+	/* A weight line of the wrong shape is refused, and nothing written. */
+	ck_assert_int_eq(cgt_put(dir, "io.weight", "default 100\n"), 0);
+	snprintf(saved, sizeof(saved), "%s/io.weight\tdefault 1 2\n", dir);
+	ck_assert_int_eq(P->restore(a.st, saved), -EINVAL);
+	ck_assert_str_eq(content(dir, "io.weight"), "default 100\n");
+	inst_close(&a);
+}
+END_TEST
+
 START_TEST(v1_files_fake)
 {
 	char dev[32], config[256], saved[TB_SAVED_MAX], expect[1024], line[128];
@@ -620,6 +692,86 @@ START_TEST(real_iops_limit)
 }
 END_TEST
 
+/* A loop device over a file in data: a disk whose scheduler a test may set. */
+static void make_loop(const char *name, char *loop, size_t size)
+{
+	char img[300], cmd[400];
+	FILE *f;
+
+	snprintf(img, sizeof(img), "%s/%s", data, name);
+	ck_assert_int_eq(tb_test_sh("truncate -s 16M '%s'", img), 0);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s'", img);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(loop, (int)size, f));
+	ck_assert_int_eq(pclose(f), 0);
+	loop[strcspn(loop, "\n")] = '\0';
+}
+
+/*
+ * On a real v1 cgroup and a loop device: allocate() sets the limit that
+ * allocation() reads back and a reader gets more once it is raised;
+ * prioritize() raises blkio.bfq.weight only while the disk runs BFQ;
+ * restore puts every file back exactly.
+ */
+START_TEST(real_allocate_and_prioritize)
+{
+	char loop[64], config[512], before[4096], after[4096], sched[300], in[512], how[128];
+	char weight[64], saved[TB_SAVED_MAX];
+	char *rargs[] = { in, "of=/dev/null", "bs=64k", "count=32", "iflag=direct", NULL };
+	struct tb_target t = target(real_cg);
+	struct inst a;
+	double n = 0, slow, fast;
+
+	make_loop("alloc.img", loop, sizeof(loop));
+	ck_assert_int_eq(cgt_mkcg(real_cg), 0);
+	ck_assert_int_eq(tb_cg_write(real_cg, "blkio.bfq.weight", "150"), 0);
+	snapshot(real_cg, before, sizeof(before));
+	snprintf(config, sizeof(config), "device = \"%s\"; direction = \"read\"; capacity = 8388608;",
+		 loop);
+	inst_open(&a, config);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), -ENODATA);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_ptr_nonnull(strstr(saved, "/blkio.bfq.weight\t150\n"));
+	snprintf(in, sizeof(in), "if=%s", loop);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 1048576), 0);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 1048576);
+	slow = dd_in(real_cg, rargs);              /* 2 MiB at 1 MiB/s */
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 8388608), 0);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 8388608);
+	fast = dd_in(real_cg, rargs);              /* at 8 MiB/s */
+	fprintf(stderr, "blkio: dd read 2 MiB of %s in %.2f s at 1 MiB/s, %.2f s at 8 MiB/s\n",
+		loop, slow, fast);
+	ck_assert_double_gt(slow, 1.5);
+	ck_assert_double_lt(fast, slow / 2);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 8388609), -ERANGE);
+
+	/* The loop device starts without a scheduler: the weight would count for nothing. */
+	snprintf(sched, sizeof(sched), "/sys/block/%s/queue", strrchr(loop, '/') + 1);
+	ck_assert_int_eq(tb_cg_write(sched, "scheduler", "none"), 0);
+	ck_assert_int_eq(P->prioritize(a.st, &t, saved, 2, how, sizeof(how)), -EOPNOTSUPP);
+	if (tb_cg_write(sched, "scheduler", "bfq") == 0) {
+		ck_assert_int_eq(P->prioritize(a.st, &t, saved, 2, how, sizeof(how)), 0);
+		ck_assert_str_eq(how, "blkio.bfq.weight 150 -> 300");
+		ck_assert_int_eq(tb_cg_read(real_cg, "blkio.bfq.weight", weight, sizeof(weight)), 0);
+		ck_assert_str_eq(weight, "300");
+	} else {
+		fprintf(stderr, "blkio: no BFQ for %s: the weight is not raised here\n", loop);
+	}
+	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	snapshot(real_cg, after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	ck_assert_int_eq(tb_cg_read(real_cg, "blkio.bfq.weight", weight, sizeof(weight)), 0);
+	ck_assert_str_eq(weight, "150");
+	inst_close(&a);
+	cgt_rmcg(real_cg);
+	ck_assert_int_eq(tb_test_sh("losetup -d '%s'", loop), 0);
+}
+END_TEST
+
 static int real_possible(void)
 {
 	struct tb_blockdev d;
@@ -644,6 +796,7 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(fake_tc, fixture_setup, fixture_teardown);
 	tcase_add_test(fake_tc, blockdev_sysfs);
 	tcase_add_test(fake_tc, v2_io_max);
+	tcase_add_test(fake_tc, v2_allocations);
 	tcase_add_test(fake_tc, v1_files_fake);
 	tcase_add_test(fake_tc, restore_gone);
 	tcase_add_test(fake_tc, bad_settings);
@@ -655,6 +808,7 @@ static Suite *suite(void)
 		tcase_add_test(real_tc, real_write_limit);
 		tcase_add_test(real_tc, real_both_limit);
 		tcase_add_test(real_tc, real_iops_limit);
+		tcase_add_test(real_tc, real_allocate_and_prioritize);
 		suite_add_tcase(s, real_tc);
 	} else {
 		fprintf(stderr, "SKIP real blkio tests: need root, v1 blkio at " V1_ROOT

@@ -139,6 +139,11 @@ START_TEST(saved_state_is_checked)
 		{ "/x/cpuset.cpus", "" },
 		{ "/x/io.max", "254:0 rbps=max wbps=2097152" },
 		{ "/x/blkio.throttle.write_iops_device", "254:0 0" },
+		{ "/x/cpu.shares", "1024" },
+		{ "/x/cpu.weight", "100" },
+		{ "/x/blkio.bfq.weight", "100" },
+		{ "/x/io.weight", "default 100" },
+		{ "/x/io.weight", "254:0 300" },
 	};
 	static const char *const bad[][2] = {
 		{ "x/cpu.max", "max 100000" },
@@ -156,6 +161,10 @@ START_TEST(saved_state_is_checked)
 		{ "/x/io.max", "254:0 rbps=1 foo=2" },
 		{ "/x/blkio.throttle.read_bps_device", "254:0" },
 		{ "/x/cpuset.cpus", "0-3\n/etc/passwd" },
+		{ "/x/cpu.shares", "-1" },
+		{ "/x/cpu.weight", "100 200" },
+		{ "/x/io.weight", "default 100\n254:0 300" },
+		{ "/x/io.weight", "100" },
 	};
 	char saved[512], path[128];
 

@@ -85,6 +85,9 @@ static void setup_real(void)
 	if (!tb_test_is_root())
 		return;
 	ck_assert(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	/* A high weight (16 times the default): other cgroups busy on this host
+	 * then cannot hold the spinner below the quota being measured. */
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.shares", "16384"), 0);
 	spinner = fork();
 	ck_assert_int_ge(spinner, 0);
 	if (spinner == 0) {
@@ -206,6 +209,136 @@ START_TEST(v2_tree_formats)
 }
 END_TEST
 
+/*
+ * allocate() sets an absolute quota: allocation() reads it back, the spinner
+ * gets more CPU once it is raised, and restore puts back the operator's
+ * quota exactly.  Beyond the host's cores is -ERANGE; no quota is -ENODATA.
+ */
+START_TEST(allocate_raises_what_the_process_gets)
+{
+	struct tb_target target = { .id = "spinner", .cgroup = { [TB_CG_CPU] = cg } };
+	char saved[TB_SAVED_MAX] = "", value[64];
+	double amount, low, high = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!tb_test_is_root())
+		return;
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_quota_us", "-1"), 0);
+	ck_assert_int_eq(throttlebot_plugin.allocation(st, &target, &amount), -ENODATA);
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.cfs_quota_us", "20000"), 0);
+	ck_assert_int_eq(throttlebot_plugin.allocation(st, &target, &amount), 0);
+	ck_assert_double_eq_tol(amount, 0.2, 1e-9);
+	usleep(200000);
+	low = usage_over(spinner, 1.0);
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, 0.6), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "60000");
+	ck_assert_int_eq(throttlebot_plugin.allocation(st, &target, &amount), 0);
+	ck_assert_double_eq_tol(amount, 0.6, 1e-9);
+	usleep(200000);
+	/* Other load on the host can only lower the reading (at most 3 tries);
+	 * above 0.3 is beyond what the old quota allowed. */
+	for (int i = 0; i < 3 && high < 0.45; i++)
+		high = usage_over(spinner, 1.0);
+	fprintf(stderr, "cpu_quota: spinner used %.3f cores at a quota of 0.2, %.3f at 0.6\n", low, high);
+	ck_assert_msg(low < 0.25 && high > 0.3 && high < 0.66, "CPU use %.3f cores at 0.2, %.3f at 0.6", low, high);
+	/* Beyond the host's cores, or below the kernel's minimum quota. */
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, (double)cores + 0.5),
+			 -ERANGE);
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, 0.001), -ERANGE);
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, 0), -EINVAL);
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.cfs_quota_us", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "20000");
+}
+END_TEST
+
+/* prioritize() raises cpu.shares from the saved value; restore puts it back. */
+START_TEST(prioritize_raises_shares_and_restore_puts_them_back)
+{
+	struct tb_target target = { .id = "spinner", .cgroup = { [TB_CG_CPU] = cg } };
+	char saved[TB_SAVED_MAX] = "", value[64], how[64];
+
+	if (!tb_test_is_root())
+		return;
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.shares", "700"), 0);
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	for (int i = 0; i < 2; i++) {      /* from the saved value: no compounding */
+		ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 4, how, sizeof(how)), 0);
+		ck_assert_str_eq(how, "cpu.shares 700 -> 2800");
+		ck_assert_int_eq(tb_cg_read(cg, "cpu.shares", value, sizeof(value)), 0);
+		ck_assert_str_eq(value, "2800");
+	}
+	ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 1, how, sizeof(how)), -EINVAL);
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.shares", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "700");
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.shares", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "700");
+	/* Held to the kernel's highest; at the highest there is nothing to raise. */
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.shares", "200000"), 0);
+	saved[0] = '\0';
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 10, how, sizeof(how)), 0);
+	ck_assert_str_eq(how, "cpu.shares 200000 -> 262144");
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_write(cg, "cpu.shares", "262144"), 0);
+	saved[0] = '\0';
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 2, how, sizeof(how)), -ERANGE);
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(cg, "cpu.shares", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "262144");
+}
+END_TEST
+
+/* The same ops on a cgroupfs-shaped v2 tree (this host's v2 mount has no
+ * controllers): cpu.max keeps its period, cpu.weight is held to 10000. */
+START_TEST(v2_tree_allocations)
+{
+	struct tb_target target = { .id = "v2", .cgroup = { [TB_CG_CPU] = tree, [TB_CG_CPUSET] = tree } };
+	char saved[TB_SAVED_MAX] = "", value[64], how[64], hostile[TB_SAVED_MAX];
+	double amount;
+
+	strcpy(tree, "/tmp/throttlebot-cgv2-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tree));
+	ck_assert_int_eq(tb_test_sh("printf 'cpuset cpu io memory pids\\n' > %s/cgroup.controllers", tree), 0);
+	ck_assert_int_eq(tb_test_sh("cd %s && printf 'max 50000\\n' > cpu.max && printf '100\\n' > "
+				    "cpu.weight && printf '0-1\\n' > cpuset.cpus.effective", tree), 0);
+	open_plugin();
+	ck_assert_int_eq(throttlebot_plugin.allocation(st, &target, &amount), -ENODATA);
+	ck_assert_int_eq(throttlebot_plugin.save(st, &target, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, 1.5), 0);
+	ck_assert_int_eq(tb_cg_read(tree, "cpu.max", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "75000 50000");
+	ck_assert_int_eq(throttlebot_plugin.allocation(st, &target, &amount), 0);
+	ck_assert_double_eq_tol(amount, 1.5, 1e-9);
+	ck_assert_int_eq(throttlebot_plugin.allocate(st, &target, saved, 2.5), -ERANGE);
+	ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 10, how, sizeof(how)), 0);
+	ck_assert_str_eq(how, "cpu.weight 100 -> 1000");
+	ck_assert_int_eq(tb_cg_read(tree, "cpu.weight", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "1000");
+	ck_assert_int_eq(throttlebot_plugin.prioritize(st, &target, saved, 500, how, sizeof(how)), 0);
+	ck_assert_str_eq(how, "cpu.weight 100 -> 10000");
+	ck_assert_int_eq(throttlebot_plugin.restore(st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(tree, "cpu.max", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "max 50000");
+	ck_assert_int_eq(tb_cg_read(tree, "cpu.weight", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "100");
+	/* A weight line that is not a number is refused, and nothing is written. */
+	snprintf(hostile, sizeof(hostile), "%s/cpu.weight\t100 -5\n", tree);
+	ck_assert_int_eq(throttlebot_plugin.restore(st, hostile), -EINVAL);
+	ck_assert_int_eq(tb_cg_read(tree, "cpu.weight", value, sizeof(value)), 0);
+	ck_assert_str_eq(value, "100");
+	throttlebot_plugin.fini(st);
+	st = NULL;
+	tb_test_plugin_close(&t);
+	tb_test_sh("rm -rf '%s'", tree);
+}
+END_TEST
+
 /* Descriptors this process has open. */
 static int open_fds(void)
 {
@@ -292,7 +425,10 @@ int main(void)
 	tcase_set_timeout(real, 30);
 	tcase_add_test(real, unlimited_process_gets_its_share_of_the_cores);
 	tcase_add_test(real, limited_process_gets_a_share_of_its_quota);
+	tcase_add_test(real, allocate_raises_what_the_process_gets);
+	tcase_add_test(real, prioritize_raises_shares_and_restore_puts_them_back);
 	tcase_add_test(v2, v2_tree_formats);
+	tcase_add_test(v2, v2_tree_allocations);
 	tcase_add_test(again, recreated_cgroup);
 	suite_add_tcase(s, real);
 	suite_add_tcase(s, v2);

@@ -232,6 +232,80 @@ START_TEST(v2_inherit)
 }
 END_TEST
 
+/* allocate() from the CPUs the parent has, allocation() reads it back. */
+static int fake_allocate(struct inst *in, const struct tb_target *t, const char *saved, double n)
+{
+	ck_assert_int_eq(cgt_put(t->cgroup[TB_CG_CPUSET], "cpuset.cpus", ""), 0);
+	return P->allocate(in->st, t, saved, n);
+}
+
+START_TEST(allocations)
+{
+	char parent[512], dir[512], saved[TB_SAVED_MAX];
+	struct inst a, b;
+	struct tb_target t;
+	double n = 0;
+
+	snprintf(parent, sizeof(parent), "%s/alloc", fake);
+	snprintf(dir, sizeof(dir), "%s/alloc/app", fake);
+	ck_assert_int_eq(tb_test_sh("mkdir -p '%s'", dir), 0);
+	ck_assert_int_eq(cgt_put(parent, "cpuset.effective_cpus", "0-7\n"), 0);
+	ck_assert_int_eq(cgt_put(dir, "cpuset.cpus", "2-3\n"), 0);
+	t = target(dir);
+	inst_open(&a, NULL);
+	inst_open(&b, "keep = \"last\";");
+	ck_assert_ptr_null(P->prioritize);   /* a cpuset has no share: see cpuset.c */
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 2);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	/* More: its own CPUs and then the parent's first (or last) others. */
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 4), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-3");
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 4);
+	ck_assert_int_eq(fake_allocate(&b, &t, saved, 4), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2-3,6-7");
+	/* Fewer: from its own, as apply() takes them; fractions round up. */
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 1), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2");
+	ck_assert_int_eq(fake_allocate(&b, &t, saved, 1), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "3");
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 2.2), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0,2-3");
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 8.5), -ERANGE);
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 0), -EINVAL);
+	/* All the parent's CPUs is no limit of its own. */
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 8), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-7");
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), -ENODATA);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2-3");
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "2-3");
+
+	/* v2: an empty list inherits the parent's (no limit); allocate takes
+	 * from the effective list saved beside it. */
+	ck_assert_int_eq(cgt_put(parent, "cgroup.controllers", "cpuset cpu\n"), 0);
+	ck_assert_int_eq(cgt_put(parent, "cpuset.cpus.effective", "0-1,4-5\n"), 0);
+	ck_assert_int_eq(cgt_put(dir, "cgroup.controllers", "cpuset cpu\n"), 0);
+	ck_assert_int_eq(cgt_put(dir, "cpuset.cpus", "\n"), 0);
+	ck_assert_int_eq(cgt_put(dir, "cpuset.cpus.effective", "0-1,4-5\n"), 0);
+	inst_close(&a);
+	inst_open(&a, NULL);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), -ENODATA);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 3), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "0-1,4");
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+	ck_assert_double_eq(n, 3);
+	ck_assert_int_eq(fake_allocate(&a, &t, saved, 5), -ERANGE);
+	ck_assert_int_eq(fake_restore(&a, &t, saved), 0);
+	ck_assert_str_eq(content(dir, "cpuset.cpus"), "\n");
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(restore_only_and_gone)
 {
 	char dir[512], saved[TB_SAVED_MAX];
@@ -453,6 +527,40 @@ START_TEST(real_v1_spinner)
 }
 END_TEST
 
+/* On the real hierarchy: the kernel takes what allocate() writes. */
+START_TEST(real_v1_allocate)
+{
+	char mems[256], cpus[256], before[256], now[256], saved[TB_SAVED_MAX];
+	struct inst a;
+	struct tb_target t = target(real_cg);
+	double n = 0;
+	int all;
+
+	ck_assert_int_eq(cgt_mkcg(real_cg), 0);
+	ck_assert_int_eq(tb_cg_read(V1_ROOT, "cpuset.mems", mems, sizeof(mems)), 0);
+	ck_assert_int_eq(tb_cg_read(V1_ROOT, "cpuset.effective_cpus", cpus, sizeof(cpus)), 0);
+	ck_assert_int_eq(tb_cg_write(real_cg, "cpuset.mems", mems), 0);
+	ck_assert_int_eq(tb_cg_write(real_cg, "cpuset.cpus", cpus), 0);
+	ck_assert_int_eq(tb_cg_read(real_cg, "cpuset.cpus", before, sizeof(before)), 0);
+	all = tb_cpulist_count(cpus);
+	inst_open(&a, NULL);
+	ck_assert_int_eq(P->allocation(a.st, &t, &n), -ENODATA);
+	ck_assert_int_eq(P->save(a.st, &t, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, 1), 0);
+	ck_assert_int_eq(tb_cg_read(real_cg, "cpuset.cpus", now, sizeof(now)), 0);
+	ck_assert_int_eq(tb_cpulist_count(now), 1);
+	if (all > 1) {
+		ck_assert_int_eq(P->allocation(a.st, &t, &n), 0);
+		ck_assert_double_eq(n, 1);
+	}
+	ck_assert_int_eq(P->allocate(a.st, &t, saved, all + 1), -ERANGE);
+	ck_assert_int_eq(P->restore(a.st, saved), 0);
+	ck_assert_int_eq(tb_cg_read(real_cg, "cpuset.cpus", now, sizeof(now)), 0);
+	ck_assert_str_eq(now, before);
+	inst_close(&a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("cpuset");
@@ -463,6 +571,7 @@ static Suite *suite(void)
 	tcase_add_test(fake_tc, v1_lists);
 	tcase_add_test(fake_tc, v1_rounding);
 	tcase_add_test(fake_tc, v2_inherit);
+	tcase_add_test(fake_tc, allocations);
 	tcase_add_test(fake_tc, restore_only_and_gone);
 	tcase_add_test(fake_tc, bad_setting);
 	suite_add_tcase(s, fake_tc);
@@ -470,6 +579,7 @@ static Suite *suite(void)
 		tcase_add_unchecked_fixture(real_tc, fixture_setup, fixture_teardown);
 		tcase_set_timeout(real_tc, 30);
 		tcase_add_test(real_tc, real_v1_spinner);
+		tcase_add_test(real_tc, real_v1_allocate);
 		suite_add_tcase(s, real_tc);
 	} else {
 		fprintf(stderr, "SKIP real cpuset tests: need root and a v1 cpuset hierarchy at "

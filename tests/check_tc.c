@@ -210,6 +210,92 @@ START_TEST(ingress_through_host_peer_limits_what_b_receives)
 }
 END_TEST
 
+/*
+ * allocate() shapes to an absolute rate that allocation() reads back, and
+ * a higher one lets more through; the root comes back exactly.  Nothing
+ * shaped is -ENODATA, beyond the capacity -ERANGE.  tc has no prioritize
+ * (see tc.c).
+ */
+START_TEST(allocate_sets_an_absolute_rate)
+{
+	struct tb_target a = target_of(0);
+	char before[8192], after[8192], saved[TB_SAVED_MAX];
+	double n = 0, low, high;
+	struct inst in;
+
+	ck_assert_ptr_null(P->prioritize);
+	show(np.ns[0], np.ifname[0], before, sizeof(before));
+	open_inst(&in, "capacity = \"100mbit\";");
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), -ENODATA);
+	ck_assert_int_eq(P->save(in.st, &a, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 10e6 / 8), 0);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), 0);
+	ck_assert_double_eq(n, 10e6 / 8);
+	low = rate_ab(0);
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 40e6 / 8), 0);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), 0);
+	ck_assert_double_eq(n, 40e6 / 8);
+	high = rate_ab(0);
+	fprintf(stderr, "allocate: a->b %.1f Mbit/s at 10, %.1f Mbit/s at 40\n", low * 8e-6,
+		high * 8e-6);
+	assert_near(low, 10e6 / 8, 0.15, "a->b allocated 10 Mbit/s");
+	assert_near(high, 40e6 / 8, 0.15, "a->b allocated 40 Mbit/s");
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 101e6 / 8), -ERANGE);
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 999), -ERANGE);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	show(np.ns[0], np.ifname[0], after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), -ENODATA);
+	close_inst(&in);
+
+	/* Ingress through an IFB: the IFB's class is the allocation. */
+	open_inst(&in, "capacity = \"100mbit\"; direction = \"ingress\";");
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), -ENODATA);
+	ck_assert_int_eq(P->save(in.st, &a, saved, sizeof(saved)), 0);
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 5e6), 0);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), 0);
+	ck_assert_double_eq(n, 5e6);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), -ENODATA);
+	close_inst(&in);
+}
+END_TEST
+
+/* An operator's shaping is an allocation too: a TBF's rate, an HTB default
+ * class's ceil held lower by its parent's. */
+START_TEST(an_operators_shaping_is_read)
+{
+	static const struct { const char *cmd; double rate; } cases[] = {
+		{ "tc qdisc add dev %1$s root handle 1: tbf rate 50mbit burst 32kb latency 50ms", 50e6 / 8 },
+		{ "tc qdisc add dev %1$s root handle 1: htb default 20 && "
+		  "tc class add dev %1$s parent 1: classid 1:1 htb rate 100mbit && "
+		  "tc class add dev %1$s parent 1:1 classid 1:20 htb rate 6mbit ceil 8gbit", 100e6 / 8 },
+		{ "tc qdisc add dev %1$s root handle 1: htb && "
+		  "tc class add dev %1$s parent 1: classid 1:1 htb rate 100mbit", -ENODATA },
+		{ "tc qdisc add dev %1$s root handle 7: pfifo limit 77", -ENODATA },
+	};
+	struct tb_target a = target_of(0);
+	char cmd[1024];
+	struct inst in;
+	double n;
+
+	open_inst(&in, "capacity = \"1gbit\";");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		clean_devices();
+		snprintf(cmd, sizeof(cmd), "ip netns exec %s sh -c '%s'", np.ns[0], cases[i].cmd);
+		ck_assert_int_eq(tb_test_sh(cmd, np.ifname[0]), 0);
+		n = 0;
+		if (cases[i].rate < 0) {
+			ck_assert_int_eq(P->allocation(in.st, &a, &n), (int)cases[i].rate);
+		} else {
+			ck_assert_int_eq(P->allocation(in.st, &a, &n), 0);
+			ck_assert_double_eq(n, cases[i].rate);
+		}
+	}
+	close_inst(&in);
+}
+END_TEST
+
 /* Operators' root qdiscs that must come back exactly. */
 static const char *const existing[] = {
 	"tc qdisc add dev %1$s root handle 1: tbf rate 50mbit burst 32kb latency 50ms",
@@ -508,6 +594,8 @@ static Suite *suite(void)
 			    (int)(sizeof(egress_cases) / sizeof(egress_cases[0])));
 	tcase_add_test(tc, ingress_through_ifb_limits_what_a_receives);
 	tcase_add_test(tc, ingress_through_host_peer_limits_what_b_receives);
+	tcase_add_test(tc, allocate_sets_an_absolute_rate);
+	tcase_add_test(tc, an_operators_shaping_is_read);
 	suite_add_tcase(s, tc);
 	return s;
 }

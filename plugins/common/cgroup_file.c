@@ -362,6 +362,12 @@ static int value_ok(const char *file, const char *v)
 		word(&v, "-");
 		return digits(&v) && !*v;
 	}
+	/* Weights: a number; io.weight per line "default N" or "MAJ:MIN N". */
+	if (!strcmp(file, "cpu.shares") || !strcmp(file, "cpu.weight") ||
+	    !strcmp(file, "blkio.weight") || !strcmp(file, "blkio.bfq.weight"))
+		return digits(&v) && !*v;
+	if (!strcmp(file, "io.weight"))
+		return (word(&v, "default") || device(&v)) && word(&v, " ") && digits(&v) && !*v;
 	if (!strcmp(file, "cpu.max"))
 		return (word(&v, "max") || digits(&v)) && word(&v, " ") && digits(&v) && !*v;
 	if (!strcmp(file, "cpuset.cpus") || !strcmp(file, "cpuset.cpus.effective"))
@@ -489,6 +495,20 @@ int tb_saved_get(const char *saved, const char *dir, const char *file, char *out
 		line = end ? end + 1 : NULL;
 	}
 	return -ENOENT;
+}
+
+int tb_weight_raise(long long old, double factor, long long lo, long long hi, long long *out)
+{
+	double want;
+
+	/* "!(factor <= 1e9)" also refuses NaN and infinity */
+	if (!(factor > 1) || !(factor <= 1e9) || old < lo || old > hi)
+		return -EINVAL;
+	if (old == hi)
+		return -ERANGE;
+	want = (double)old * factor + 0.5;
+	*out = want >= (double)hi ? hi : want < (double)old + 1 ? old + 1 : (long long)want;
+	return 0;
 }
 
 /* One CPU number: digits only (strtol would take a sign), below TB_CPU_LIMIT. */

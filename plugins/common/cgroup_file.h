@@ -74,6 +74,13 @@ int tb_saved_restore_files(struct tb_cg_files *f, const char *saved);
 /* tb_cg_is_v2, remembered per directory until a file of it fails as gone. */
 int tb_cg_files_is_v2(struct tb_cg_files *f, const char *dir);
 
+/*
+ * A weight raised by factor (> 1, finite), rounded and held to [lo, hi]:
+ * cpu.shares, cpu.weight, blkio.weight, io.weight.  0, -EINVAL for a bad
+ * factor or an old weight outside [lo, hi], -ERANGE when it is at hi already.
+ */
+int tb_weight_raise(long long old, double factor, long long lo, long long hi, long long *out);
+
 /* Number of CPUs in a cpuset list such as "0-3,6"; -EINVAL for anything
  * else, a number of TB_CPU_LIMIT or more, or a total beyond it. */
 #define TB_CPU_LIMIT 65536

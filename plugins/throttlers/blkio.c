@@ -360,6 +360,40 @@ static void io_max_value(const char *line, const char *key, char *out, size_t si
 }
 
 /*
+ * Proportional weights, for prioritize().  v1: blkio.weight (CFQ, [10,
+ * 1000]) or blkio.bfq.weight (BFQ, [1, 1000]); either counts only while the
+ * disk's scheduler is that one.  v2: io.weight ([1, 10000]), "default N"
+ * and "MAJ:MIN N" overrides, honoured where the disk has blk-iocost on.
+ */
+static const char *const v1_weights[] = { "blkio.weight", "blkio.bfq.weight", NULL };
+
+/* A weight line for saved; one of a shape restore() would refuse is left
+ * out rather than failing the save: prioritize() then has none to raise. */
+static int weight_add(char *saved, size_t size, const char *dir, const char *file,
+		      const char *value)
+{
+	int r = tb_saved_add(saved, size, dir, file, value);
+
+	return r == -EINVAL ? 0 : r;
+}
+
+/* v2 io.weight: its "default N" line, and the disk's own override if any. */
+static int save_io_weight(struct blkio_state *s, const char *dir, char *buf, char *saved,
+			  size_t size)
+{
+	char line[256];
+	int r = tb_cg_files_read(s->files, dir, "io.weight", buf, FILE_MAX);
+
+	if (r == -ENOENT)
+		return 0;    /* no iocost in this kernel: nothing to prioritize */
+	if (r == 0 && device_line(buf, "default", line, sizeof(line)) == 0)
+		r = weight_add(saved, size, dir, "io.weight", line);
+	if (r == 0 && device_line(buf, s->devname, line, sizeof(line)) == 0)
+		r = weight_add(saved, size, dir, "io.weight", line);
+	return r;
+}
+
+/*
  * Saved state, one "path<TAB>line" per file apply() writes, where line is
  * exactly what restore() writes back.  v1: the device's previous line, or
  * "MAJ:MIN 0" (which removes a limit) when it had none.  v2: only the keys
@@ -402,6 +436,8 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 						 old);
 		}
 		r = tb_saved_add(saved, size, dir, "io.max", value);
+		if (r == 0)
+			r = save_io_weight(s, dir, buf, saved, size);
 	} else {
 		for (int w = 0; w < 2 && r == 0; w++) {
 			char file[64];
@@ -416,6 +452,13 @@ static int blkio_save(void *state, const struct tb_target *t, char *saved, size_
 				snprintf(line, sizeof(line), "%s 0", s->devname);
 			r = tb_saved_add(saved, size, dir, file, line);
 		}
+		/* The weight prioritize() raises, where the kernel has one. */
+		for (int i = 0; v1_weights[i] && r == 0; i++) {
+			if (tb_cg_files_read(s->files, dir, v1_weights[i], buf, FILE_MAX) == 0) {
+				r = weight_add(saved, size, dir, v1_weights[i], buf);
+				break;
+			}
+		}
 	}
 out:
 	if (r < 0)
@@ -425,12 +468,51 @@ out:
 	return r;
 }
 
+/* Limit the configured directions of the instance's disk to limit (>= 1). */
+static int set_limit(struct blkio_state *s, const struct tb_target *t, const char *dir,
+		     unsigned long long limit)
+{
+	char value[128];
+	int r = 0;
+
+	if (tb_cg_files_is_v2(s->files, dir)) {
+		const char *kind = s->iops ? "iops" : "bps";
+		int n = snprintf(value, sizeof(value), "%s", s->devname);
+
+		if (s->read)
+			n += snprintf(value + n, sizeof(value) - (size_t)n, " r%s=%llu", kind, limit);
+		if (s->write)
+			snprintf(value + n, sizeof(value) - (size_t)n, " w%s=%llu", kind, limit);
+		r = tb_cg_files_write(s->files, dir, "io.max", value);
+		if (r < 0)
+			TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/io.max: %s", t->id, value,
+			       dir, strerror(-r));
+		return r;
+	}
+	snprintf(value, sizeof(value), "%s %llu", s->devname, limit);
+	for (int w = 0; w < 2 && r == 0; w++) {
+		char file[64];
+
+		if (!(w ? s->write : s->read))
+			continue;
+		v1_file(s, w, file, sizeof(file));
+		r = tb_cg_files_write(s->files, dir, file, value);
+		if (r < 0)
+			TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/%s: %s", t->id, value, dir,
+			       file, strerror(-r));
+	}
+	return r;
+}
+
+static const char *what(const struct blkio_state *s)
+{
+	return s->read && s->write ? "read+write" : s->read ? "read" : "write";
+}
+
 static int blkio_apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct blkio_state *s = state;
 	const char *dir = io_dir(s, t);
-	const char *unit = s->iops ? "IO/s" : "bytes/s";
-	char value[128];
 	unsigned long long limit;
 	double cap;
 	int r;
@@ -445,36 +527,178 @@ static int blkio_apply(void *state, const struct tb_target *t, const char *saved
 	limit = (unsigned long long)((1.0 - stress) * cap);
 	if (limit < 1)
 		limit = 1;
-	if (tb_cg_files_is_v2(s->files, dir)) {
-		const char *kind = s->iops ? "iops" : "bps";
-		int n = snprintf(value, sizeof(value), "%s", s->devname);
-
-		if (s->read)
-			n += snprintf(value + n, sizeof(value) - (size_t)n, " r%s=%llu", kind, limit);
-		if (s->write)
-			snprintf(value + n, sizeof(value) - (size_t)n, " w%s=%llu", kind, limit);
-		r = tb_cg_files_write(s->files, dir, "io.max", value);
-		if (r < 0)
-			TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/io.max: %s", t->id, value,
-			       dir, strerror(-r));
-	} else {
-		snprintf(value, sizeof(value), "%s %llu", s->devname, limit);
-		for (int w = 0; w < 2 && r == 0; w++) {
-			char file[64];
-
-			if (!(w ? s->write : s->read))
-				continue;
-			v1_file(s, w, file, sizeof(file));
-			r = tb_cg_files_write(s->files, dir, file, value);
-			if (r < 0)
-				TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/%s: %s", t->id,
-				       value, dir, file, strerror(-r));
-		}
-	}
+	r = set_limit(s, t, dir, limit);
 	if (r == 0)
 		TB_LOG(s->h, TB_LOG_DEBUG, "%s: %s %s limited to %llu %s (of %.0f)", t->id,
-		       s->devname, s->read && s->write ? "read+write" : s->read ? "read" : "write",
-		       limit, unit, cap);
+		       s->devname, what(s), limit, s->iops ? "IO/s" : "bytes/s", cap);
+	return r;
+}
+
+/*
+ * The lowest limit on the disk among the directions the instance throttles
+ * (apply and allocate set them alike), in its unit; none is -ENODATA.
+ */
+static int blkio_allocation(void *state, const struct tb_target *t, double *amount)
+{
+	struct blkio_state *s = state;
+	const char *dir = io_dir(s, t);
+	int v2, r = 0, found = 0;
+	char *buf, line[256], value[64], key[16], file[64];
+
+	if (!dir)
+		return -EINVAL;
+	buf = malloc(FILE_MAX);
+	if (!buf)
+		return -ENOMEM;
+	v2 = tb_cg_files_is_v2(s->files, dir);
+	if (v2 && (r = tb_cg_files_read(s->files, dir, "io.max", buf, FILE_MAX)) == 0 &&
+	    device_line(buf, s->devname, line, sizeof(line)) < 0)
+		line[0] = '\0';
+	for (int w = 0; w < 2 && r == 0; w++) {
+		char *end;
+		double v;
+
+		if (!(w ? s->write : s->read))
+			continue;
+		if (v2) {
+			snprintf(key, sizeof(key), "%c%s", w ? 'w' : 'r', s->iops ? "iops" : "bps");
+			io_max_value(line, key, value, sizeof(value));
+		} else {
+			v1_file(s, w, file, sizeof(file));
+			r = tb_cg_files_read(s->files, dir, file, buf, FILE_MAX);
+			if (r < 0)
+				break;
+			/* "MAJ:MIN N": the number after the device */
+			if (device_line(buf, s->devname, line, sizeof(line)) < 0)
+				continue;
+			snprintf(value, sizeof(value), "%s", line + strlen(s->devname) + 1);
+		}
+		v = strtod(value, &end);
+		if (end == value || *end || !(v > 0))
+			continue;    /* "max", or 0: no limit in this direction */
+		if (!found || v < *amount)
+			*amount = v;
+		found = 1;
+	}
+	free(buf);
+	return r < 0 ? r : found ? 0 : -ENODATA;
+}
+
+/* amount bytes/s (IO/s with limit = "iops"), up to the disk's capacity. */
+static int blkio_allocate(void *state, const struct tb_target *t, const char *saved, double amount)
+{
+	struct blkio_state *s = state;
+	const char *dir = io_dir(s, t);
+	double cap;
+	int r;
+
+	(void)saved;  /* an absolute limit: nothing to start from */
+	if (!dir || !(amount > 0))
+		return -EINVAL;
+	r = capacity(s, &cap);
+	if (r < 0)
+		return r;
+	if (amount > cap || amount < 1) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: %.6g %s asked, the disk gives 1 to %.0f", t->id, amount,
+		       s->iops ? "IO/s" : "bytes/s", cap);
+		return -ERANGE;
+	}
+	r = set_limit(s, t, dir, (unsigned long long)amount);
+	if (r == 0)
+		TB_LOG(s->h, TB_LOG_DEBUG, "%s: %s %s limited to %.0f %s", t->id, s->devname, what(s),
+		       amount, s->iops ? "IO/s" : "bytes/s");
+	return r;
+}
+
+/* 1 if the disk's scheduler is one whose weights the v1 file feeds. */
+static int weight_counts(const struct blkio_state *s, const char *file)
+{
+	char dir[64], sched[256];
+
+	snprintf(dir, sizeof(dir), "/sys/dev/block/%s/queue", s->devname);
+	if (tb_cg_read(dir, "scheduler", sched, sizeof(sched)) < 0)
+		return 0;
+	return strstr(sched, "[bfq]") || (!strcmp(file, "blkio.weight") && strstr(sched, "[cfq]"));
+}
+
+/* The io.weight line saved for dir: the disk's override, else "default N". */
+static int saved_io_weight(const struct blkio_state *s, const char *saved, const char *dir,
+			   char *out, size_t size)
+{
+	char path[TB_SAVED_LINE_MAX], value[TB_SAVED_LINE_MAX], want[4200];
+	size_t dlen = strlen(s->devname);
+	const char *at = saved;
+	int r, found = -ENOENT;
+
+	snprintf(want, sizeof(want), "%s/io.weight", dir);
+	while ((r = tb_saved_next(&at, path, value)) != 0) {
+		size_t n = strlen(value);
+
+		if (r < 0 || strcmp(path, want) || n >= size)
+			continue;
+		if (!strncmp(value, s->devname, dlen) && value[dlen] == ' ') {
+			memcpy(out, value, n + 1);
+			return 0;
+		}
+		if (!strncmp(value, "default ", 8)) {
+			memcpy(out, value, n + 1);
+			found = 0;
+		}
+	}
+	return found;
+}
+
+/*
+ * The saved weight times factor (from the saved value: no compounding).
+ * v1: the cgroup's weight, which counts only while the disk's scheduler is
+ * the one that reads it, else -EOPNOTSUPP.  v2: the disk's own io.weight
+ * override if it has one, else the cgroup's default.
+ */
+static int blkio_prioritize(void *state, const struct tb_target *t, const char *saved,
+			    double factor, char *how, size_t how_size)
+{
+	struct blkio_state *s = state;
+	const char *dir = io_dir(s, t), *file = NULL, *num;
+	long long old, lo = 1, hi = 1000, raised;
+	char value[256], out[300], *end;
+	int v2, r;
+
+	if (!dir || !saved)
+		return -EINVAL;
+	v2 = tb_cg_files_is_v2(s->files, dir);
+	if (v2) {
+		if (saved_io_weight(s, saved, dir, value, sizeof(value)) == 0)
+			file = "io.weight";
+		hi = 10000;
+	} else {
+		for (int i = 0; v1_weights[i] && !file; i++)
+			if (tb_saved_get(saved, dir, v1_weights[i], value, sizeof(value)) == 0)
+				file = v1_weights[i];
+		lo = file && !strcmp(file, "blkio.weight") ? 10 : 1;
+	}
+	if (!file) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: %s has no proportional I/O weight", t->id, dir);
+		return -EOPNOTSUPP;
+	}
+	if (!v2 && !weight_counts(s, file)) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: %s counts only under %s, which %s does not use", t->id,
+		       file, strcmp(file, "blkio.weight") ? "BFQ" : "CFQ or BFQ", s->devname);
+		return -EOPNOTSUPP;
+	}
+	num = v2 ? strchr(value, ' ') + 1 : value;
+	old = strtoll(num, &end, 10);
+	r = tb_weight_raise(old, factor, lo, hi, &raised);
+	if (r == -ERANGE)
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: %s is %lld already, the highest", t->id, file, old);
+	if (r < 0)
+		return r;
+	snprintf(out, sizeof(out), "%.*s%lld", (int)(num - value), value, raised);
+	r = tb_cg_files_write(s->files, dir, file, out);
+	if (r == 0)
+		snprintf(how, how_size, "%s %s -> %lld", file, value, raised);
+	else
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/%s: %s", t->id, out, dir, file,
+		       strerror(-r));
 	return r;
 }
 
@@ -534,4 +758,7 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = blkio_save,
 	.apply = blkio_apply,
 	.restore = blkio_restore,
+	.allocation = blkio_allocation,
+	.allocate = blkio_allocate,
+	.prioritize = blkio_prioritize,
 };

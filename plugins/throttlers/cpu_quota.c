@@ -75,6 +75,12 @@ static const char *quota_file(int v2)
 	return v2 ? "cpu.max" : "cpu.cfs_quota_us";
 }
 
+/* The CPU weight among siblings: v1 cpu.shares [2, 262144], v2 cpu.weight [1, 10000]. */
+static const char *weight_file(int v2)
+{
+	return v2 ? "cpu.weight" : "cpu.shares";
+}
+
 /* An allowance from the quota file's text; v1 reads the period beside it. */
 static int parse_allowance(struct cpu_quota *st, const char *dir, const char *text,
 			   struct allowance *a)
@@ -105,6 +111,31 @@ static int read_allowance(struct cpu_quota *st, const char *dir, struct allowanc
 	return r < 0 ? r : parse_allowance(st, dir, buf, a);
 }
 
+/* The allowance save() recorded, else the current one: what apply() and
+ * allocate() start from, so that successive calls do not compound. */
+static int saved_allowance(struct cpu_quota *st, const char *dir, const char *saved,
+			   struct allowance *a)
+{
+	char value[64];
+
+	a->v2 = tb_cg_files_is_v2(st->files, dir);
+	if (saved && tb_saved_get(saved, dir, quota_file(a->v2), value, sizeof(value)) == 0)
+		return parse_allowance(st, dir, value, a);
+	return read_allowance(st, dir, a);
+}
+
+static int write_quota(struct cpu_quota *st, const char *dir, const struct allowance *a,
+		       long long quota)
+{
+	char value[64];
+
+	if (a->v2)
+		snprintf(value, sizeof(value), "%lld %lld", quota, a->period);
+	else
+		snprintf(value, sizeof(value), "%lld", quota);
+	return tb_cg_files_write(st->files, dir, quota_file(a->v2), value);
+}
+
 /* CPUs the target may run on: its cpuset if known, else every online CPU. */
 static double cores_of(struct cpu_quota *st, const struct tb_target *t)
 {
@@ -126,36 +157,28 @@ static double cores_of(struct cpu_quota *st, const struct tb_target *t)
 	return st->online > 0 ? st->online : 1;
 }
 
-static int probe(void *state, const struct tb_target *t, double *capacity)
-{
-	struct allowance a;
-	int r;
-
-	if (!cpu_dir(t))
-		return -ENOENT;
-	r = read_allowance(state, cpu_dir(t), &a);
-	if (r < 0)
-		return r;
-	*capacity = a.quota > 0 ? (double)a.quota / (double)a.period : cores_of(state, t);
-	return 0;
-}
-
 static int save(void *state, const struct tb_target *t, char *saved, size_t size)
 {
 	struct cpu_quota *st = state;
 	const char *dir = cpu_dir(t);
 	const char *file;
 	char value[128];
-	int r;
+	int r, v2;
 
 	if (!dir)
 		return -ENOENT;
-	file = quota_file(tb_cg_files_is_v2(st->files, dir));
+	v2 = tb_cg_files_is_v2(st->files, dir);
+	file = quota_file(v2);
 	r = tb_cg_files_read(st->files, dir, file, value, sizeof(value));
-	if (r == 0) {
-		saved[0] = '\0';
-		r = tb_saved_add(saved, size, dir, file, value);
-	}
+	if (r < 0)
+		return r;
+	saved[0] = '\0';
+	r = tb_saved_add(saved, size, dir, file, value);
+	/* The weight prioritize() raises, where the cgroup has one (a value
+	 * restore() would refuse is left out: then there is none to raise). */
+	if (r == 0 && tb_cg_files_read(st->files, dir, weight_file(v2), value, sizeof(value)) == 0 &&
+	    tb_saved_add(saved, size, dir, weight_file(v2), value) == -ENOSPC)
+		r = -ENOSPC;
 	return r;
 }
 
@@ -166,32 +189,119 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	struct allowance a;
 	double allowance;
 	long long quota;
-	char value[64];
 	int r;
 
 	if (!dir || !tb_stress_valid(stress))
 		return -EINVAL;
-	/* From the saved quota, not the current one: successive applies
-	 * without a restore between them do not compound. */
-	a.v2 = tb_cg_files_is_v2(st->files, dir);
-	if (saved && tb_saved_get(saved, dir, quota_file(a.v2), value, sizeof(value)) == 0)
-		r = parse_allowance(st, dir, value, &a);
-	else
-		r = read_allowance(st, dir, &a);
+	r = saved_allowance(st, dir, saved, &a);
 	if (r < 0)
 		return r;
 	allowance = a.quota > 0 ? (double)a.quota : cores_of(st, t) * (double)a.period;
 	quota = llround((1 - stress) * allowance);
 	if (quota < st->min_quota_us)
 		quota = st->min_quota_us;
-	if (a.v2)
-		snprintf(value, sizeof(value), "%lld %lld", quota, a.period);
-	else
-		snprintf(value, sizeof(value), "%lld", quota);
-	r = tb_cg_files_write(st->files, dir, quota_file(a.v2), value);
+	r = write_quota(st, dir, &a, quota);
 	if (r == 0)
 		TB_LOG(st->h, TB_LOG_DEBUG, "%s: quota %lld us per %lld us (stress %.2f)", t->id,
 		       quota, a.period, stress);
+	return r;
+}
+
+/* The target's own quota in cores; none when it is -1 (v1) or "max" (v2). */
+static int allocation(void *state, const struct tb_target *t, double *amount)
+{
+	struct allowance a;
+	int r;
+
+	if (!cpu_dir(t))
+		return -ENOENT;
+	r = read_allowance(state, cpu_dir(t), &a);
+	if (r < 0)
+		return r;
+	if (a.quota <= 0)
+		return -ENODATA;
+	*amount = (double)a.quota / (double)a.period;
+	return 0;
+}
+
+/* Its quota, else (none of its own) the CPUs it may run on. */
+static int probe(void *state, const struct tb_target *t, double *capacity)
+{
+	int r = allocation(state, t, capacity);
+
+	if (r == -ENODATA) {
+		*capacity = cores_of(state, t);
+		r = 0;
+	}
+	return r;
+}
+
+/* amount cores per period, at most the CPUs the target may run on. */
+static int allocate(void *state, const struct tb_target *t, const char *saved, double amount)
+{
+	struct cpu_quota *st = state;
+	const char *dir = cpu_dir(t);
+	struct allowance a;
+	double cores;
+	long long quota;
+	int r;
+
+	if (!dir || !(amount > 0))
+		return -EINVAL;
+	cores = cores_of(st, t);
+	if (amount > cores + 1e-9) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: %.3f cores asked, the target may run on %.0f",
+		       t->id, amount, cores);
+		return -ERANGE;
+	}
+	r = saved_allowance(st, dir, saved, &a);
+	if (r < 0)
+		return r;
+	quota = llround(amount * (double)a.period);
+	if (quota < st->min_quota_us) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: %.4f cores is a quota of %lld us, below min_quota_us",
+		       t->id, amount, quota);
+		return -ERANGE;
+	}
+	r = write_quota(st, dir, &a, quota);
+	if (r == 0)
+		TB_LOG(st->h, TB_LOG_DEBUG, "%s: quota %lld us per %lld us (%.3f cores)", t->id,
+		       quota, a.period, amount);
+	return r;
+}
+
+/*
+ * The saved weight times factor.  From the saved value, so that repeated
+ * calls do not compound; a cgroup whose weight save() could not read
+ * (none, or a hand-made tree) cannot be prioritized.
+ */
+static int prioritize(void *state, const struct tb_target *t, const char *saved, double factor,
+		      char *how, size_t how_size)
+{
+	struct cpu_quota *st = state;
+	const char *dir = cpu_dir(t), *file;
+	long long old, raised;
+	char value[32], *end;
+	int v2, r;
+
+	if (!dir || !saved)
+		return -EINVAL;
+	v2 = tb_cg_files_is_v2(st->files, dir);
+	file = weight_file(v2);
+	if (tb_saved_get(saved, dir, file, value, sizeof(value)) < 0) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: %s has no %s", t->id, dir, file);
+		return -EOPNOTSUPP;
+	}
+	old = strtoll(value, &end, 10);
+	r = tb_weight_raise(old, factor, v2 ? 1 : 2, v2 ? 10000 : 262144, &raised);
+	if (r == -ERANGE)
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: %s is %lld already, the highest", t->id, file, old);
+	if (r < 0)
+		return r;
+	snprintf(value, sizeof(value), "%lld", raised);
+	r = tb_cg_files_write(st->files, dir, file, value);
+	if (r == 0)
+		snprintf(how, how_size, "%s %lld -> %lld", file, old, raised);
 	return r;
 }
 
@@ -214,4 +324,7 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = save,
 	.apply = apply,
 	.restore = restore,
+	.allocation = allocation,
+	.allocate = allocate,
+	.prioritize = prioritize,
 };

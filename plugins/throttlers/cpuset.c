@@ -223,6 +223,21 @@ static int cpuset_save(void *state, const struct tb_target *t, char *saved, size
 	return r;
 }
 
+/* The CPUs save() found: its list, or the effective one it inherited. */
+static int saved_base(struct cpuset_state *s, const struct tb_target *t, const char *dir,
+		      const char *saved, char *base, size_t size)
+{
+	int r = tb_saved_get(saved, dir, "cpuset.cpus", base, size);
+
+	if (r == 0 && !base[0])
+		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, size);
+	if (r < 0) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cpuset_apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct cpuset_state *s = state;
@@ -236,13 +251,9 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 		return -EINVAL;
 	/* Shrink from the saved list, not the current one, so that successive
 	 * applies without a restore in between do not compound. */
-	r = tb_saved_get(saved, dir, "cpuset.cpus", base, sizeof(base));
-	if (r == 0 && !base[0])
-		r = tb_saved_get(saved, dir, "cpuset.cpus.effective", base, sizeof(base));
-	if (r < 0) {
-		TB_LOG(s->h, TB_LOG_ERROR, "%s: saved state names no cpuset for %s", t->id, dir);
-		return -EINVAL;
-	}
+	r = saved_base(s, t, dir, saved, base, sizeof(base));
+	if (r < 0)
+		return r;
 	n = cpulist_parse(base, &cpus);
 	if (n < 0)
 		return n;
@@ -269,6 +280,148 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 	}
 	TB_LOG(s->h, TB_LOG_INFO, "%s: %d of %d CPUs (%s of %s)", t->id, keep, n, list, base);
 	return 0;
+}
+
+/*
+ * The CPUs the target could have: its parent's effective CPUs (v1
+ * cpuset.effective_cpus, v2 cpuset.cpus.effective), or the host's online
+ * CPUs where the parent has none to show (the top of a hierarchy).
+ */
+static int available_cpus(struct cpuset_state *s, const char *dir, int **cpus)
+{
+	char parent[4096], list[LIST_MAX];
+	const char *slash = strrchr(dir, '/');
+	int r = -ENOENT;
+
+	if (slash && slash > dir && (size_t)(slash - dir) < sizeof(parent)) {
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
+		r = tb_cg_files_read(s->files, parent, tb_cg_files_is_v2(s->files, dir) ?
+				     "cpuset.cpus.effective" : "cpuset.effective_cpus",
+				     list, sizeof(list));
+	}
+	if (r < 0 || !list[0])
+		r = tb_cg_read("/sys/devices/system/cpu", "online", list, sizeof(list));
+	if (r < 0)
+		return r;
+	r = cpulist_parse(list, cpus);
+	if (r == 0) {
+		free(*cpus);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int has_cpu(const int *cpus, int n, int cpu)
+{
+	for (int i = 0; i < n; i++)
+		if (cpus[i] == cpu)
+			return 1;
+	return 0;
+}
+
+/* A limit of its own: a cpuset.cpus that leaves out some CPU it could have. */
+static int cpuset_allocation(void *state, const struct tb_target *t, double *amount)
+{
+	struct cpuset_state *s = state;
+	const char *dir = cpuset_dir(s, t);
+	char cpus[LIST_MAX], effective[LIST_MAX];
+	int *own, *all, n, m, r;
+
+	if (!dir)
+		return -EINVAL;
+	r = current_cpus(s, dir, cpus, sizeof(cpus), effective, sizeof(effective));
+	if (r < 0)
+		return r;
+	if (!cpus[0])
+		return -ENODATA;     /* v2: inherits its parent's */
+	n = cpulist_parse(cpus, &own);
+	if (n < 0)
+		return n;
+	m = available_cpus(s, dir, &all);
+	r = m < 0 ? m : -ENODATA;
+	for (int i = 0; i < m && r == -ENODATA; i++)
+		if (!has_cpu(own, n, all[i]))
+			r = 0;
+	if (r == 0)
+		*amount = n;
+	free(own);
+	if (m > 0)
+		free(all);
+	return r;
+}
+
+/*
+ * n CPUs, chosen as apply() chooses: the first (or with keep = "last", the
+ * last) of the saved list when n is not more than it holds; else all of it
+ * plus the first (last) of the other CPUs the target could have.
+ */
+static int choose_cpus(const struct cpuset_state *s, const int *base, int nb, const int *all,
+		       int na, int n, char *out, size_t size)
+{
+	int *pick = malloc(sizeof(*pick) * (size_t)na), k = 0, r;
+
+	if (!pick)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int j = 0; j < na && k < n; j++) {
+			int i = s->keep_last ? na - 1 - j : j;
+
+			if (has_cpu(base, nb, all[i]) == !pass && !has_cpu(pick, k, all[i]))
+				pick[k++] = all[i];
+		}
+	}
+	/* ascending, as the kernel prints it */
+	for (int i = 1; i < k; i++)
+		for (int j = i; j > 0 && pick[j - 1] > pick[j]; j--) {
+			int c = pick[j];
+
+			pick[j] = pick[j - 1];
+			pick[j - 1] = c;
+		}
+	r = k == n ? cpulist_format(pick, k, out, size) : -ERANGE;
+	free(pick);
+	return r;
+}
+
+/* amount cores as whole CPUs, rounded up. */
+static int cpuset_allocate(void *state, const struct tb_target *t, const char *saved,
+			   double amount)
+{
+	struct cpuset_state *s = state;
+	const char *dir = cpuset_dir(s, t);
+	char base[LIST_MAX], list[LIST_MAX];
+	int *own = NULL, *all = NULL, nb, na, n, r;
+
+	if (!dir || !(amount > 0) || !(amount <= CPU_MAX))
+		return -EINVAL;
+	n = (int)ceil(amount - 1e-9);
+	r = saved_base(s, t, dir, saved, base, sizeof(base));
+	if (r < 0)
+		return r;
+	na = available_cpus(s, dir, &all);
+	if (na < 0)
+		return na;
+	nb = cpulist_parse(base, &own);
+	if (nb < 0) {
+		free(all);
+		return nb;
+	}
+	if (n > na) {
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: %d CPUs asked, %d available", t->id, n, na);
+		r = -ERANGE;
+	} else {
+		r = choose_cpus(s, own, nb, all, na, n, list, sizeof(list));
+	}
+	free(own);
+	free(all);
+	if (r == 0)
+		r = tb_cg_files_write(s->files, dir, "cpuset.cpus", list);
+	if (r == 0)
+		TB_LOG(s->h, TB_LOG_INFO, "%s: %d CPUs (%s of %s)", t->id, n, list, base);
+	else
+		TB_LOG(s->h, TB_LOG_ERROR, "%s: allocating %d CPUs in %s: %s", t->id, n, dir,
+		       strerror(-r));
+	return r;
 }
 
 static int cpuset_restore(void *state, const char *saved)
@@ -333,4 +486,14 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = cpuset_save,
 	.apply = cpuset_apply,
 	.restore = cpuset_restore,
+	.allocation = cpuset_allocation,
+	.allocate = cpuset_allocate,
+	/*
+	 * No prioritize: a cpuset says where a target may run, not how much
+	 * of a CPU it gets when it contends there.  That share is the cpu
+	 * controller's cpu.shares / cpu.weight, which cpu_quota raises; were
+	 * this throttler to raise it too, two throttlers would save and
+	 * restore the same file (on v1 in another hierarchy than the
+	 * target's cpuset directory) and undo each other's changes.
+	 */
 };

@@ -381,21 +381,13 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 
 /* ---- apply and restore -------------------------------------------------- */
 
-static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
+/* Shape every leg to rate bytes/s, each still the device saved. */
+static int shape_legs(struct tc_state *st, const struct tb_target *t, const struct tc_leg *legs,
+		      int n, double rate)
 {
-	struct tc_state *st = state;
-	struct tc_leg legs[TC_MAX_LEGS];
-	double capacity, rate;
 	char why[320] = "";
-	int n, r = 0;
+	int r = 0;
 
-	if (!tb_stress_valid(stress))
-		return -EINVAL;
-	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
-		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
-		return -EINVAL;
-	}
-	rate = (1 - stress) * capacity;
 	for (int i = 0; i < n && r == 0; i++) {
 		const struct tc_leg *l = &legs[i];
 		struct tc_conn *c;
@@ -422,11 +414,97 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	}
 	/* A leg shaped before one that failed is undone by the host's restore(),
 	 * which follows every apply, failed or not (throttlebot-plugin(7)). */
+	return r;
+}
+
+static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
+{
+	struct tc_state *st = state;
+	struct tc_leg legs[TC_MAX_LEGS];
+	double capacity, rate;
+	int n, r;
+
+	if (!tb_stress_valid(stress))
+		return -EINVAL;
+	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
+		return -EINVAL;
+	}
+	rate = (1 - stress) * capacity;
+	r = shape_legs(st, t, legs, n, rate);
+	if (r == 0)
+		TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (stress %.2f of %.0f)", t->id, rate,
+		       stress, capacity);
+	return r;
+}
+
+/* What holds a leg's traffic: its device's root, or the IFB's if there is one. */
+static int leg_rate(struct tc_state *st, const struct tc_leg *l, double *rate)
+{
+	struct tc_conn *c;
+	struct rtnl_link *ifb;
+	int ifindex = l->ifindex, r = tc_conn_get(&st->conns, leg_ns(l), &c);
+
 	if (r < 0)
 		return r;
-	TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (stress %.2f of %.0f)", t->id, rate, stress,
-	       capacity);
-	return 0;
+	if (l->kind == LEG_IFB) {
+		if (rtnl_link_get_kernel(c->sk, 0, l->ifb, &ifb) < 0)
+			return -ENODATA;     /* no IFB: its ingress is not shaped */
+		ifindex = rtnl_link_get_ifindex(ifb);
+		rtnl_link_put(ifb);
+	}
+	return tc_shaped_rate(c->sk, ifindex, rate);
+}
+
+/*
+ * The rate its shaping holds it to, ours or an operator's (an HTB default
+ * class, a TBF root): the lowest over the directions configured; -ENODATA
+ * when none is shaped.
+ */
+static int allocation(void *state, const struct tb_target *t, double *amount)
+{
+	struct tc_state *st = state;
+	struct tc_leg own, legs[TC_MAX_LEGS];
+	int n, found = 0, r = resolve(st, t, st->dirs, &own, legs, &n, 0);
+
+	for (int i = 0; i < n && r == 0; i++) {
+		double rate;
+
+		r = leg_rate(st, &legs[i], &rate);
+		if (r == -ENODATA) {
+			r = 0;
+			continue;
+		}
+		if (r == 0 && (!found || rate < *amount))
+			*amount = rate;
+		found |= r == 0;
+	}
+	return r < 0 ? r : found ? 0 : -ENODATA;
+}
+
+/* Shape as apply() does, to amount bytes/s; HTB takes no less than 1000. */
+static int allocate(void *state, const struct tb_target *t, const char *saved, double amount)
+{
+	struct tc_state *st = state;
+	struct tc_leg legs[TC_MAX_LEGS];
+	double capacity;
+	int n, r;
+
+	if (!(amount > 0))
+		return -EINVAL;
+	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
+		return -EINVAL;
+	}
+	if (amount > capacity || amount < 1000) {
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: %.6g bytes/s asked, the path gives 1000 to %.0f",
+		       t->id, amount, capacity);
+		return -ERANGE;
+	}
+	r = shape_legs(st, t, legs, n, amount);
+	if (r == 0)
+		TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (of %.0f)", t->id, amount, capacity);
+	return r;
 }
 
 static int restore(void *state, const char *saved)
@@ -485,4 +563,18 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = save,
 	.apply = apply,
 	.restore = restore,
+	.allocation = allocation,
+	.allocate = allocate,
+	/*
+	 * No prioritize.  The shaper is one HTB class alone under a root that
+	 * ThrottleBot owns on the target's own device (its veth end, or an IFB
+	 * made for it): a class's priority only orders it against sibling
+	 * classes, and it has none, so raising it would change nothing.  Where
+	 * the target really contends with others -- a bridge, the host's
+	 * uplink -- the root qdisc is shared by every service and by the host;
+	 * giving the target a class of its own there means replacing that
+	 * shared root and classifying everyone's packets, which the tc design
+	 * refuses (it only replaces roots it can put back exactly, on devices
+	 * that carry the target's traffic alone).
+	 */
 };

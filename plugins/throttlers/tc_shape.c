@@ -15,6 +15,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/action.h>
 #include <netlink/route/qdisc/htb.h>
+#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/act/mirred.h>
 #include "tc_shape.h"
@@ -209,6 +210,58 @@ int tc_shape_ifb(struct nl_sock *sk, int ifindex, const char *ifb, uint32_t mtu,
 	if (r < 0)
 		return tb_nl_errno(r);
 	return redirect_all(sk, ifindex, ifb_index);
+}
+
+/* The lowest ceil from HTB class id of ifindex up to the root qdisc. */
+static int htb_ceil(struct nl_sock *sk, int ifindex, uint32_t root, uint32_t id, double *rate)
+{
+	struct nl_cache *cache;
+	int r = tb_nl_errno(rtnl_class_alloc_cache(sk, ifindex, &cache)), found = 0;
+
+	if (r < 0)
+		return r;
+	/* bounded: an HTB tree is at most 8 levels deep */
+	for (int depth = 0; depth < TB_TC_TREE_NODES && id != root; depth++) {
+		struct rtnl_class *cl = rtnl_class_get(cache, ifindex, id);
+		uint64_t ceil = 0;
+
+		if (!cl)
+			break;
+		if (rtnl_htb_get_ceil64(cl, &ceil) == 0 && ceil > 0 && (!found || (double)ceil < *rate)) {
+			*rate = (double)ceil;
+			found = 1;
+		}
+		id = rtnl_tc_get_parent(TC_CAST(cl));
+		rtnl_class_put(cl);
+	}
+	nl_cache_free(cache);
+	return found ? 0 : -ENODATA;
+}
+
+int tc_shaped_rate(struct nl_sock *sk, int ifindex, double *rate)
+{
+	struct nl_cache *cache;
+	struct rtnl_qdisc *q;
+	const char *kind;
+	int r = tb_nl_errno(rtnl_qdisc_alloc_cache(sk, &cache));
+
+	if (r < 0)
+		return r;
+	q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_ROOT);
+	kind = q ? rtnl_tc_get_kind(TC_CAST(q)) : NULL;
+	r = -ENODATA;
+	if (kind && !strcmp(kind, "tbf") && rtnl_qdisc_tbf_get_rate(q) > 0) {
+		*rate = rtnl_qdisc_tbf_get_rate(q);
+		r = 0;
+	} else if (kind && !strcmp(kind, "htb") && rtnl_htb_get_defcls(q)) {
+		uint32_t root = rtnl_tc_get_handle(TC_CAST(q));
+
+		r = htb_ceil(sk, ifindex, root, TC_H_MAKE(root, rtnl_htb_get_defcls(q)), rate);
+	}
+	if (q)
+		rtnl_qdisc_put(q);
+	nl_cache_free(cache);
+	return r;
 }
 
 int tc_has_ingress_qdisc(struct nl_sock *sk, int ifindex)

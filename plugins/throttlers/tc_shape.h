@@ -31,6 +31,14 @@ int tc_shape(struct nl_sock *sk, int ifindex, uint32_t mtu, double rate,
  * ingress to it (ingress qdisc, u32 match-all, mirred) and shape it. */
 int tc_shape_ifb(struct nl_sock *sk, int ifindex, const char *ifb, uint32_t mtu, double rate);
 
+/*
+ * The rate in bytes/s that the root of ifindex holds what it sends to,
+ * ours or anyone's: an HTB root's default class (the lowest ceil on its
+ * way up), a TBF root's rate.  -ENODATA when it holds none (another
+ * root, or an HTB whose unclassified traffic goes unshaped).
+ */
+int tc_shaped_rate(struct nl_sock *sk, int ifindex, double *rate);
+
 /* 1 if ifindex has an ingress (or clsact) qdisc, 0 if not, or -errno. */
 int tc_has_ingress_qdisc(struct nl_sock *sk, int ifindex);
 
