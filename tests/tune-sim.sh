@@ -49,6 +49,11 @@ json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)"
 
 # The frontend (svc0) calls svc1 (cpu-bound, the bottleneck) and svc2 (disk, 0.7 of svc1's time) in
 # parallel.  svc2 may lose a fifth of its disk (0.875 < 1) but not two (1.09 > 1): the second cut hurts.
+conf bad "- 0 0.02 0 0; 0 0 1 0 0" "clampdown_step = 1.5;"
+pristine bad
+"$tb" clampdown "$work/bad.conf" > "$work/bad.out" 2>&1
+[ $? = 2 ] && grep -q "bad.conf:.*clampdown_step" "$work/bad.out" || { cat "$work/bad.out"; fail "clampdown_step 1.5 is accepted"; }
+same_state "clampdown refusing its step"
 conf clamp "- 0 0.02 0 0; 0 0 1 0 0; 0 0 0 0.7 0" "stress_levels = [ 0.1 ];"
 pristine clamp
 timeout 120 "$tb" clampdown "$work/clamp.conf" --tolerance 5% > "$work/clamp.out" 2>&1 ||
