@@ -83,6 +83,22 @@ static int within(const struct clamp *c, const struct tb_tune_effect *e, double 
 	return e->n >= 3 && e->failed * 4 <= e->n && isfinite(e->high) && e->high <= left;
 }
 
+/* Measure steps; where the interval straddles what is left of the
+ * tolerance (its median within), once as many pairs again decide: more data
+ * narrow it, which a noisy host needs before anything can be shown within. */
+static int measure(struct clamp *c, const struct tb_tune_step *steps, size_t n, double left,
+		   struct tb_tune_effect *e)
+{
+	int r = tb_tune_compare(c->run, steps, n, c->npairs, &c->rng, e);
+
+	if (r == 0 && !within(c, e, left) && e->median <= left && e->low <= left) {
+		tb_info("clampdown: %+.1f%% [%+.1f%%, %+.1f%%] is undecided: %u pairs of trials more",
+			100 * e->median, 100 * e->low, 100 * e->high, c->npairs);
+		r = tb_tune_compare(c->run, steps, n, c->npairs, &c->rng, e);
+	}
+	return r;
+}
+
 /* Cut one pair, step by step, while each cut stays within the tolerance. */
 static int clamp_pair(struct clamp *c, const struct candidate *k)
 {
@@ -92,15 +108,17 @@ static int clamp_pair(struct clamp *c, const struct candidate *k)
 	int r = 0;
 
 	while (r == 0 && left * st.factor >= c->floor && !tb_cancelled) {
-		struct tb_tune_effect e;
+		struct tb_tune_effect e = { 0 };
 		double now = 0;
 		json_t *a;
 		int ok;
 
 		tb_alloc_read(run, k->service, k->throttler, &now);
-		r = tb_tune_compare(run, &st, 1, c->npairs, &c->rng, &e);
-		if (r < 0)
+		r = measure(c, &st, 1, c->tolerance - c->spent, &e);
+		if (r < 0) {
+			tb_tune_effect_free(&e);
 			break;
+		}
 		ok = within(c, &e, c->tolerance - c->spent);
 		tb_info("clampdown: %s %s %g -> %g: %+.1f%% [%+.1f%%, %+.1f%%] %s",
 			run->inv.services[k->service].name, run->resources[k->throttler], now,
@@ -112,11 +130,13 @@ static int clamp_pair(struct clamp *c, const struct candidate *k)
 		json_object_set_new(a, "effect", tb_tune_effect_json(&e));
 		json_object_set_new(a, "kept", json_boolean(ok));
 		json_array_append_new(c->attempts, a);
+		/* Only what shows: noise summed over many cuts would eat it all. */
+		if (ok)
+			c->spent += e.median > 0 && e.p_worse < run->conf->alpha ? e.median : 0;
+		tb_tune_effect_free(&e);
 		if (!ok)
 			break;
 		r = tb_tune_set_add(run, &c->kept, &st, 1);
-		/* Only what shows: noise summed over many cuts would eat it all. */
-		c->spent += e.median > 0 && e.p_worse < run->conf->alpha ? e.median : 0;
 		left *= st.factor;
 	}
 	return r;
@@ -140,8 +160,9 @@ static int verify_all(struct clamp *c, json_t *out)
 		/* The steps outlive the set's end: they are made again below. */
 		c->kept.steps = NULL;
 		r = tb_tune_set_end(c->run, &c->kept, 0);
+		tb_tune_effect_free(&e);
 		if (r == 0)
-			r = tb_tune_compare(c->run, steps, n, c->npairs, &c->rng, &e);
+			r = measure(c, steps, n, c->tolerance, &e);
 		ok = r == 0 && within(c, &e, c->tolerance);
 		/* The newest cut goes when they hurt together. */
 		if (r == 0 && !ok) {
@@ -158,6 +179,7 @@ static int verify_all(struct clamp *c, json_t *out)
 			break;
 	}
 	json_object_set_new(out, "effect", tb_tune_effect_json(&e));
+	tb_tune_effect_free(&e);
 	json_object_set_new(out, "within_tolerance", json_boolean(ok));
 	json_object_set_new(out, "dropped", json_integer((json_int_t)dropped));
 	return r;

@@ -215,7 +215,7 @@ static int round_once(struct improve *im, unsigned round, const char **why)
 	struct tb_run *run = im->run;
 	struct tb_ranking rk;
 	struct tb_tune_step st[2];
-	struct tb_tune_effect e;
+	struct tb_tune_effect e = { 0 };
 	const struct tb_pair *p, *d = NULL;
 	struct budget *b;
 	double has, more, dfactor = 1, dhas = 0;
@@ -262,6 +262,13 @@ static int round_once(struct improve *im, unsigned round, const char **why)
 		r = -ERANGE;
 	} else {
 		r = tb_tune_compare(run, st, n, im->npairs, &im->rng, &e);
+		/* Better by its median, not yet shown: as many pairs again decide.
+		 * Two looks at the data: each is held to half the significance. */
+		if (r == 0 && e.median < 0 && !(e.p_better < run->conf->alpha / 2)) {
+			tb_info("improve: %+.1f%% is undecided: %u pairs of trials more", 100 * e.median,
+				im->npairs);
+			r = tb_tune_compare(run, st, n, im->npairs, &im->rng, &e);
+		}
 	}
 	if (r == -ERANGE || r == -EOPNOTSUPP) {
 		/* No headroom, or no way to set it: the next IMR gets a turn. */
@@ -270,20 +277,23 @@ static int round_once(struct improve *im, unsigned round, const char **why)
 		im->tried[st[0].service * run->nthrottlers + st[0].throttler] = 1;
 		json_object_set_new(j, "error", json_string(strerror(-r)));
 		json_array_append_new(im->rounds, j);
+		tb_tune_effect_free(&e);
 		return 0;
 	}
 	if (r < 0) {
 		json_decref(j);
+		tb_tune_effect_free(&e);
 		return r;
 	}
 	/* Kept only when the data show the application better, one-sided. */
-	ok = e.n >= 3 && e.median < 0 && e.p_better < run->conf->alpha;
+	ok = e.n >= 3 && e.median < 0 && e.p_better < run->conf->alpha / 2;
 	tb_info("improve: round %u: %s %s %g -> %g (from %s%s%s): %+.1f%% [%+.1f%%, %+.1f%%] %s", round,
 		run->inv.services[st[0].service].name, run->resources[st[0].throttler], has, has + more,
 		n > 1 ? run->inv.services[st[1].service].name : "the budget", n > 1 ? " " : "",
 		n > 1 ? run->resources[st[1].throttler] : "", 100 * e.median, 100 * e.low, 100 * e.high,
 		ok ? "kept" : "rolled back");
 	json_object_set_new(j, "effect", tb_tune_effect_json(&e));
+	tb_tune_effect_free(&e);
 	json_object_set_new(j, "kept", json_boolean(ok));
 	json_array_append_new(im->rounds, j);
 	if (!ok) {

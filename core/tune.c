@@ -125,15 +125,13 @@ int tb_tune_compare(struct tb_run *run, const struct tb_tune_step *steps, size_t
 		    unsigned npairs, uint64_t *rng, struct tb_tune_effect *out)
 {
 	double sign = run->results.values[0].direction == TB_HIGHER_IS_BETTER ? -1 : 1;
-	double *d = calloc(npairs ? npairs : 1, sizeof(*d));
+	double *d = realloc(out->d, (out->n + npairs + 1) * sizeof(*d));
 	struct tb_change *made = calloc(nsteps ? nsteps : 1, sizeof(*made));
 	int r = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->median = out->low = out->high = NAN;
-	out->p_worse = out->p_better = 1;
+	if (d)
+		out->d = d;
 	if (!d || !made) {
-		free(d);
 		free(made);
 		return -ENOMEM;
 	}
@@ -154,14 +152,21 @@ int tb_tune_compare(struct tb_run *run, const struct tb_tune_step *steps, size_t
 		else if (r == 0)
 			out->failed++;
 	}
+	out->median = out->low = out->high = NAN;
+	out->p_worse = out->p_better = 1;
 	if (out->n > 0) {
 		out->median = tb_median(d, out->n);
 		tb_bootstrap_median(d, out->n, 1000, &out->low, &out->high);
 		tb_signed_rank(d, out->n, &out->p_worse, &out->p_better);
 	}
-	free(d);
 	free(made);
 	return r;
+}
+
+void tb_tune_effect_free(struct tb_tune_effect *e)
+{
+	free(e->d);
+	memset(e, 0, sizeof(*e));
 }
 
 /* Drop the trials of an earlier ranking; the value descriptions stay. */

@@ -20,6 +20,7 @@ struct tb_tune_effect {
 	size_t n, failed;
 	double median, low, high;      /* the median change and its 95% bootstrap interval */
 	double p_worse, p_better;      /* Wilcoxon signed-rank, one-sided each */
+	double *d;                     /* the n changes */
 };
 
 /*
@@ -27,9 +28,12 @@ struct tb_tune_effect {
  * baseline and a trial with the steps made (journalled, tb_change_make) just
  * before it and undone exactly just after, which goes first drawn by a coin
  * from *rng.  The host is as before when this returns, also on failure.
+ * out starts zeroed ({ 0 }); given again, its pairs are added to (the test
+ * is then of them all).  tb_tune_effect_free() it after.
  */
 int tb_tune_compare(struct tb_run *run, const struct tb_tune_step *steps, size_t nsteps,
 		    unsigned npairs, uint64_t *rng, struct tb_tune_effect *out);
+void tb_tune_effect_free(struct tb_tune_effect *e);
 
 /* Make steps in order and keep them applied (journal records open) in
  * out[nsteps]; all or nothing. */
