@@ -16,6 +16,7 @@ static void usage(FILE *f)
 	      "(service, resource) pair in turn and measuring how much the application suffers.\n\n"
 	      "Commands:\n"
 	      "  run CONFIG [--output DIR]   run the experiment; writes DIR/report.json, prints the table\n"
+	      "  run [CONFIG] --resume DIR   go on with an interrupted run from the trials DIR holds\n"
 	      "  plan CONFIG                 print the schedule and its estimated duration (no root)\n"
 	      "  probe CONFIG                print each service's targets and each throttler's capacity\n"
 	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "resume", required_argument, NULL, 'r' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "tolerance", required_argument, NULL, 'T' },
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:f:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.output = optarg; break;
+		case 'r': o.resume = optarg; break;
 		case 'c': o.check = 1; break;
 		case 'T':
 		case 'S':
@@ -128,12 +131,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "throttlebot: --check goes with 'restore' (see --help)\n");
 		return TB_EXIT_CONFIG;
 	}
+	if (o.resume && (strcmp(cmd, "run") || o.output)) {
+		fprintf(stderr, "throttlebot: --resume goes with 'run', without --output (see --help)\n");
+		return TB_EXIT_CONFIG;
+	}
 	if (tuning && strcmp(cmd, "clampdown") && strcmp(cmd, "improve")) {
 		fprintf(stderr, "throttlebot: --tolerance, --budget, --rounds, --step and --keep go "
 			"with 'clampdown' or 'improve' (see --help)\n");
 		return TB_EXIT_CONFIG;
 	}
 	tb_install_signal_handlers();
+	if (!strcmp(cmd, "run") && o.resume && n == 0)
+		return tb_cmd_run(NULL, &o);
 	if (!strcmp(cmd, "run"))
 		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);
 	if (!strcmp(cmd, "plan"))
