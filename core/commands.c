@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "clampdown.h"
 #include "commands.h"
+#include "improve.h"
 #include "journal.h"
 #include "log.h"
 #include "manifest.h"
@@ -257,6 +259,58 @@ out:
 	tb_conf_free(&conf);
 	json_decref(m);
 	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+/* clampdown and improve: a run whose ranking is a means, then journalled
+ * allocation changes; whatever is left applied is restored at the end. */
+static int with_run(const char *config, const struct tb_options *o, const char *what,
+		    int (*body)(struct tb_run *, const struct tb_options *))
+{
+	struct tb_conf conf;
+	struct tb_run run;
+	char name[64];
+	int r, unprivileged;
+
+	snprintf(name, sizeof(name), "throttlebot %s", what);
+	r = prepare(&run, &conf, config, o);
+	unprivileged = r == 0 && tb_run_unprivileged(&run);
+	if (r == 0 && !unprivileged)
+		r = need_root(name);
+	/* Nothing a simulator changes needs undoing after a crash. */
+	if (r == 0 && !(unprivileged && geteuid() != 0))
+		r = tb_run_open_journal(&run);
+	if (r == 0)
+		r = tb_run_discover(&run, 1);
+	if (r == 0)
+		r = tb_run_plan(&run);
+	if (r == 0)
+		r = body(&run, o);
+	tb_run_restore(&run);
+	if (report_unrestored(&run))
+		r = -EIO;
+	tb_run_finish(&run);
+	tb_conf_free(&conf);
+	return r == 0 ? TB_EXIT_OK : exit_for(r);
+}
+
+static int clampdown_body(struct tb_run *run, const struct tb_options *o)
+{
+	return tb_clampdown(run, o->tolerance, o->keep);
+}
+
+int tb_cmd_clampdown(const char *config, const struct tb_options *o)
+{
+	return with_run(config, o, "clampdown", clampdown_body);
+}
+
+static int improve_body(struct tb_run *run, const struct tb_options *o)
+{
+	return tb_improve(run, o->budget, o->rounds, o->step, o->keep);
+}
+
+int tb_cmd_improve(const char *config, const struct tb_options *o)
+{
+	return with_run(config, o, "improve", improve_body);
 }
 
 /* Median trial duration of an earlier run's report, or 0. */

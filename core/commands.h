@@ -15,6 +15,11 @@ struct tb_options {
 	int verbose;
 	int check;                 /* restore --check */
 	int boost;                 /* the boost command: run, then boost */
+	double tolerance;          /* clampdown --tolerance, a fraction */
+	int keep;                  /* clampdown, improve --keep: leave the changes applied */
+	const char *budget;        /* improve --budget */
+	unsigned rounds;           /* improve --rounds */
+	double step;               /* improve --step, a fraction */
 };
 
 int tb_cmd_run(const char *config, const struct tb_options *o);
@@ -22,6 +27,8 @@ int tb_cmd_plan(const char *config, const struct tb_options *o);
 int tb_cmd_probe(const char *config, const struct tb_options *o);
 int tb_cmd_hold(const char *config, const char *service, const char *throttler,
 		const char *stress, const struct tb_options *o);
+int tb_cmd_clampdown(const char *config, const struct tb_options *o);
+int tb_cmd_improve(const char *config, const struct tb_options *o);
 int tb_cmd_restore(const struct tb_options *o);
 int tb_cmd_plugins(const struct tb_options *o);
 void tb_install_signal_handlers(void);

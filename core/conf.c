@@ -47,6 +47,11 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "boost_trials", TB_SETTING_INT, 0, "boosted trials per pair, each with a baseline" },
 	{ "boost_pairs", TB_SETTING_STRING, 0, "\"imr\": the IMRs; \"all\": then the other pairs" },
 	{ "boost_max_pairs", TB_SETTING_INT, 0, "most pairs boosted, IMRs first (10)" },
+	{ "clampdown_step", TB_SETTING_NUMBER, 0, "clampdown: the fraction each cut takes (default 0.2)" },
+	{ "clampdown_floor", TB_SETTING_NUMBER, 0,
+	  "clampdown: never below this fraction of the starting allocation (default 0.25)" },
+	{ "allocations", TB_SETTING_ANY, 0,
+	  "improve: the starting allocations, ( { service; resource; amount; } )" },
 	{ NULL, 0, 0, NULL },
 };
 

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "conf.h"
 #include "log.h"
+#include "tune.h"
 
 static void usage(FILE *f)
 {
@@ -22,6 +23,12 @@ static void usage(FILE *f)
 	      "  probe CONFIG                print each service's targets and each throttler's capacity\n"
 	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
 	      "                              apply one throttle, hold it, then restore it\n"
+	      "  clampdown CONFIG [--tolerance 5%] [--keep]\n"
+	      "                              find what the services that do not limit the application\n"
+	      "                              can give back, each cut verified; writes clampdown.json\n"
+	      "  improve CONFIG --budget cpu=2,disk=50M [--rounds 5] [--step 20%] [--keep]\n"
+	      "                              give the bottleneck more, round by round, each step\n"
+	      "                              verified; writes improve.json and ready-to-apply forms\n"
 	      "  restore                     undo whatever a killed run left applied\n"
 	      "  restore --check             list what the journal holds, changing nothing;\n"
 	      "                              exit 0 when nothing is pending, 1 when something is\n"
@@ -29,6 +36,11 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      "  -o, --output DIR   where reports go (overrides output_dir)\n"
 	      "  -f, --for SECONDS  how long hold holds (default: until Ctrl-C)\n"
+	      "  --tolerance F      clampdown: how much worse the metric may get (5% or 0.05)\n"
+	      "  --budget LIST      improve: unallocated amounts per resource (cpu=2,disk=50M)\n"
+	      "  --rounds N         improve: at most N rounds (default 5)\n"
+	      "  --step F           improve: each round's increase (default 20%)\n"
+	      "  --keep             clampdown, improve: leave the verified changes applied\n"
 	      "  -v, --verbose      more detail;  -q, --quiet  errors only\n"
 	      "  -h, --help         this text;    -V, --version\n\n"
 	      "Environment: THROTTLEBOT_PLUGIN_PATH (extra plugin directories, colon separated),\n"
@@ -52,13 +64,19 @@ int main(int argc, char **argv)
 		{ "resume", required_argument, NULL, 'r' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "tolerance", required_argument, NULL, 'T' },
+		{ "budget", required_argument, NULL, 'B' },
+		{ "rounds", required_argument, NULL, 'R' },
+		{ "step", required_argument, NULL, 'S' },
+		{ "keep", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tb_options o = { 0 };
+	struct tb_options o = { .tolerance = 0.05, .rounds = 5, .step = 0.2 };
+	int tuning = 0;
 	const char *cmd;
 	char *end;
 	int c, n;
@@ -68,6 +86,26 @@ int main(int argc, char **argv)
 		case 'o': o.output = optarg; break;
 		case 'r': o.resume = optarg; break;
 		case 'c': o.check = 1; break;
+		case 'T':
+		case 'S':
+			tuning = 1;
+			if (tb_tune_fraction(optarg, 0, c == 'T' ? 1 : 10,
+					     c == 'T' ? &o.tolerance : &o.step) < 0) {
+				fprintf(stderr, "throttlebot: --%s needs a fraction such as 5%% or 0.05\n",
+					c == 'T' ? "tolerance" : "step");
+				return TB_EXIT_CONFIG;
+			}
+			break;
+		case 'B': tuning = 1; o.budget = optarg; break;
+		case 'K': tuning = 1; o.keep = 1; break;
+		case 'R':
+			tuning = 1;
+			o.rounds = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || end == optarg || o.rounds < 1 || o.rounds > 1000) {
+				fprintf(stderr, "throttlebot: --rounds needs a number from 1 to 1000\n");
+				return TB_EXIT_CONFIG;
+			}
+			break;
 		case 'f':
 			o.hold_seconds = strtod(optarg, &end);
 			if (*end || o.hold_seconds <= 0) {
@@ -99,6 +137,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "throttlebot: --resume goes with 'run', without --output (see --help)\n");
 		return TB_EXIT_CONFIG;
 	}
+	if (tuning && strcmp(cmd, "clampdown") && strcmp(cmd, "improve")) {
+		fprintf(stderr, "throttlebot: --tolerance, --budget, --rounds, --step and --keep go "
+			"with 'clampdown' or 'improve' (see --help)\n");
+		return TB_EXIT_CONFIG;
+	}
 	tb_install_signal_handlers();
 	if (!strcmp(cmd, "run") && o.resume && n == 0)
 		return tb_cmd_run(NULL, &o);
@@ -116,6 +159,10 @@ int main(int argc, char **argv)
 		return need_args(n, 4, cmd) ? TB_EXIT_CONFIG
 			: tb_cmd_hold(argv[optind], argv[optind + 1], argv[optind + 2],
 				      argv[optind + 3], &o);
+	if (!strcmp(cmd, "clampdown"))
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_clampdown(argv[optind], &o);
+	if (!strcmp(cmd, "improve"))
+		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_improve(argv[optind], &o);
 	if (!strcmp(cmd, "restore"))
 		return need_args(n, 0, cmd) ? TB_EXIT_CONFIG : tb_cmd_restore(&o);
 	if (!strcmp(cmd, "plugins"))

@@ -106,9 +106,16 @@ END_TEST
 START_TEST(orchestrator_rejects_bad_settings)
 {
 	const struct tb_orchestrator *o = load("sim", TB_KIND_ORCHESTRATOR);
-	static const char *const bad[] = { "services = 0;", "margin = -1;", "level = 1;" };
+	static const char *const bad[] = {
+		"services = 0;", "margin = -1;", "level = 1;",
+		"model = \"0 0 1 0 0\";",                         /* the frontend has a parent */
+		"model = \"- 0 1 0 0; 2 0 1 0 0; 0 0 1 0 0\";",   /* a child before its parent */
+		"model = \"- 0 1 0 0; 0 0 1 0 0; 1 0 1 0 0; 0 0 1 0 0\";", /* siblings apart */
+		"model = \"- 0 1 0 0; 0 1 1 0 0; 0 0 1 0 0\";",   /* stages going back */
+		"model = \"- 0 1 -1 0\";", "model = \"- 0 1 0 0 x\";", "model = \"- 0 1 0\";",
+	};
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		struct tb_test_plugin t;
 		char text[1024];
 		void *st = NULL;
@@ -123,6 +130,27 @@ END_TEST
 
 /* apply writes the allowance; restore puts the file back byte for byte, also
  * from a fresh restore-only instance, and twice. */
+/* A described application: a frontend calling two services in parallel,
+ * then one more after them; its time is the model's, throttled or given more. */
+START_TEST(model_is_evaluated_as_described)
+{
+	struct sim_app a;
+	double allow[4 * SIM_NRES];
+
+	ck_assert_int_eq(sim_app_parse(&a, "- 0 0.1 0 0; 0 0 1 0 0; 0 0 0 0.5 0; 0 1 0 0 0.2", 0.8), 0);
+	ck_assert_uint_eq(a.n, 4);
+	for (size_t i = 0; i < 4 * SIM_NRES; i++)
+		allow[i] = 1;
+	ck_assert_double_eq_tol(sim_app_eval(&a, allow), 0.1 + 1 + 0.2, 1e-12);
+	allow[1 * SIM_NRES + 0] = 2;                   /* svc1's cpu doubled: svc2 is the slowest */
+	ck_assert_double_eq_tol(sim_app_eval(&a, allow), 0.1 + 0.5 + 0.2, 1e-12);
+	allow[3 * SIM_NRES + 2] = 0.5;                 /* svc3's net halved */
+	ck_assert_double_eq_tol(sim_app_eval(&a, allow), 0.1 + 0.5 + 0.4, 1e-12);
+	ck_assert_uint_eq(a.mimr, 1 * SIM_NRES + 0);
+	sim_app_free(&a);
+}
+END_TEST
+
 START_TEST(throttlers_restore_exactly)
 {
 	static const char *const names[SIM_NRES] = { "sim_cpu", "sim_disk", "sim_net" };
@@ -156,7 +184,8 @@ START_TEST(throttlers_restore_exactly)
 		ck_assert_int_eq(th->apply(s, tg, saved[r], 0.75), 0);
 		ck_assert_int_eq(sim_state_load(state_path, &st), 0);
 		ck_assert_int_eq(sim_state_get(&st, "sim:3", r, &a), 0);
-		ck_assert_double_eq_tol(a, 0.25, 1e-12);
+		/* A quarter of what it had: of the 0.5 someone left, else of 1. */
+		ck_assert_double_eq_tol(a, r == 1 ? 0.125 : 0.25, 1e-12);
 		sim_state_free(&st);
 		/* Given more than its share, up to the capacity, and read back. */
 		ck_assert_int_eq(th->allocate(s, tg, saved[r], 1.5), 0);
@@ -166,7 +195,7 @@ START_TEST(throttlers_restore_exactly)
 		ck_assert_int_eq(th->apply(s, tg, saved[r], 0.75), 0);
 		/* A second throttle of the same pair saves the first one's value. */
 		ck_assert_int_eq(th->save(s, tg, again, sizeof(again)), 0);
-		ck_assert_ptr_nonnull(strstr(again, "\t0.25"));
+		ck_assert_ptr_nonnull(strstr(again, r == 1 ? "\t0.125" : "\t0.25"));
 		th->fini(s);
 		tb_test_plugin_close(&t);
 	}
@@ -464,6 +493,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, orchestrator_declares_every_service);
 	tcase_add_test(tc, orchestrator_rejects_bad_settings);
+	tcase_add_test(tc, model_is_evaluated_as_described);
 	tcase_add_test(tc, throttlers_restore_exactly);
 	tcase_add_test(tc, metric_evaluates_the_model);
 	tcase_add_test(tc, metric_noise_has_the_configured_spread);

@@ -12,6 +12,7 @@
 struct sim {
 	const struct tb_host *h;
 	char *state;
+	char *model;                 /* the application described, or NULL: generated */
 	long long seed, nservices;
 	double margin, level;
 	int alive;                   /* what alive() answers for every target */
@@ -27,6 +28,8 @@ static const struct tb_setting_spec settings[] = {
 	{ "margin", TB_SETTING_NUMBER, 0,
 	  "plant a MIMR this far above the runner-up (default 0.25, 0: none)" },
 	{ "level", TB_SETTING_NUMBER, 0, "stress the truth and the margin refer to (default 0.8)" },
+	{ "model", TB_SETTING_STRING, 0,
+	  "describe the application instead: \"PARENT STAGE CPU DISK NET; ...\" (see sim_app.h)" },
 	{ "alive", TB_SETTING_STRING, 0,
 	  "what alive() answers: \"running\" (default), \"stopped\" or \"unknown\" (-EIO)" },
 	{ "capped", TB_SETTING_STRING, 0,
@@ -56,7 +59,7 @@ static int parse_capped(struct sim *s, const char *text)
 static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
 	struct sim *s = calloc(1, sizeof(*s));
-	const char *path = NULL, *alive = "running", *capped = NULL;
+	const char *path = NULL, *alive = "running", *capped = NULL, *model = NULL;
 	int r = 0;
 
 	if (!s)
@@ -74,9 +77,27 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 		    ((r = h->get_number(h, cfg, "margin", &s->margin)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_number(h, cfg, "level", &s->level)) < 0 && r != -ENOENT) ||
 		    ((r = h->get_string(h, cfg, "alive", &alive)) < 0 && r != -ENOENT) ||
-		    ((r = h->get_string(h, cfg, "capped", &capped)) < 0 && r != -ENOENT))
+		    ((r = h->get_string(h, cfg, "capped", &capped)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_string(h, cfg, "model", &model)) < 0 && r != -ENOENT))
 			goto fail;
 		r = 0;
+		if (model) {
+			struct sim_app app;
+
+			if (strlen(model) > SIM_MODEL_MAX || strchr(model, '\n') ||
+			    sim_app_parse(&app, model, s->level) < 0) {
+				r = h->config_error(h, cfg, "model", "model must be at most %d characters of "
+						    "\"PARENT STAGE CPU DISK NET\" separated by ';', "
+						    "children after their parent", SIM_MODEL_MAX);
+				goto fail;
+			}
+			s->nservices = (long long)app.n;
+			sim_app_free(&app);
+			if (!(s->model = strdup(model))) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
 		if (s->nservices < 1 || s->nservices > 1000000)
 			r = h->config_error(h, cfg, "services", "services must be 1 to 1000000, not %lld",
 					    s->nservices);
@@ -104,6 +125,7 @@ static int sim_init(const struct tb_host *h, const struct tb_config *cfg, void *
 	*state = s;
 	return 0;
 fail:
+	free(s->model);
 	free(s);
 	return r;
 }
@@ -112,8 +134,10 @@ static void sim_fini(void *state)
 {
 	struct sim *s = state;
 
-	if (s)
+	if (s) {
 		free(s->state);
+		free(s->model);
+	}
 	free(s);
 }
 
@@ -146,14 +170,16 @@ static int sim_discover(void *state, struct tb_inventory *inv)
 	struct sim_state st = { .have_app = 1, .seed = (uint64_t)s->seed,
 				.nservices = (size_t)s->nservices, .margin = s->margin,
 				.level = s->level, .have_capped = s->have_capped,
-				.capped = s->capped, .capped_resource = s->capped_resource };
+				.capped = s->capped, .capped_resource = s->capped_resource,
+				.model = s->model };
 	struct sim_app app;
 	char name[32], id[32];
 	int r;
 
 	if (!s->state)
 		return -EINVAL;
-	r = sim_app_generate(&app, st.seed, st.nservices, st.margin, st.level);
+	r = s->model ? sim_app_parse(&app, s->model, st.level)
+		     : sim_app_generate(&app, st.seed, st.nservices, st.margin, st.level);
 	if (r < 0)
 		return r;
 	log_truth(s, &app);

@@ -1,6 +1,7 @@
 /* sim_app.c - generate a call-tree application and evaluate its completion time under throttling. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sim_app.h"
@@ -197,10 +198,10 @@ static void generate_tree(struct sim_app *a, struct sim_rng *g)
 	}
 }
 
-int sim_app_generate(struct sim_app *a, uint64_t seed, size_t n, double margin, double level)
+/* Room for an application of n services, nothing throttled. */
+static int app_alloc(struct sim_app *a, size_t n, double level)
 {
-	struct sim_rng g;
-	size_t s, r, np = n * SIM_NRES;
+	size_t np = n * SIM_NRES;
 
 	memset(a, 0, sizeof(*a));
 	if (n == 0)
@@ -223,8 +224,19 @@ int sim_app_generate(struct sim_app *a, uint64_t seed, size_t n, double margin, 
 		sim_app_free(a);
 		return -ENOMEM;
 	}
-	for (s = 0; s < np; s++)
+	for (size_t s = 0; s < np; s++)
 		a->allow[s] = 1;
+	return 0;
+}
+
+int sim_app_generate(struct sim_app *a, uint64_t seed, size_t n, double margin, double level)
+{
+	struct sim_rng g;
+	size_t s, r, np = n * SIM_NRES;
+	int err = app_alloc(a, n, level);
+
+	if (err < 0)
+		return err;
 	sim_rng_seed(&g, seed);
 	generate_tree(a, &g);
 	/* Heavy-tailed demands: a few services dominate, as in real applications. */
@@ -238,6 +250,64 @@ int sim_app_generate(struct sim_app *a, uint64_t seed, size_t n, double margin, 
 		a->demand[a->mimr] *= 1.2;
 		compute_truth(a);
 	}
+	return 0;
+}
+
+/* One service of a model: "PARENT STAGE CPU DISK NET", PARENT "-" for the
+ * frontend.  Children must follow their parent's earlier children (the
+ * breadth-first numbering the evaluation relies on). */
+static int parse_service(struct sim_app *a, size_t s, const char *text)
+{
+	char parent[24];
+	unsigned stage;
+	double *d = &a->demand[s * SIM_NRES];
+	int used = 0;
+
+	if (sscanf(text, " %23s %u %lf %lf %lf %n", parent, &stage, &d[0], &d[1], &d[2], &used) != 5 ||
+	    (text[used] && text[used] != ';'))
+		return -EINVAL;
+	for (int r = 0; r < SIM_NRES; r++)
+		if (!(d[r] >= 0 && d[r] < 1e6))
+			return -EINVAL;
+	if (s == 0)
+		return strcmp(parent, "-") == 0 ? 0 : -EINVAL;
+	{
+		char *end;
+		unsigned long p = strtoul(parent, &end, 10);
+
+		/* Siblings contiguous, stages nondecreasing among them. */
+		if (*end || end == parent || p >= s || (s > 1 && p < a->parent[s - 1]))
+			return -EINVAL;
+		if (a->nchildren[p] == 0)
+			a->first_child[p] = s;
+		else if (a->first_child[p] + a->nchildren[p] != s || stage < a->stage[s - 1])
+			return -EINVAL;
+		a->nchildren[p]++;
+		a->parent[s] = p;
+		a->stage[s] = stage;
+	}
+	return 0;
+}
+
+int sim_app_parse(struct sim_app *a, const char *model, double level)
+{
+	size_t n = 1;
+	int r;
+
+	for (const char *c = model; *c; c++)
+		n += *c == ';';
+	if (n > 1000 || (r = app_alloc(a, n, level)) < 0)
+		return n > 1000 ? -EINVAL : r;
+	for (size_t s = 0; s < n; s++) {
+		r = parse_service(a, s, model);
+		if (r < 0) {
+			sim_app_free(a);
+			return r;
+		}
+		model = strchr(model, ';');
+		model = model ? model + 1 : "";
+	}
+	compute_truth(a);
 	return 0;
 }
 

@@ -51,6 +51,13 @@ double sim_rng_gauss(struct sim_rng *g);        /* N(0, 1) */
  * 0 or -ENOMEM.
  */
 int sim_app_generate(struct sim_app *a, uint64_t seed, size_t n, double margin, double level);
+/*
+ * Build the application a model describes instead: services separated by
+ * ';', each "PARENT STAGE CPU DISK NET" (PARENT "-" for the frontend, the
+ * demands in seconds at full allowance), numbered breadth first as above.
+ * 0, -EINVAL for a model that breaks those rules, or -ENOMEM.
+ */
+int sim_app_parse(struct sim_app *a, const char *model, double level);
 void sim_app_free(struct sim_app *a);
 
 /* Completion time with the allowances allow[n * SIM_NRES] (NULL: all 1). */

@@ -118,6 +118,7 @@ static void sj_fini(void *state)
 	if (j->have_app)
 		sim_app_free(&j->app);
 	free(j->allow);
+	free(j->params.model);
 	free(j->state);
 	free(j);
 }
@@ -144,7 +145,8 @@ static int model_for(struct simj *j, const struct sim_state *st)
 		return -EINVAL;
 	}
 	if (j->have_app && p->seed == st->seed && p->nservices == st->nservices &&
-	    p->margin == st->margin && p->level == st->level)
+	    p->margin == st->margin && p->level == st->level &&
+	    !p->model == !st->model && (!p->model || !strcmp(p->model, st->model)))
 		return 0;
 	if (j->have_app)
 		sim_app_free(&j->app);
@@ -153,7 +155,13 @@ static int model_for(struct simj *j, const struct sim_state *st)
 	j->allow = malloc(st->nservices * SIM_NRES * sizeof(*j->allow));
 	if (!j->allow)
 		return -ENOMEM;
-	if ((r = sim_app_generate(&j->app, st->seed, st->nservices, st->margin, st->level)) < 0)
+	free(j->params.model);
+	j->params.model = NULL;
+	if (st->model && !(j->params.model = strdup(st->model)))
+		return -ENOMEM;
+	r = st->model ? sim_app_parse(&j->app, st->model, st->level)
+		      : sim_app_generate(&j->app, st->seed, st->nservices, st->margin, st->level);
+	if (r < 0)
 		return r;
 	j->have_app = 1;
 	j->params.seed = st->seed;

@@ -14,6 +14,7 @@ void sim_state_free(struct sim_state *st)
 	for (size_t i = 0; i < st->nallow; i++)
 		free(st->allow[i].id);
 	free(st->allow);
+	free(st->model);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -45,6 +46,10 @@ int sim_state_load(const char *path, struct sim_state *st)
 			st->have_capped = 1;
 			st->capped = n;
 			st->capped_resource = res;
+		} else if (!strncmp(line, "model ", 6) && !st->model) {
+			line[strcspn(line, "\n")] = '\0';
+			st->model = strdup(line + 6);
+			r = st->model ? 0 : -ENOMEM;
 		} else if (sscanf(line, "allow %255s %d %lf", id, &res, &a) == 3) {
 			/* sim_state_save() writes each pair once: no search, which
 			 * would make loading the state of a large group quadratic. */
@@ -82,6 +87,8 @@ int sim_state_save(const char *path, const struct sim_state *st)
 			st->level);
 	if (st->have_capped)
 		fprintf(f, "capped %zu %d\n", st->capped, st->capped_resource);
+	if (st->model)
+		fprintf(f, "model %s\n", st->model);
 	for (size_t i = 0; i < st->nallow; i++)
 		fprintf(f, "allow %s %d %.17g\n", st->allow[i].id, st->allow[i].resource,
 			st->allow[i].allowance);

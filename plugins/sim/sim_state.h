@@ -13,11 +13,15 @@
  *
  *   app SEED NSERVICES MARGIN LEVEL
  *   capped SERVICE-INDEX RESOURCE
+ *   model TEXT          (optional: the application described, not generated)
  *   allow TARGET-ID RESOURCE ALLOWANCE
  *
  * A missing allowance line means 1 (untouched).  A capped pair has a limit
  * of its own below what the host can give it (see sim_throttler.c).
  */
+/* The longest model a state file line holds. */
+#define SIM_MODEL_MAX 480
+
 struct sim_allow {
 	char *id;
 	int resource;
@@ -32,6 +36,7 @@ struct sim_state {
 	int have_capped;
 	size_t capped;             /* service index */
 	int capped_resource;
+	char *model;               /* sim_app_parse()'s text, or NULL */
 	struct sim_allow *allow;
 	size_t nallow, cap;
 };

@@ -108,27 +108,26 @@ static int set_allowance(struct simt *t, const char *path, const char *id, doubl
 }
 
 /*
- * A throttle leaves a fraction 1 - stress of what the service could use.  A
- * capped pair has a limit of its own, a quarter of what the host can give (a
- * container held to 1 of the host's 4 cores): the throttle takes from the
- * host's capacity, so it reaches the service only below its own limit, while
- * more than that limit helps it.
+ * A throttle takes its fraction of what the service has (its saved
+ * allowance, 1 when untouched), as a quota throttler takes it of the quota
+ * it found.  A capped pair has a limit of its own, a quarter of what the
+ * host can give (a container held to 1 of the host's 4 cores), and stands
+ * for a throttle that takes from the host's capacity instead (cpuset over a
+ * quota): it reaches the service only below its own limit, while more than
+ * that limit helps it.
  */
-static int throttled_allowance(struct simt *t, const struct tb_target *target, double stress,
-			       double *allowance)
+static int throttled_allowance(struct simt *t, const struct tb_target *target, double had,
+			       double stress, double *allowance)
 {
 	struct sim_state st;
-	double own = 1;
 	int r = sim_state_load(t->state, &st);
 
 	if (r < 0)
 		return r;
-	*allowance = 1 - stress;
+	*allowance = had * (1 - stress);
 	if (st.have_capped && st.capped_resource == SIM_RESOURCE &&
-	    (long)st.capped == sim_target_index(target->id)) {
-		sim_state_get(&st, target->id, SIM_RESOURCE, &own);
-		*allowance = fmin(own, SIM_CAPACITY * (1 - stress));
-	}
+	    (long)st.capped == sim_target_index(target->id))
+		*allowance = fmin(had, SIM_CAPACITY * (1 - stress));
 	sim_state_free(&st);
 	return 0;
 }
@@ -136,12 +135,13 @@ static int throttled_allowance(struct simt *t, const struct tb_target *target, d
 static int st_apply(void *state, const struct tb_target *target, const char *saved, double stress)
 {
 	struct simt *t = state;
-	double allowance;
+	const char *last = saved ? strrchr(saved, '\t') : NULL;
+	double had = last && strcmp(last + 1, "-") ? strtod(last + 1, NULL) : 1, allowance;
 	int r;
 
-	if (!t->state || !tb_stress_valid(stress))
+	if (!t->state || !tb_stress_valid(stress) || !(had > 0 && had <= SIM_CAPACITY))
 		return -EINVAL;
-	if ((r = throttled_allowance(t, target, stress, &allowance)) < 0)
+	if ((r = throttled_allowance(t, target, had, stress, &allowance)) < 0)
 		return r;
 	return set_allowance(t, t->state, target->id, allowance);
 }
