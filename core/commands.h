@@ -13,6 +13,7 @@ struct tb_options {
 	double hold_seconds;       /* --for SECONDS, 0 = until interrupted */
 	int verbose;
 	int check;                 /* restore --check */
+	const char *config;        /* agent --config FILE */
 };
 
 int tb_cmd_run(const char *config, const struct tb_options *o);
@@ -22,6 +23,8 @@ int tb_cmd_hold(const char *config, const char *service, const char *throttler,
 		const char *stress, const struct tb_options *o);
 int tb_cmd_restore(const struct tb_options *o);
 int tb_cmd_plugins(const struct tb_options *o);
+/* throttlebot agent --config FILE (agent/agent.c): serve until a signal, then restore everything. */
+int tb_cmd_agent(const char *config);
 void tb_install_signal_handlers(void);
 
 #endif

@@ -95,8 +95,8 @@ static int get_plugin_ref(config_setting_t *group, struct tb_plugin_ref *ref)
 	return 0;
 }
 
-static int get_plugin_list(config_setting_t *root, const char *key,
-			   struct tb_plugin_ref *refs, size_t *n)
+int tb_conf_plugin_list(config_setting_t *root, const char *key, struct tb_plugin_ref *refs,
+			size_t *n)
 {
 	config_setting_t *list = config_setting_get_member(root, key);
 	int count, i, r;
@@ -224,10 +224,10 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 	r = get_plugin_ref(config_setting_get_member(root, "orchestrator"), &c->orchestrator);
 	if (r < 0)
 		return r;
-	r = get_plugin_list(root, "throttlers", c->throttlers, &c->nthrottlers);
+	r = tb_conf_plugin_list(root, "throttlers", c->throttlers, &c->nthrottlers);
 	if (r < 0)
 		return r;
-	r = get_plugin_list(root, "metrics", c->metrics, &c->nmetrics);
+	r = tb_conf_plugin_list(root, "metrics", c->metrics, &c->nmetrics);
 	if (r < 0)
 		return r;
 	if (config_setting_get_member(root, "strategy")) {

@@ -53,6 +53,11 @@ void tb_conf_free(struct tb_conf *c);
 int tb_conf_error(const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The list of plugin groups under key (or one bare group), at most
+ * TB_MAX_PLUGINS, names distinct.  Errors as file:line. */
+int tb_conf_plugin_list(config_setting_t *root, const char *key, struct tb_plugin_ref *refs,
+			size_t *n);
+
 /* Is value listed in the exclude group's list key (or does a pattern match)? */
 int tb_conf_excluded(const struct tb_conf *c, const char *key, const char *value);
 

@@ -5,9 +5,10 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 build="autoconf automake libtool pkg-config make gcc libc6-dev
        libconfig-dev libcgroup-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjansson-dev libxml2-dev check
+       libmicrohttpd-dev libgnutls28-dev
        iproute2"
 test_pkgs="python3 procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
-           prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl
+           prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl openssl
            clang libclang-rt-14-dev"
 deb_pkgs="build-essential debhelper dpkg-dev fakeroot lintian autopkgtest python3"
 pkgs=$build
