@@ -83,7 +83,9 @@ struct tb_agent {
 };
 
 /* The table of applied throttles (agent_table.c); each call takes the lock.
- * Apply: save, journal (fsync), apply; a failed apply is restored at once. */
+ * Apply: save, journal (fsync), apply; a failed apply is restored at once.
+ * out->handle: the client's own handle for it (it journalled that first),
+ * or "" for a new random one; filled on success. */
 int tb_agent_apply(struct tb_agent *a, const char *kind, const char *id, const char *throttler,
 		   double stress, double lease, struct tb_agent_throttle *out, char *why,
 		   size_t whylen);

@@ -96,15 +96,26 @@ static int lease_of(const struct tb_agent *a, json_t *body, int required, double
 	return 0;
 }
 
+static int is_handle(const char *s, size_t len)
+{
+	return len == TB_AGENT_HANDLE_LEN && strspn(s, "0123456789abcdef") >= len;
+}
+
 static enum MHD_Result do_apply(struct tb_agent *a, struct MHD_Connection *c, json_t *body)
 {
 	json_t *target = json_object_get(body, "target"), *id;
 	const char *kind = NULL, *throttler = NULL;
 	char why[1024] = "", idtext[32];
 	double stress, lease;
-	struct tb_agent_throttle t;
+	struct tb_agent_throttle t = { .handle = "" };
+	json_t *handle = json_object_get(body, "handle");
 	int r;
 
+	if (handle && (!json_is_string(handle) ||
+		       !is_handle(json_string_value(handle), strlen(json_string_value(handle)))))
+		return fail(c, MHD_HTTP_BAD_REQUEST, "handle: 32 lowercase hex digits");
+	if (handle)
+		snprintf(t.handle, sizeof(t.handle), "%s", json_string_value(handle));
 	id = json_object_get(target, "id");
 	kind = json_string_value(json_object_get(target, "kind"));
 	throttler = json_string_value(json_object_get(body, "throttler"));
@@ -126,11 +137,6 @@ static enum MHD_Result do_apply(struct tb_agent *a, struct MHD_Connection *c, js
 		return fail(c, status_of(r), why);
 	return send_json(c, MHD_HTTP_CREATED, json_pack("{s:s, s:s, s:f}", "handle", t.handle,
 							"saved", t.saved, "lease_seconds", lease));
-}
-
-static int is_handle(const char *s, size_t len)
-{
-	return len == TB_AGENT_HANDLE_LEN && strspn(s, "0123456789abcdef") >= len;
 }
 
 static enum MHD_Result route(struct tb_agent *a, struct MHD_Connection *c, const char *url,
@@ -256,7 +262,7 @@ static int parse_listen(const char *listen, struct addrinfo **ai)
 
 int tb_agent_http_start(struct tb_agent *a, struct MHD_Daemon **out)
 {
-	struct MHD_OptionItem opts[8];
+	struct MHD_OptionItem opts[9];
 	struct addrinfo *ai;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG;
 	size_t n = 0;
@@ -274,6 +280,9 @@ int tb_agent_http_start(struct tb_agent *a, struct MHD_Daemon **out)
 	/* With a trust store, the handshake asks every client for its certificate. */
 	if (a->ca_pem)
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, a->ca_pem };
+	/* TLS 1.2 and 1.3 only. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		(void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, 64, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };

@@ -114,7 +114,13 @@ static int apply_locked(struct tb_agent *a, const char *kind, const char *id, si
 	if (r < 0)
 		return r;
 	t.where = where(th, &target);
-	r = t.where ? new_handle(t.handle) : -ENOMEM;
+	r = !t.where ? -ENOMEM : *out->handle ? 0 : new_handle(t.handle);
+	if (*out->handle)
+		snprintf(t.handle, sizeof(t.handle), "%s", out->handle);
+	if (r == 0 && find(a, t.handle)) {
+		snprintf(why, whylen, "handle %s is taken", t.handle);
+		r = -EBUSY;
+	}
 	if (r == 0 && busy(a, ti, t.where)) {
 		snprintf(why, whylen, "%s: %s already holds a throttle there", target.id, in->name);
 		r = -EBUSY;
@@ -172,7 +178,7 @@ int tb_agent_apply(struct tb_agent *a, const char *kind, const char *id, const c
 			break;
 	if (ti == a->nthrottlers) {
 		snprintf(why, whylen, "no throttler named '%s' on this agent", throttler);
-		return -ENOENT;
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&a->lock);
 	r = apply_locked(a, kind, id, ti, stress, lease, out, why, whylen);
