@@ -30,16 +30,9 @@ static const struct tb_setting_spec keys[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-static const char *str(config_setting_t *root, const char *key, const char *dflt)
-{
-	const char *v = NULL;
-
-	return config_setting_lookup_string(root, key, &v) ? v : dflt;
-}
-
 int tb_agent_conf_load(struct tb_agent_conf *c, const char *path)
 {
-	config_setting_t *root, *s;
+	config_setting_t *root;
 	struct stat st;
 	int r;
 
@@ -62,22 +55,18 @@ int tb_agent_conf_load(struct tb_agent_conf *c, const char *path)
 	r = tb_settings_check(root, keys, NULL);
 	if (r < 0)
 		return r;
-	c->listen = str(root, "listen", NULL);
-	c->certificate = str(root, "certificate", NULL);
-	c->key = str(root, "key", NULL);
-	c->token_file = str(root, "token_file", NULL);
-	c->client_ca = str(root, "client_ca", NULL);
-	c->journal = str(root, "journal", TB_AGENT_JOURNAL_DEFAULT);
-	c->lock = str(root, "lock", TB_AGENT_LOCK_DEFAULT);
-	c->plugin_dir = str(root, "plugin_dir", NULL);
-	c->max_lease = MAX_LEASE_DEFAULT;
-	s = config_setting_get_member(root, "max_lease_seconds");
-	if (s) {
-		c->max_lease = config_setting_type(s) == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
-			       : (double)config_setting_get_int64(s);
-		if (!(c->max_lease >= 1 && c->max_lease <= 86400))
-			return tb_conf_error(s, "max_lease_seconds must be from 1 to 86400");
-	}
+	c->listen = tb_conf_string(root, "listen", NULL);
+	c->certificate = tb_conf_string(root, "certificate", NULL);
+	c->key = tb_conf_string(root, "key", NULL);
+	c->token_file = tb_conf_string(root, "token_file", NULL);
+	c->client_ca = tb_conf_string(root, "client_ca", NULL);
+	c->journal = tb_conf_string(root, "journal", TB_AGENT_JOURNAL_DEFAULT);
+	c->lock = tb_conf_string(root, "lock", TB_AGENT_LOCK_DEFAULT);
+	c->plugin_dir = tb_conf_string(root, "plugin_dir", NULL);
+	c->max_lease = tb_conf_double(root, "max_lease_seconds", MAX_LEASE_DEFAULT);
+	if (!(c->max_lease >= 1 && c->max_lease <= 86400))
+		return tb_conf_error(config_setting_get_member(root, "max_lease_seconds"),
+				     "max_lease_seconds must be from 1 to 86400");
 	/* Authentication is not optional: an agent changes the node's kernel settings. */
 	if (!c->token_file && !c->client_ca)
 		return tb_conf_error(root, "set token_file, client_ca or both: the agent never "

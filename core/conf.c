@@ -40,6 +40,7 @@ static const struct tb_setting_spec top_keys[] = {
 	{ "max_extra_trials", TB_SETTING_INT, 0,
 	  "most trials added where a verdict is undecided (default: half the schedule)" },
 	{ "report_top", TB_SETTING_INT, 0, "services shown in full in the table and HTML" },
+	{ "agents", TB_SETTING_ANY, 0, "nodes whose throttles go to their agent: { node; url; ... }" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -194,7 +195,7 @@ static int get_seed(struct tb_conf *c, config_setting_t *root)
 	return 0;
 }
 
-static double get_double(config_setting_t *root, const char *key, double dflt)
+double tb_conf_double(config_setting_t *root, const char *key, double dflt)
 {
 	config_setting_t *s = config_setting_get_member(root, key);
 
@@ -204,7 +205,7 @@ static double get_double(config_setting_t *root, const char *key, double dflt)
 							  : config_setting_get_float(s);
 }
 
-static const char *get_string(config_setting_t *root, const char *key, const char *dflt)
+const char *tb_conf_string(config_setting_t *root, const char *key, const char *dflt)
 {
 	config_setting_t *s = config_setting_get_member(root, key);
 
@@ -240,6 +241,9 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 	r = get_levels(c, root);
 	if (r < 0)
 		return r;
+	r = tb_agents_parse(root, &c->agents);
+	if (r < 0)
+		return r;
 	c->trials = 3;
 	c->baseline_trials = 5;
 	c->warmup_trials = 1;
@@ -260,23 +264,23 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 			return r;
 		c->max_extra_trials = extra;
 	}
-	c->alpha = get_double(root, "significance", 0.05);
+	c->alpha = tb_conf_double(root, "significance", 0.05);
 	if (!(c->alpha > 0 && c->alpha < 0.5))
 		return tb_conf_error(config_setting_get_member(root, "significance"),
 				     "significance %g is out of range (0 < a < 0.5)", c->alpha);
-	c->min_effect = get_double(root, "min_effect", 0.05);
+	c->min_effect = tb_conf_double(root, "min_effect", 0.05);
 	if (!(c->min_effect >= 0 && c->min_effect < 10))
 		return tb_conf_error(config_setting_get_member(root, "min_effect"),
 				     "min_effect %g is out of range (0 <= e < 10)", c->min_effect);
-	c->trial_seconds = get_double(root, "trial_seconds", 10.0);
+	c->trial_seconds = tb_conf_double(root, "trial_seconds", 10.0);
 	/* Bounded, as it is multiplied and converted to whole seconds. */
 	if (!(c->trial_seconds > 0 && c->trial_seconds <= TB_TRIAL_SECONDS_MAX))
 		return tb_conf_error(config_setting_get_member(root, "trial_seconds"),
 				     "trial_seconds must be positive and at most %g",
 				     TB_TRIAL_SECONDS_MAX);
-	c->application = get_string(root, "application", "application");
-	c->output_dir = get_string(root, "output_dir", "throttlebot-out");
-	c->plugin_dir = get_string(root, "plugin_dir", NULL);
+	c->application = tb_conf_string(root, "application", "application");
+	c->output_dir = tb_conf_string(root, "output_dir", "throttlebot-out");
+	c->plugin_dir = tb_conf_string(root, "plugin_dir", NULL);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "instance.h"
 #include "journal.h"
 #include "log.h"
+#include "remote.h"
 #include "restore.h"
 
 static unsigned kind_of(const char *name)
@@ -53,6 +54,13 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 	int (*restore)(void *state, const char *saved);
 	struct tb_instance in;
 	int r;
+
+	if (!strcmp(e->kind, TB_REMOTE_KIND)) {
+		r = tb_remote_release(e->saved);
+		if (r == 0)
+			tb_info("restored %s (%s, at its node's agent)", e->target, e->plugin);
+		return r;
+	}
 
 	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {
 		tb_error("journal entry %ld: unknown kind '%s'", e->id, e->kind);

@@ -27,23 +27,11 @@ cleanup() {
 	[ -n "$made_docker" ] && rmdir /sys/fs/cgroup/cpu/docker 2>/dev/null
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail=0
-bad() { echo "FAILED: $*"; fail=1; }
+. "$abs_top_srcdir/tests/agent-lib.sh"
 
-# A CA, the agent's certificate for 127.0.0.1, a client certificate from the CA, and one from nowhere.
+# A CA, the agent's certificate for 127.0.0.1, a client certificate from the CA, one from nowhere, a token.
 cd "$tmp" || exit 1
-ossl() { openssl "$@" >/dev/null 2>&1 || { echo "FAILED: openssl $1"; exit 1; }; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca
-ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext
-ossl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=controller
-ossl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
-ossl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > token
-chmod 600 token server.key
+agent_certs 127.0.0.1
 tok=$(cat token)
 
 conf() {   # conf FILE [extra lines]: the agent's configuration, token and client CA both required
