@@ -68,6 +68,25 @@ static int by_container(const struct tb_cg_mounts *m, const char *id, struct tb_
 	return 0;
 }
 
+/* A top cgroup of a hierarchy (where kernel threads are, and services a
+ * hierarchy does not split) is never handed to a throttler: a throttle
+ * there would act on the whole node.  Returns how many directories remain. */
+static int drop_tops(const struct tb_cg_mounts *m, struct tb_agent_target *t)
+{
+	int left = 0;
+
+	for (int c = 0; c < TB_CG_SLOTS; c++) {
+		const char *mnt = tb_cg_mount_of(m, c, NULL);
+
+		if (t->dirs[c] && mnt && !strcmp(t->dirs[c], mnt)) {
+			free(t->dirs[c]);
+			t->dirs[c] = NULL;
+		}
+		left += t->dirs[c] != NULL;
+	}
+	return left;
+}
+
 /* Its network namespace, when not the agent's own, and the interface there. */
 static void find_net(struct tb_agent_target *out)
 {
@@ -100,12 +119,16 @@ int tb_agent_target_resolve(const struct tb_cg_mounts *m, const char *kind, cons
 			 "is 64 lowercase hex digits; nothing else (no path) is taken");
 		return -EINVAL;
 	}
+	if (r == 0 && drop_tops(m, out) == 0)
+		r = -EPERM;
 	if (r < 0) {
 		snprintf(why, whylen, "%s: %s", out->id,
 			 r == -ESRCH ? "no such process or container on this node"
-			 : r == -EXDEV ? "its cgroup lies outside the cgroup mounts" : strerror(-r));
+			 : r == -EXDEV ? "its cgroup lies outside the cgroup mounts"
+			 : r == -EPERM ? "refused: it is in the top cgroups, a throttle would act "
+					 "on the whole node" : strerror(-r));
 		tb_agent_target_free(out);
-		return r == -EXDEV ? -EINVAL : r;
+		return r == -EXDEV || r == -EPERM ? -EINVAL : r;
 	}
 	for (int c = 0; c < TB_CG_SLOTS; c++)
 		out->t.cgroup[c] = out->dirs[c];

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 
 /* A record, read back and checked. */
 struct endpoint {
-	const char *url, *handle, *token_file, *ca, *cert, *key;
+	const char *url, *handle, *token_file, *token_sha256, *ca, *cert, *key;
 	double lease;
 	json_t *json;
 };
@@ -35,22 +36,65 @@ static int plain_path(const char *p)
 	return !p || (p[0] == '/' && strlen(p) < 4096 && !strpbrk(p, "\n\r"));
 }
 
+static int read_token(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, out, size - 1) : -1;
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+		n--;
+	out[n] = '\0';
+	return strpbrk(out, "\r\n") ? -EINVAL : 0;
+}
+
+/* SHA-256 of the token, in hex.  A record names the token's file; restore
+ * reads the record from disk, and sends the token only if the file still
+ * holds the one the record was made with: a record forged to point at
+ * another file (and another url) gets nothing of that file out. */
+static int fingerprint(const char *token, char out[65])
+{
+	unsigned char d[32];
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), d) < 0)
+		return -EIO;
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	return 0;
+}
+
 int tb_remote_record(const struct tb_agent_ref *ag, char *saved, size_t size)
 {
 	unsigned char raw[HANDLE_LEN / 2];
-	char handle[HANDLE_LEN + 1];
+	char handle[HANDLE_LEN + 1], token[TOKEN_MAX], sum[65] = "";
 	json_t *j;
 	char *text;
 	int r = 0;
+
+	if (ag->token_file) {
+		r = read_token(ag->token_file, token, sizeof(token));
+		if (r == 0)
+			r = fingerprint(token, sum);
+		explicit_bzero(token, sizeof(token));
+		if (r < 0)
+			return r;
+	}
 
 	/* Random: a handle from a run before must never name this throttle. */
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return -EIO;
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(handle + 2 * i, 3, "%02x", raw[i]);
-	j = json_pack("{s:s, s:s, s:s, s:f, s:s*, s:s*, s:s*, s:s*}", "node", ag->node, "url",
+	j = json_pack("{s:s, s:s, s:s, s:f, s:s*, s:s*, s:s*, s:s*, s:s*}", "node", ag->node, "url",
 		      ag->url, "handle", handle, "lease", ag->lease, "token_file", ag->token_file,
-		      "ca", ag->ca, "cert", ag->cert, "key", ag->key);
+		      "token_sha256", ag->token_file ? sum : NULL, "ca", ag->ca, "cert", ag->cert,
+		      "key", ag->key);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!text)
 		r = -ENOMEM;
@@ -75,6 +119,7 @@ static int parse_record(const char *saved, struct endpoint *ep)
 	ep->url = json_string_value(json_object_get(ep->json, "url"));
 	ep->handle = json_string_value(json_object_get(ep->json, "handle"));
 	ep->token_file = json_string_value(json_object_get(ep->json, "token_file"));
+	ep->token_sha256 = json_string_value(json_object_get(ep->json, "token_sha256"));
 	ep->ca = json_string_value(json_object_get(ep->json, "ca"));
 	ep->cert = json_string_value(json_object_get(ep->json, "cert"));
 	ep->key = json_string_value(json_object_get(ep->json, "key"));
@@ -82,6 +127,7 @@ static int parse_record(const char *saved, struct endpoint *ep)
 	ep->lease = json_number_value(l);
 	if (!ep->url || strncmp(ep->url, "https://", 8) || strlen(ep->url) > 200 ||
 	    strpbrk(ep->url, " \t\r\n?#") || !is_hex(ep->handle, HANDLE_LEN) ||
+	    (ep->token_file && !is_hex(ep->token_sha256, 64)) ||
 	    !(ep->lease >= 3 && ep->lease <= 86400) || !plain_path(ep->token_file) ||
 	    !plain_path(ep->ca) || !plain_path(ep->cert) || !plain_path(ep->key) ||
 	    !ep->cert != !ep->key) {
@@ -90,24 +136,6 @@ static int parse_record(const char *saved, struct endpoint *ep)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int read_token(const char *path, char *out, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, out, size - 1) : -1;
-	close(fd);
-	if (n <= 0)
-		return -EINVAL;
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
-		n--;
-	out[n] = '\0';
-	return strpbrk(out, "\r\n") ? -EINVAL : 0;
 }
 
 /* One request; *answer is the JSON answer (NULL if none).  The status, or -errno. */
@@ -131,10 +159,16 @@ static long request(const struct endpoint *ep, const char *method, const char *p
 	snprintf(url, sizeof(url), "%s%s", ep->url, path);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	if (ep->token_file) {
+		char sum[65] = "";
 		int r = read_token(ep->token_file, token, sizeof(token));
 
+		if (r == 0 && (r = fingerprint(token, sum)) == 0 && strcmp(sum, ep->token_sha256))
+			r = -EKEYREJECTED;
 		if (r < 0) {
-			snprintf(err, errlen, "%s: cannot read the token: %s", ep->token_file, strerror(-r));
+			explicit_bzero(token, sizeof(token));
+			snprintf(err, errlen, "%s: %s", ep->token_file, r == -EKEYREJECTED
+				 ? "refused: it no longer holds the token this throttle was applied with"
+				 : strerror(-r));
 			status = r;
 			goto out;
 		}

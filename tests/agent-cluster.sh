@@ -124,6 +124,12 @@ kill -9 "$run"; wait "$run" 2>/dev/null; run=
 "$tb" restore --check > check.log 2>&1
 grep -q "pending .*: agent cpu_quota" check.log || { bad "the journal does not name the agent"; cat check.log; }
 before=$(grep -c "released by the client" n1.log)
+# The record names the token's file, and sends what it holds only if it is still that token: a record
+# pointed at another file gets nothing of it out.
+cp token1 token1.kept; cp token2 token1
+"$tb" restore > refused.log 2>&1 && bad "restore sent a token other than the one the throttle was applied with"
+grep -q "no longer holds the token" refused.log || { bad "no reason given"; cat refused.log; }
+cp token1.kept token1
 "$tb" restore > restore.log 2>&1 || { bad "restore failed"; cat restore.log; }
 [ "$(cat "$cga/cpu.cfs_quota_us")" = 70000 ] || bad "a's quota is $(cat "$cga/cpu.cfs_quota_us") after restore"
 [ "$(grep -c "released by the client" n1.log)" -gt "$before" ] || bad "restore did not reach n1's agent"

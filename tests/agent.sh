@@ -129,10 +129,11 @@ st=$(noauth=1 api POST /v1/throttles "$body" --cert rogue.crt --key rogue.key -H
 [ "$st" = 403 ] || bad "a certificate from another CA: $st"
 [ "$(quota)" = 70000 ] || bad "a refused request changed the quota to $(quota)"
 
-# Hostile targets: never a path, never another kind; 400 and nothing changes.
+# Hostile targets: never a path, never another kind, never a top cgroup (pid 2, kthreadd, is there);
+# 400 and nothing changes.
 for t in '"kind":"pid","id":"../../etc"' '"kind":"pid","id":"/sys/fs/cgroup/cpu"' \
 	 '"kind":"container","id":"../../../sys/fs/cgroup/cpu"' '"kind":"cgroup","id":"/throttlebot-agent-test"' \
-	 '"kind":"pid","id":"1/../2"' '"kind":"pid","id":-1' '"kind":"container","id":"/sys/fs/cgroup/cpu/docker"'; do
+	 '"kind":"pid","id":"1/../2"' '"kind":"pid","id":-1' '"kind":"pid","id":2' '"kind":"container","id":"/sys/fs/cgroup/cpu/docker"'; do
 	st=$(api POST /v1/throttles "{\"target\":{$t},\"throttler\":\"cpu_quota\",\"stress\":0.5,\"lease_seconds\":5}")
 	[ "$st" = 400 ] || bad "target {$t} answered $st, not 400"
 done
