@@ -4,12 +4,12 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 build="autoconf automake libtool pkg-config make gcc libc6-dev
-       libconfig-dev libcgroup-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjansson-dev libxml2-dev check
-       libmicrohttpd-dev libgnutls28-dev
+       libconfig-dev libcgroup-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjansson-dev libxml2-dev libyaml-dev libgnutls28-dev check
+       libmicrohttpd-dev
        iproute2"
-test_pkgs="python3 procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
-           prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl openssl
-           clang libclang-rt-14-dev"
+test_pkgs="python3 python3-yaml openssl procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
+           prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl
+           clang libclang-rt-14-dev socat openssl"
 deb_pkgs="build-essential debhelper dpkg-dev fakeroot lintian autopkgtest python3"
 pkgs=$build
 for opt in "$@"; do

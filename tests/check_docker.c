@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "inventory.h"
@@ -24,6 +29,7 @@ extern const struct tb_orchestrator throttlebot_plugin;
 #define WEB1 "59bb56b844ac8e72313d811bb482bef04680a6996531e62f748fa357ba651b84"
 #define WEB2 "f7c77939cd3ab7f4a9d8385323c9cff6f2623732fbaffdce13abd0cf93fe1ce4"
 #define DB1 "e93cbe3be79de381cd43cdc6e9d213eb3c98d068564dbc334e85a307448dc2c8"
+#define UNREADABLE "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define PARENT "8bf506b1db181ecf98ecf53f959a8cc5cf004ca8774485bf77c61a986d5406a5"
 
 static json_t *fixture(const char *name)
@@ -401,13 +407,36 @@ START_TEST(settings)
 	tb_test_plugin_close(&t);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; timeout = 0;", &st), -EINVAL);
 	tb_test_plugin_close(&t);
-	/* Plain HTTP to a TLS port would only fail later, obscurely. */
+	/* The Docker CLI's TLS environment, its files missing: said at once. */
 	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	setenv("DOCKER_CERT_PATH", "/nonexistent/throttlebot-certs", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\";", &st),
-			 -EPROTONOSUPPORT);
-	ck_assert_msg(strstr(last_log, "DOCKER_TLS_VERIFY") != NULL, "%s", last_log);
+			 -EINVAL);
+	ck_assert_msg(strstr(last_log, "/nonexistent/throttlebot-certs/ca.pem") &&
+		      strstr(last_log, "DOCKER_CERT_PATH"), "%s", last_log);
 	tb_test_plugin_close(&t);
 	unsetenv("DOCKER_TLS_VERIFY");
+	unsetenv("DOCKER_CERT_PATH");
+	/* Plain HTTP over TCP: refused unless insecure = true, which warns.
+	 * (Configuration errors go to the host's log, not to capture_log.) */
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\";", &st),
+			 -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\"; "
+				     "insecure = true;", &st), 0);
+	ck_assert_msg(strstr(last_log, "not authenticated") != NULL, "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	/* TLS settings that cannot work. */
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; tls_ca = \"/etc/hostname\";", &st),
+			 -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\"; "
+				     "tls_cert = \"/etc/hostname\";", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\"; "
+				     "tls_ca = \"/nonexistent/ca.pem\";", &st), -EINVAL);
+	tb_test_plugin_close(&t);
 	/* DOCKER_HOST is used when there is no host setting. */
 	setenv("DOCKER_HOST", "ssh://somewhere", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\";", &st), -EINVAL);
@@ -417,7 +446,7 @@ START_TEST(settings)
 	unsetenv("DOCKER_HOST");
 	ck_assert_int_eq(plugin_init(&t, "containers = [\"web*\"]; labels = [\"a=b\", \"c\"]; "
 				     "service_label = \"s\"; timeout = 2.5; "
-				     "host = \"tcp://127.0.0.1:2375\";", &st), 0);
+				     "host = \"tcp://127.0.0.1:2375\"; insecure = true;", &st), 0);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 }
@@ -484,24 +513,43 @@ static int procs_has(const char *dir, pid_t pid);
  * ends a failed test's process at once. */
 static char sockdir[] = "/tmp/throttlebot-test-docker-XXXXXX";
 
+/* An engine's answers for project tbtest (web_1, web_2, db_1), every
+ * container's process being pid; API version api, negotiated down to 1.41. */
+struct project_answers {
+	char *body[6];
+	struct fake_route routes[6];
+};
+
+static void project_answers(struct project_answers *a, const char *api, int v2, pid_t pid)
+{
+	static const char *const paths[] = {
+		"/version", "/v1.41/info", "/v1.41/containers/json",
+		"/v1.41/containers/" WEB1 "/json", "/v1.41/containers/" WEB2 "/json",
+		"/v1.41/containers/" DB1 "/json",
+	};
+
+	a->body[0] = version_body(api);
+	a->body[1] = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
+	a->body[2] = dump("containers-tbtest.json");
+	a->body[3] = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", pid);
+	a->body[4] = with_pid("inspect-web_2.json", pid);
+	a->body[5] = with_pid("inspect-db_1.json", pid);
+	for (int i = 0; i < 6; i++)
+		a->routes[i] = (struct fake_route){ paths[i], 200, a->body[i] };
+}
+
+static void project_answers_free(struct project_answers *a)
+{
+	for (int i = 0; i < 6; i++)
+		free(a->body[i]);
+}
+
 START_TEST(fake_discover)
 {
 	/* 0: cgroupfs driver, v1, unix socket; 1: systemd driver, v2, TCP. */
 	int v2 = _i == 1;
 	pid_t me = getpid();
-	char *version = version_body("1.43");
-	char *info = dump(v2 ? "info-systemd-v2.json" : "info-cgroupfs-v1.json");
-	char *list = dump("containers-tbtest.json");
-	char *web1 = with_pid(v2 ? "inspect-web_1-v2.json" : "inspect-web_1.json", me);
-	char *web2 = with_pid("inspect-web_2.json", me), *db1 = with_pid("inspect-db_1.json", me);
-	const struct fake_route routes[] = {
-		{ "/version", 200, version },
-		{ "/v1.41/info", 200, info },
-		{ "/v1.41/containers/json", 200, list },
-		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
-		{ "/v1.41/containers/" WEB2 "/json", 200, web2 },
-		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
-	};
+	struct project_answers a;
 	struct fake_engine fe;
 	struct tb_test_plugin t;
 	struct tb_inventory inv = { 0 };
@@ -509,8 +557,9 @@ START_TEST(fake_discover)
 	const struct tb_service *web;
 	void *st;
 
-	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, routes, 6), 0);
-	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	project_answers(&a, "1.43", v2, me);
+	ck_assert_int_eq(fake_engine_start(&fe, v2 ? NULL : sockdir, a.routes, 6), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
 	/* Negotiated down to ours, filtered by the engine. */
@@ -544,7 +593,7 @@ START_TEST(fake_discover)
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
-	free(version); free(info); free(list); free(web1); free(web2); free(db1);
+	project_answers_free(&a);
 }
 END_TEST
 
@@ -610,18 +659,24 @@ START_TEST(fake_errors)
 		{ "/v1.41/info", 200, info },
 		{ "/v1.41/containers/json", 200, list },
 		{ "/v1.41/containers/" WEB1 "/json", 200, web1 },
-		/* Targets known by id alone are asked for by short id, which the
-		 * engine accepts as a prefix. */
-		{ "/v1.41/containers/e93cbe3be79d/json", 200, db1 },
-		{ "/v1.41/containers/f7c77939cd3a/json", 404,
-		  "{\"message\":\"No such container: f7c77939cd3a\"}" },
-		{ "/v1.41/containers/0123456789ab/json", 200, "{\"State\": {}}" },
+		/* Targets of an earlier discover are asked for by their key. */
+		{ "/v1.41/containers/" DB1 "/json", 200, db1 },
+		{ "/v1.41/containers/" WEB2 "/json", 404,
+		  "{\"message\":\"No such container: " WEB2 "\"}" },
+		{ "/v1.41/containers/" UNREADABLE "/json", 200, "{\"State\": {}}" },
 	};
-	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid() };
-	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid() };
-	/* Could not tell: inspect data without a pid, an id that is no container's. */
-	struct tb_target unreadable = { .id = "0123456789ab (tbtest_x_1)", .pid = getpid() };
+	struct tb_target gone = { .id = "f7c77939cd3a (tbtest_web_2)", .pid = getpid(), .key = WEB2 };
+	struct tb_target restarted = { .id = "e93cbe3be79d (tbtest_db_1)", .pid = getpid(),
+				       .key = DB1 };
+	/* Could not tell: inspect data without a pid, a key that is no container id. */
+	struct tb_target unreadable = { .id = "0123456789ab (tbtest_x_1)", .pid = getpid(),
+					.key = UNREADABLE };
 	struct tb_target foreign = { .id = "pid 1", .pid = 1 };
+	struct tb_target renamed = { .id = "front-end replica", .pid = getpid(), .key = WEB1 };
+	static const char *const bad_keys[] = {
+		"59bb56b844ac", "../../../../etc", WEB1 "0", "59bb56b844ac (tbtest_web_1)",
+		"59BB56B844AC8E72313D811BB482BEF04680A6996531E62F748FA357BA651B84",
+	};
 	struct fake_engine fe;
 	struct tb_test_plugin t;
 	struct tb_inventory inv = { 0 };
@@ -629,7 +684,7 @@ START_TEST(fake_errors)
 	void *st;
 
 	ck_assert_int_eq(fake_engine_start(&fe, NULL, broken, 2), 0);
-	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
 	ck_assert_msg(strstr(last_log, "GET /v1.41/info") && strstr(last_log, "HTTP 500: boom: "
@@ -670,6 +725,18 @@ START_TEST(fake_errors)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &unreadable), -EPROTO);
 	ck_assert_msg(strstr(last_log, "no State.Pid") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
+	/* The display id is for people: the key alone finds the container. */
+	ck_assert_str_eq(inv.services[0].targets[0].key, WEB1);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), 1);
+	/* A key that is not a full container id is never put in a request. */
+	for (size_t b = 0; b < sizeof(bad_keys) / sizeof(*bad_keys); b++) {
+		int before = fe.nrequests;
+
+		renamed.key = bad_keys[b];
+		ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), -EINVAL);
+		ck_assert_msg(strstr(last_log, "refused") != NULL, "%s", last_log);
+		ck_assert_int_eq(fe.nrequests, before);
+	}
 	/* The engine gone: a pid to look at locally tells, no pid cannot. */
 	fake_engine_stop(&fe);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
@@ -679,6 +746,169 @@ START_TEST(fake_errors)
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	free(version); free(old); free(web1); free(db1); free(list); free(info);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* TLS: the stand-in daemon behind socat's TLS, with certificates made here  */
+/* by openssl (a CA, the daemon's, ours; another CA; a certificate for       */
+/* another host name).  Nothing is mocked in the TLS itself.                 */
+
+static int make_certs(const char *dir)
+{
+	return tb_test_sh(
+		"set -e; mkdir -p '%1$s/env'; cd '%1$s'; "
+		"ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		"-days 1 -subj /CN=$1 -keyout $1-key.pem -out $1.pem 2>/dev/null; }; "
+		"leaf() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=$1 "
+		"-keyout $1-key.pem -out $1.csr 2>/dev/null; printf '%%s\\n' \"$3\" > $1.ext; "
+		"openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2-key.pem -CAcreateserial -days 1 "
+		"-extfile $1.ext -out $1.pem 2>/dev/null; }; "
+		"ca ca; ca otherca; "
+		"leaf server ca 'subjectAltName=IP:127.0.0.1'; "
+		"leaf wronghost ca 'subjectAltName=DNS:wronghost.invalid'; "
+		"leaf client ca 'extendedKeyUsage=clientAuth'; "
+		"cp ca.pem env/ca.pem; cp client.pem env/cert.pem; cp client-key.pem env/key.pem", dir);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* socat: TLS on 127.0.0.1:port with the server certificate named, asking for
+ * a client certificate from our CA, to the stand-in daemon's socket.  It dies
+ * with this process.  Its pid once it accepts connections (5 s at most). */
+static pid_t tls_proxy(const char *dir, const char *server, int port, const char *sock)
+{
+	char listen[1024], to[256];
+	pid_t pid;
+
+	snprintf(listen, sizeof(listen), "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
+		 "cert=%s/%s.pem,key=%s/%s-key.pem,cafile=%s/ca.pem,verify=1", port, dir, server,
+		 dir, server, dir);
+	snprintf(to, sizeof(to), "UNIX-CONNECT:%s", sock);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execlp("socat", "socat", listen, to, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (int i = 0; i < 100; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (up)
+			return pid;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_abort_msg("socat did not listen on 127.0.0.1:%d", port);
+	return -1;
+}
+
+static void stop_proxy(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* Discover through TLS with extra settings; the result, and the services
+ * found (none, when refused: nothing to throttle). */
+static int tls_discover(int port, const char *extra, int *nservices)
+{
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	char conf[2048];
+	void *st;
+	int r;
+
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"tcp://127.0.0.1:%d\"; %s",
+		 port, extra);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	r = throttlebot_plugin.discover(st, &inv);
+	*nservices = (int)inv.nservices;
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	return r;
+}
+
+START_TEST(fake_tls)
+{
+	struct project_answers a;
+	char dir[200], ours[1024], env[1024];
+	int port = free_port(), other = free_port(), n;
+	struct fake_engine fe;
+	pid_t proxy, wrong;
+
+	snprintf(dir, sizeof(dir), "%s/certs", sockdir);
+	ck_assert_msg(make_certs(dir) == 0, "openssl could not make the test certificates");
+	project_answers(&a, "1.41", 0, getpid());
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, a.routes, 6), 0);
+	proxy = tls_proxy(dir, "server", port, fe.sock);
+	wrong = tls_proxy(dir, "wronghost", other, fe.sock);
+	snprintf(ours, sizeof(ours), "tls_ca = \"%1$s/ca.pem\"; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+
+	/* The right CA and client certificate: the containers are found. */
+	ck_assert_int_eq(tls_discover(port, ours, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(fake_engine_request(&fe, 0), "/version");
+	/* The same from the Docker CLI's environment. */
+	snprintf(env, sizeof(env), "%s/env", dir);
+	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	setenv("DOCKER_CERT_PATH", env, 1);
+	ck_assert_int_eq(tls_discover(port, "", &n), 0);
+	ck_assert_int_eq(n, 2);
+	unsetenv("DOCKER_TLS_VERIFY");
+	unsetenv("DOCKER_CERT_PATH");
+	fe.nrequests = 0;
+
+	/* No client certificate: the daemon refuses us. */
+	snprintf(env, sizeof(env), "tls_ca = \"%s/ca.pem\";", dir);
+	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "TLS with the Docker daemon at tcp://127.0.0.1:") &&
+		      strstr(last_log, "failed"), "%s", last_log);
+	/* Another CA: we refuse the daemon. */
+	snprintf(env, sizeof(env), "tls_ca = \"%1$s/otherca.pem\"; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "certificate"), "%s", last_log);
+	/* A certificate for another name: refused as well. */
+	ck_assert_int_eq(tls_discover(other, ours, &n), -EKEYREJECTED);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(strstr(last_log, "127.0.0.1") && strstr(last_log, "name"), "%s", last_log);
+	/* None of them got a request through to the daemon. */
+	ck_assert_int_eq(fe.nrequests, 0);
+	/* tls_verify = false takes any daemon, saying so. */
+	ck_assert_int_eq(tls_discover(other, "tls_verify = false;", &n), -EKEYREJECTED);
+	snprintf(env, sizeof(env), "tls_verify = false; tls_cert = \"%1$s/client.pem\"; "
+		 "tls_key = \"%1$s/client-key.pem\";", dir);
+	ck_assert_int_eq(tls_discover(other, env, &n), 0);
+	ck_assert_int_eq(n, 2);
+
+	stop_proxy(proxy);
+	stop_proxy(wrong);
+	fake_engine_stop(&fe);
+	project_answers_free(&a);
 }
 END_TEST
 
@@ -971,6 +1201,10 @@ int main(void)
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
+	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
+		tcase_add_test(unit, fake_tls);
+	else
+		printf("SKIP: docker TLS test: needs socat and openssl (scripts/install-deps.sh --test)\n");
 	suite_add_tcase(s, unit);
 
 	main_pid = getpid();

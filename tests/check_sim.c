@@ -149,13 +149,21 @@ START_TEST(throttlers_restore_exactly)
 		ck_assert_int_eq(tb_test_plugin_open(&t, th, config), 0);
 		ck_assert_int_eq(th->init(&t.in.host, tb_test_plugin_config(&t), &s), 0);
 		ck_assert_int_eq(th->probe(s, tg, &cap), 0);
-		ck_assert_double_eq(cap, 1);
+		ck_assert_double_eq(cap, 4);
+		ck_assert_int_eq(th->allocation(s, tg, &a), 0);
+		ck_assert_double_eq(a, r == 1 ? 0.5 : 1);   /* untouched: its share of 1 */
 		ck_assert_int_eq(th->save(s, tg, saved[r], sizeof(saved[r])), 0);
 		ck_assert_int_eq(th->apply(s, tg, saved[r], 0.75), 0);
 		ck_assert_int_eq(sim_state_load(state_path, &st), 0);
 		ck_assert_int_eq(sim_state_get(&st, "sim:3", r, &a), 0);
 		ck_assert_double_eq_tol(a, 0.25, 1e-12);
 		sim_state_free(&st);
+		/* Given more than its share, up to the capacity, and read back. */
+		ck_assert_int_eq(th->allocate(s, tg, saved[r], 1.5), 0);
+		ck_assert_int_eq(th->allocation(s, tg, &a), 0);
+		ck_assert_double_eq_tol(a, 1.5, 1e-12);
+		ck_assert_int_eq(th->allocate(s, tg, saved[r], 4.5), -ERANGE);
+		ck_assert_int_eq(th->apply(s, tg, saved[r], 0.75), 0);
 		/* A second throttle of the same pair saves the first one's value. */
 		ck_assert_int_eq(th->save(s, tg, again, sizeof(again)), 0);
 		ck_assert_ptr_nonnull(strstr(again, "\t0.25"));

@@ -53,7 +53,8 @@ static void clean_devices(void)
 	for (int i = 0; i < 2; i++)
 		tb_test_sh("ip netns exec %s sh -c 'tc qdisc del dev %s root; tc qdisc del dev %s "
 			   "ingress; for d in $(ls /sys/class/net | grep ^tbifb); do ip link del $d; "
-			   "done; ip link del tbq0' 2>/dev/null", np.ns[i], np.ifname[i], np.ifname[i]);
+			   "done; ip link del tbq0; ip link del tbrep0' 2>/dev/null", np.ns[i], np.ifname[i],
+			   np.ifname[i]);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -415,6 +416,64 @@ START_TEST(probe_and_discovery)
 }
 END_TEST
 
+/* Shape an IFB device of its own's ingress through an IFB in namespace ns, then swap
+ * the device for another one with the same ifindex that has an ingress qdisc
+ * of someone else's (swap: shell commands, %1$s the namespace, %2$d the
+ * ifindex).  restore() must leave that qdisc alone. */
+static void replaced_device_left_alone(const char *ns, const char *swap)
+{
+	struct tb_target d = { .id = "tbrep0" , .ifname = "tbrep0" };
+	char path[128], before[8192], after[8192], saved[TB_SAVED_MAX], cmd[1024];
+	struct inst in;
+	int ifindex = 0;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	d.netns = path;
+	ck_assert_int_eq(tb_test_sh("ip -n %1$s link add tbrep0 type ifb && "
+				    "ip -n %1$s link set tbrep0 up", ns), 0);
+	open_inst(&in, "capacity = \"1gbit\"; direction = \"ingress\";");
+	ck_assert_int_eq(P->save(in.st, &d, saved, sizeof(saved)), 0);
+	ck_assert_msg(sscanf(strstr(saved, "leg ifb "), "leg ifb %d", &ifindex) == 1, "%s", saved);
+	ck_assert_int_eq(P->apply(in.st, &d, saved, 0.5), 0);
+	show(ns, "tbrep0", after, sizeof(after));
+	ck_assert_msg(strstr(after, "qdisc ingress ffff:"), "%s", after);
+
+	snprintf(cmd, sizeof(cmd), swap, ns, ifindex);
+	ck_assert_int_eq(tb_test_sh("%s", cmd), 0);
+	show(ns, "tbrep0", before, sizeof(before));
+	ck_assert_msg(strstr(before, "qdisc ingress ffff:"), "%s", before);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	show(ns, "tbrep0", after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	close_inst(&in);
+}
+
+/* ifindexes are per namespace and reused: same name, same ifindex, another
+ * device (another hardware address). */
+START_TEST(restore_leaves_a_replaced_interface_alone)
+{
+	replaced_device_left_alone(np.ns[0], "ip -n %1$s link del tbrep0 && "
+				   "ip -n %1$s link add tbrep0 index %2$d type ifb && "
+				   "ip -n %1$s link set tbrep0 up && "
+				   "ip netns exec %1$s tc qdisc add dev tbrep0 ingress");
+}
+END_TEST
+
+/* A namespace made again under the same path, the device copied to its
+ * hardware address: only the namespace's identity tells them apart. */
+START_TEST(restore_leaves_a_replaced_namespace_alone)
+{
+	ck_assert_int_eq(tb_test_sh("ip netns add %s", third_ns), 0);
+	replaced_device_left_alone(third_ns, "mac=$(cat /sys/class/net/tbrep0/address 2>/dev/null || "
+				   "ip netns exec %1$s cat /sys/class/net/tbrep0/address) && "
+				   "ip netns del %1$s && ip netns add %1$s && "
+				   "ip -n %1$s link add tbrep0 index %2$d address $mac type ifb && "
+				   "ip -n %1$s link set tbrep0 up && "
+				   "ip netns exec %1$s tc qdisc add dev tbrep0 ingress");
+	tb_test_sh("ip netns del %s", third_ns);
+}
+END_TEST
+
 static pid_t runner;                /* the process that owns the namespaces */
 
 /* Interrupted (Ctrl-C, a harness's timeout): still remove the namespaces. */
@@ -443,6 +502,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, refuses_what_it_could_not_put_back);
 	tcase_add_test(tc, refuses_to_replace_an_ingress_qdisc);
 	tcase_add_test(tc, restore_after_the_namespace_is_gone);
+	tcase_add_test(tc, restore_leaves_a_replaced_interface_alone);
+	tcase_add_test(tc, restore_leaves_a_replaced_namespace_alone);
 	tcase_add_loop_test(tc, egress_limits_what_a_sends, 0,
 			    (int)(sizeof(egress_cases) / sizeof(egress_cases[0])));
 	tcase_add_test(tc, ingress_through_ifb_limits_what_a_receives);

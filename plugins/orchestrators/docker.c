@@ -14,23 +14,17 @@
 
 #define DEFAULT_HOST "unix:///var/run/docker.sock"
 
-/* A discovered target, to find the container again in alive(). */
-struct known {
-	char tid[300];
-	char id[65];
-	pid_t pid;
-};
-
 struct docker {
 	const struct tb_host *h;
 	struct dk_endpoint ep;
+	int tls;                       /* tcp:// over TLS with the files below */
+	struct dk_tls tlsconf;
+	char *ca, *cert, *key;
 	double timeout;
 	char *project, *service_label;
 	char **labels, **patterns;
 	size_t nlabels, npatterns;
 	struct dk_client *cli;
-	struct known *known;
-	size_t nknown;
 	struct tb_cg_mounts mounts;    /* read at the first discover */
 	int have_mounts;
 };
@@ -47,6 +41,13 @@ static const struct tb_setting_spec settings[] = {
 	  "container names or glob patterns; without project each container is a service" },
 	{ "service_label", TB_SETTING_STRING, 0, "a label whose value names each container's service" },
 	{ "timeout", TB_SETTING_NUMBER, 0, "seconds to wait for each API request (default 10)" },
+	{ "tls_ca", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of the CAs for the daemon's "
+	  "certificate (default $DOCKER_CERT_PATH/ca.pem with $DOCKER_TLS_VERIFY)" },
+	{ "tls_cert", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of our client certificate" },
+	{ "tls_key", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of its private key" },
+	{ "tls_verify", TB_SETTING_BOOL, 0, "check the daemon's certificate and name (default true)" },
+	{ "insecure", TB_SETTING_BOOL, 0,
+	  "allow plain HTTP to a tcp:// daemon, which is then trusted unauthenticated (default false)" },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -64,11 +65,13 @@ static void docker_fini(void *state)
 	if (!d)
 		return;
 	dk_client_free(d->cli);
+	free(d->ca);
+	free(d->cert);
+	free(d->key);
 	free(d->project);
 	free(d->service_label);
 	free_list(d->labels, d->nlabels);
 	free_list(d->patterns, d->npatterns);
-	free(d->known);
 	if (d->have_mounts)
 		tb_cg_mounts_free(&d->mounts);
 	free(d);
@@ -124,6 +127,104 @@ static int get_list(struct docker *d, const struct tb_config *cfg, const char *k
 	return 0;
 }
 
+/* A PEM file the client will read: say now, not at the first request. */
+static int tls_file(struct docker *d, const struct tb_config *cfg, const char *key, char *path)
+{
+	if (!path || access(path, R_OK) == 0)
+		return 0;
+	if (cfg)
+		return d->h->config_error(d->h, cfg, key, "%s: %s", path, strerror(errno));
+	TB_LOG(d->h, TB_LOG_ERROR, "%s (from DOCKER_CERT_PATH): %s", path, strerror(errno));
+	return -EINVAL;
+}
+
+/* The Docker CLI's environment: DOCKER_TLS_VERIFY (any value) turns on TLS
+ * with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (else ~/.docker). */
+static int tls_from_env(struct docker *d)
+{
+	const char *on = getenv("DOCKER_TLS_VERIFY"), *dir = getenv("DOCKER_CERT_PATH");
+	const char *home = getenv("HOME");
+	char path[1024];
+	char **files[] = { &d->ca, &d->cert, &d->key };
+	static const char *const names[] = { "ca.pem", "cert.pem", "key.pem" };
+
+	if (!on || !*on)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (dir && *dir)
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		else
+			snprintf(path, sizeof(path), "%s/.docker/%s", home ? home : "", names[i]);
+		if (!(*files[i] = strdup(path)))
+			return -ENOMEM;
+		if (tls_file(d, NULL, names[i], *files[i]) < 0)
+			return -EINVAL;
+	}
+	d->tls = 1;
+	return 0;
+}
+
+/*
+ * TLS from the tls_* keys, else from the Docker CLI's environment.  A
+ * tcp:// daemon without TLS is refused unless insecure = true: whoever
+ * answers there names the containers, and so the cgroup directories and
+ * network namespaces a root process writes to.
+ */
+static int read_tls(struct docker *d, const struct tb_config *cfg)
+{
+	const struct tb_host *h = d->h;
+	int r, insecure = 0, from_config;
+
+	d->tlsconf.verify = 1;
+	if ((r = get_opt_string(d, cfg, "tls_ca", &d->ca)) < 0 ||
+	    (r = get_opt_string(d, cfg, "tls_cert", &d->cert)) < 0 ||
+	    (r = get_opt_string(d, cfg, "tls_key", &d->key)) < 0)
+		return r;
+	r = h->get_bool(h, cfg, "tls_verify", &d->tlsconf.verify);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	from_config = d->ca || d->cert || d->key || r == 0;
+	r = h->get_bool(h, cfg, "insecure", &insecure);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (d->ep.socket[0]) {
+		if (from_config)
+			return h->config_error(h, cfg, d->ca ? "tls_ca" : d->cert ? "tls_cert" :
+					       d->key ? "tls_key" : "tls_verify",
+					       "TLS applies to a tcp:// host, not to %s", d->ep.display);
+		return 0;    /* the Docker CLI, too, ignores its TLS variables there */
+	}
+	if (!d->cert != !d->key)
+		return h->config_error(h, cfg, d->cert ? "tls_cert" : "tls_key",
+				       "tls_cert and tls_key go together");
+	if (from_config) {
+		d->tls = 1;
+		if ((r = tls_file(d, cfg, "tls_ca", d->ca)) < 0 ||
+		    (r = tls_file(d, cfg, "tls_cert", d->cert)) < 0 ||
+		    (r = tls_file(d, cfg, "tls_key", d->key)) < 0)
+			return r;
+	} else if ((r = tls_from_env(d)) < 0) {
+		return r;
+	}
+	if (!d->tls && !insecure)
+		return h->config_error(h, cfg, "host", "%s is plain HTTP: anyone who can reach or "
+				       "intercept it would choose which cgroups and namespaces this "
+				       "root process writes to.  Set tls_ca, tls_cert and tls_key (or "
+				       "DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), or insecure = true",
+				       d->ep.display);
+	if (!d->tls)
+		TB_LOG(h, TB_LOG_WARNING, "%s: plain HTTP (insecure = true): the daemon is not "
+		       "authenticated, yet it names the cgroups and namespaces this root process "
+		       "writes to", d->ep.display);
+	else if (!d->tlsconf.verify)
+		TB_LOG(h, TB_LOG_WARNING, "%s: TLS without checking the daemon's certificate "
+		       "(tls_verify = false): whoever answers is trusted", d->ep.display);
+	d->tlsconf.ca = d->ca;
+	d->tlsconf.cert = d->cert;
+	d->tlsconf.key = d->key;
+	return 0;
+}
+
 static int read_settings(struct docker *d, const struct tb_config *cfg)
 {
 	const struct tb_host *h = d->h;
@@ -146,12 +247,8 @@ static int read_settings(struct docker *d, const struct tb_config *cfg)
 		TB_LOG(h, TB_LOG_ERROR, "%s (from %s)", err, from);
 		return -EINVAL;
 	}
-	/* Speaking plain HTTP to a TLS port only fails later, and obscurely. */
-	if (!d->ep.socket[0] && getenv("DOCKER_TLS_VERIFY") && *getenv("DOCKER_TLS_VERIFY")) {
-		TB_LOG(h, TB_LOG_ERROR, "DOCKER_TLS_VERIFY is set, but TLS to the Docker daemon is not "
-		       "supported: use its unix socket or a plain tcp:// address");
-		return -EPROTONOSUPPORT;
-	}
+	if ((r = read_tls(d, cfg)) < 0)
+		return r;
 	r = h->get_number(h, cfg, "timeout", &d->timeout);
 	if (r == 0 && !(d->timeout > 0))
 		return h->config_error(h, cfg, "timeout", "timeout must be more than 0 seconds");
@@ -210,7 +307,8 @@ static int client(struct docker *d)
 	char err[1024];
 	int r;
 
-	if (!d->cli && (r = dk_client_new(&d->ep, d->timeout, &d->cli)) < 0)
+	if (!d->cli && (r = dk_client_new(&d->ep, d->tls ? &d->tlsconf : NULL, d->timeout,
+					   &d->cli)) < 0)
 		return r;
 	r = dk_connect(d->cli, err, sizeof(err));
 	if (r < 0)
@@ -302,21 +400,6 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 	return r == -EXDEV ? r : 0;
 }
 
-static int remember_target(struct docker *d, const struct tb_target *t,
-			   const struct dk_container *c)
-{
-	struct known *k = realloc(d->known, (d->nknown + 1) * sizeof(*k));
-
-	if (!k)
-		return -ENOMEM;
-	d->known = k;
-	k += d->nknown++;
-	snprintf(k->tid, sizeof(k->tid), "%s", t->id);
-	memcpy(k->id, c->id, sizeof(k->id));
-	k->pid = c->pid;
-	return 0;
-}
-
 static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
 		      struct dk_container *c)
 {
@@ -342,6 +425,8 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 	}
 	snprintf(tid, sizeof(tid), "%.12s (%s)", c->id, c->name);
 	t.id = tid;
+	/* The full id: alive() finds the container by it, whatever id says. */
+	t.key = c->id;
 	t.pid = c->pid;
 	if ((r = cgroup_dirs(d, e, c, dirs, &t)) < 0)
 		return r;
@@ -356,9 +441,7 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 	TB_LOG(d->h, TB_LOG_DEBUG, "service %s: %s pid %d cgroup %s netns %s", c->service, tid,
 	       (int)c->pid, t.cgroup[TB_CG_CPU] ? t.cgroup[TB_CG_CPU] : "(none)",
 	       t.netns ? t.netns : "(host)");
-	if ((r = d->h->add_service(d->h, inv, c->service, &t)) < 0)
-		return r;
-	return remember_target(d, &t, c);
+	return d->h->add_service(d->h, inv, c->service, &t);
 }
 
 static int list_containers(struct docker *d, struct dk_container **out)
@@ -400,7 +483,6 @@ static int docker_discover(void *state, struct tb_inventory *inv)
 	json_t *info;
 	int r, n;
 
-	d->nknown = 0;
 	if ((r = client(d)) < 0 || (r = get(d, "/info", &info)) < 0)
 		return r;
 	r = dk_parse_info(info, &e, err, sizeof(err));
@@ -445,28 +527,23 @@ static int alive_locally(const char *id, pid_t pid, int unknown)
 }
 
 /* 1: running, the container discovered; 0: stopped, removed or restarted;
- * -errno: could not tell (an id not of ours, inspect data that cannot be read,
- * no engine and no pid to look at). */
+ * -errno: could not tell (a key that is no container id, inspect data that
+ * cannot be read, no engine and no pid to look at). */
 static int docker_alive(void *state, const struct tb_target *t)
 {
 	struct docker *d = state;
 	struct dk_container c = { 0 };
 	char path[128], err[1024];
-	const char *id = NULL;
+	const char *id = t->key;
 	json_t *j;
 	int r;
 
-	for (size_t i = 0; i < d->nknown && !id; i++)
-		if (strcmp(d->known[i].tid, t->id) == 0)
-			id = d->known[i].id;
-	if (!id) {
-		/* A target of an earlier discover: its id starts with the short id. */
-		size_t n = strspn(t->id, "0123456789abcdef");
-
-		if (n < 12 || n >= sizeof(c.id))
-			return -EINVAL;
-		memcpy(c.id, t->id, n);
-		id = c.id;
+	/* The key goes into a request path and is looked for in cgroup paths:
+	 * only what discover() set, a full container id, is taken. */
+	if (!id || !dk_valid_id(id)) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
+		       t->id);
+		return -EINVAL;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	r = d->cli ? dk_get(d->cli, path, &j, err, sizeof(err)) : -ENOTCONN;

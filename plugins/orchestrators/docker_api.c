@@ -13,12 +13,21 @@
 
 struct dk_client {
 	struct dk_endpoint ep;
+	int tls, verify;
+	char *ca, *cert, *key;   /* PEM files, or NULL */
 	long timeout_ms;
 	char prefix[32];       /* "/v1.41", "" before dk_connect() */
 	CURL *curl;
 };
 
-int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client **out)
+static int dup_opt(const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
+}
+
+int dk_client_new(const struct dk_endpoint *ep, const struct dk_tls *tls, double timeout,
+		  struct dk_client **out)
 {
 	struct dk_client *c = calloc(1, sizeof(*c));
 
@@ -26,9 +35,19 @@ int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client
 		return -ENOMEM;
 	c->ep = *ep;
 	c->timeout_ms = timeout > 0 ? (long)(timeout * 1000.0) : 10000;
+	if (tls && !ep->socket[0] && strncmp(ep->base, "http://", 7) == 0) {
+		c->tls = 1;
+		c->verify = tls->verify;
+		snprintf(c->ep.base, sizeof(c->ep.base), "https://%s", ep->base + 7);
+		if (dup_opt(tls->ca, &c->ca) < 0 || dup_opt(tls->cert, &c->cert) < 0 ||
+		    dup_opt(tls->key, &c->key) < 0) {
+			dk_client_free(c);
+			return -ENOMEM;
+		}
+	}
 	c->curl = curl_easy_init();
 	if (!c->curl) {
-		free(c);
+		dk_client_free(c);
 		return -ENOMEM;
 	}
 	*out = c;
@@ -39,7 +58,11 @@ void dk_client_free(struct dk_client *c)
 {
 	if (!c)
 		return;
-	curl_easy_cleanup(c->curl);
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
 	free(c);
 }
 
@@ -57,11 +80,42 @@ char *dk_escape(struct dk_client *c, const char *s)
 	return copy;
 }
 
+/* Failures of the TLS handshake: certificates, names, alerts.  A server
+ * that wants a client certificate and gets none (or one it does not trust)
+ * drops the connection once the handshake is over under TLS 1.3: the
+ * request cannot be sent, or an alert arrives in place of the answer. */
+static int tls_failure(CURLcode code, const char *detail, const char **hint)
+{
+	*hint = "";
+	switch (code) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CLIENTCERT:
+		return 1;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		*hint = " (the daemon dropped the connection after the handshake: did it refuse "
+			"our client certificate, or was none set?)";
+		return code == CURLE_SEND_ERROR || strstr(detail, "alert") != NULL;
+	default:
+		return 0;
+	}
+}
+
 static int unreachable(struct dk_client *c, CURLcode code, const char *detail, char *err,
 		       size_t errlen)
 {
-	const char *why = *detail ? detail : curl_easy_strerror(code);
+	const char *why = *detail ? detail : curl_easy_strerror(code), *hint;
 
+	if (c->tls && tls_failure(code, detail, &hint)) {
+		snprintf(err, errlen, "TLS with the Docker daemon at %s failed, nothing asked of it: "
+			 "%s%s", c->ep.display, why, hint);
+		return -EKEYREJECTED;
+	}
 	/* curl names "localhost port 80" for a unix socket; the socket's own
 	 * state says more. */
 	if (c->ep.socket[0] && access(c->ep.socket, R_OK | W_OK) < 0)
@@ -86,6 +140,22 @@ static int http_error(struct dk_client *c, const char *path, long status, const 
 	if (status == 401 || status == 403)
 		return -EACCES;
 	return -EIO;
+}
+
+static void tls_options(struct dk_client *c)
+{
+	curl_easy_setopt(c->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L);
+	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
+	if (c->ca)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca);
+	if (c->cert)
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert);
+	if (c->key)
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key);
+	/* A full handshake per request (a few per run): the daemon's certificate
+	 * is checked each time, and servers that cannot resume are served too. */
+	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 }
 
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
@@ -113,6 +183,8 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "throttlebot");
+	if (c->tls)
+		tls_options(c);
 	code = curl_easy_perform(c->curl);
 	if (code != CURLE_OK) {
 		if (code == CURLE_WRITE_ERROR) {

@@ -8,8 +8,17 @@
 
 struct dk_client;
 
-/* A client for endpoint ep; timeout in seconds per request.  Does not connect. */
-int dk_client_new(const struct dk_endpoint *ep, double timeout, struct dk_client **out);
+/* TLS to a tcp:// endpoint: PEM files (copied), NULL for none. */
+struct dk_tls {
+	const char *ca;        /* CAs for the daemon's certificate; NULL: the system's */
+	const char *cert, *key;/* our client certificate and its key */
+	int verify;            /* check the daemon's certificate and its name */
+};
+
+/* A client for endpoint ep, over TLS when tls is not NULL (https://);
+ * timeout in seconds per request.  Does not connect. */
+int dk_client_new(const struct dk_endpoint *ep, const struct dk_tls *tls, double timeout,
+		  struct dk_client **out);
 void dk_client_free(struct dk_client *c);
 
 /* "unix:///var/run/docker.sock", for messages. */
@@ -26,7 +35,8 @@ int dk_connect(struct dk_client *c, char *err, size_t errlen);
  * GET path (after the version prefix; path may hold a query string) and
  * parse the JSON answer into *out.  On an HTTP error the API's "message" is
  * put in err and -ENOENT (404), -EACCES (401, 403) or -EIO is returned;
- * when the daemon cannot be reached, -ECONNREFUSED.
+ * when the daemon cannot be reached, -ECONNREFUSED; when TLS fails (the
+ * daemon's certificate or name not verified, ours refused), -EKEYREJECTED.
  */
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen);
 

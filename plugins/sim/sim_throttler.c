@@ -60,9 +60,13 @@ static void st_fini(void *state)
 	free(t);
 }
 
+/* A simulated service has a share of 1 of each resource until throttled or
+ * given more; the simulated host has room for four times that. */
+#define SIM_CAPACITY 4.0
+
 static int st_probe(void *state, const struct tb_target *target, double *capacity)
 {
-	*capacity = 1;
+	*capacity = SIM_CAPACITY;
 	return sim_target_index(target->id) < 0 ? -EINVAL : 0;
 }
 
@@ -123,6 +127,34 @@ static int st_restore(void *state, const char *saved)
 	return set_allowance(t, path, id, strcmp(value, "-") == 0 ? NAN : strtod(value, NULL));
 }
 
+/* Every simulated service has its own share: 1 until changed. */
+static int st_allocation(void *state, const struct tb_target *target, double *amount)
+{
+	struct simt *t = state;
+	struct sim_state st;
+	int r;
+
+	if (!t->state || sim_target_index(target->id) < 0)
+		return -EINVAL;
+	if ((r = sim_state_load(t->state, &st)) < 0)
+		return r;
+	if (sim_state_get(&st, target->id, SIM_RESOURCE, amount) < 0)
+		*amount = 1;
+	sim_state_free(&st);
+	return 0;
+}
+
+static int st_allocate(void *state, const struct tb_target *target, const char *saved, double amount)
+{
+	struct simt *t = state;
+
+	if (!t->state || !(amount > 0))
+		return -EINVAL;
+	if (amount > SIM_CAPACITY)
+		return -ERANGE;
+	return set_allowance(t, t->state, target->id, amount);
+}
+
 TB_PLUGIN_DEFINE(tb_throttler) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_THROTTLER, "sim_" SIM_STR(SIM_RESOURCE_NAME),
 		    "the " SIM_STR(SIM_RESOURCE_NAME) " allowance of a simulated service",
@@ -135,4 +167,6 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = st_save,
 	.apply = st_apply,
 	.restore = st_restore,
+	.allocation = st_allocation,
+	.allocate = st_allocate,
 };

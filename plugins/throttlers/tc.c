@@ -12,6 +12,7 @@
 #include <throttlebot/plugin.h>
 #include "stress.h"
 #include "tc_link.h"
+#include "tc_saved.h"
 #include "tc_shape.h"
 #include "tc_tree.h"
 
@@ -28,25 +29,6 @@
  */
 
 enum { DIR_EGRESS = 1, DIR_INGRESS = 2 };
-
-/* One device shaped for a target. */
-enum leg_kind {
-	LEG_EGRESS,    /* the target's interface: what it sends */
-	LEG_PEER,      /* the host end of its veth pair: what it receives */
-	LEG_IFB,       /* an IFB fed from its interface's ingress: what it receives */
-};
-
-static const char *const leg_names[] = { "egress", "peer", "ifb" };
-
-struct leg {
-	enum leg_kind kind;
-	char netns[1024];          /* "" = ours */
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	unsigned mtu;
-	char ifb[IF_NAMESIZE];     /* LEG_IFB: the device we create */
-	struct tb_tc_tree tree;    /* LEG_EGRESS, LEG_PEER: what to put back */
-};
 
 #define NPROBED 8
 
@@ -156,23 +138,71 @@ static void fini(void *state)
 
 /* ---- the devices of a target -------------------------------------------- */
 
-static const char *leg_ns(const struct leg *l)
+static const char *leg_ns(const struct tc_leg *l)
 {
 	return l->netns[0] ? l->netns : NULL;
 }
 
-static void leg_from_link(struct leg *l, enum leg_kind kind, const char *netns, struct rtnl_link *link)
+/* l for link, seen through connection c to namespace netns (NULL: ours). */
+static void leg_from_link(struct tc_leg *l, enum tc_leg_kind kind, const char *netns,
+			  const struct tc_conn *c, struct rtnl_link *link)
 {
 	memset(l, 0, sizeof(*l));
 	l->kind = kind;
 	snprintf(l->netns, sizeof(l->netns), "%s", netns ? netns : "");
+	l->has_id = 1;
+	l->ns_dev = c->dev;
+	l->ns_ino = c->ino;
+	tc_link_mac(link, l->mac, sizeof(l->mac));
 	snprintf(l->ifname, sizeof(l->ifname), "%s", rtnl_link_get_name(link));
 	l->ifindex = rtnl_link_get_ifindex(link);
 	l->mtu = rtnl_link_get_mtu(link);
 }
 
+/*
+ * Is the device at l->ifindex, in the namespace c reached, still the one
+ * saved?  Namespace inodes and ifindexes are reused, so the namespace's
+ * identity, the device's name and its hardware address must all match.
+ * 1 yes, 0 the device is gone, -ESTALE another one (why says how), -errno.
+ */
+static int leg_is_saved_one(const struct tc_conn *c, const struct tc_leg *l, char *why,
+			    size_t whylen)
+{
+	struct rtnl_link *link;
+	char mac[TC_MAC_LEN];
+	int r;
+
+	if (!l->has_id) {
+		if (l->kind != LEG_IFB)
+			return 1;   /* only our own b07: root is ever replaced there */
+		snprintf(why, whylen, "saved without the device's identity (by an older version)");
+		return -ESTALE;
+	}
+	if (c->dev != l->ns_dev || c->ino != l->ns_ino) {
+		snprintf(why, whylen, "%.64s is another namespace now (%llu:%llu, saved %llu:%llu)",
+			 l->netns[0] ? l->netns : "the host's namespace", c->dev, c->ino, l->ns_dev,
+			 l->ns_ino);
+		return -ESTALE;
+	}
+	r = tb_nl_errno(rtnl_link_get_kernel(c->sk, l->ifindex, NULL, &link));
+	if (r == -ENODEV || r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	tc_link_mac(link, mac, sizeof(mac));
+	r = 1;
+	if (strcmp(rtnl_link_get_name(link), l->ifname) || strcmp(mac, l->mac)) {
+		snprintf(why, whylen, "ifindex %d is now %s (%.24s), not %s (%.24s)", l->ifindex,
+			 rtnl_link_get_name(link), mac[0] ? mac : "no address", l->ifname,
+			 l->mac[0] ? l->mac : "no address");
+		r = -ESTALE;
+	}
+	rtnl_link_put(link);
+	return r;
+}
+
 /* Fill l->tree from its device, refusing what could not be put back. */
-static int read_tree(struct tc_state *st, struct nl_sock *sk, struct leg *l, const char *id)
+static int read_tree(struct tc_state *st, struct nl_sock *sk, struct tc_leg *l, const char *id)
 {
 	char why[160];
 	int r = tb_tc_tree_read(sk, l->ifindex, &l->tree, why, sizeof(why));
@@ -191,7 +221,7 @@ static int read_tree(struct tc_state *st, struct nl_sock *sk, struct leg *l, con
 }
 
 /* For ingress without a host peer: nothing of ours or anyone's in the way. */
-static int check_ifb_free(struct tc_state *st, struct nl_sock *sk, const struct leg *l,
+static int check_ifb_free(struct tc_state *st, struct nl_sock *sk, const struct tc_leg *l,
 			  const char *id)
 {
 	struct rtnl_link *old;
@@ -215,7 +245,7 @@ static int check_ifb_free(struct tc_state *st, struct nl_sock *sk, const struct 
 
 /* The ingress leg: the host end of a veth pair if there is one, else an IFB. */
 static int ingress_leg(struct tc_state *st, const struct tb_target *t, struct tc_conn *c,
-		       struct rtnl_link *link, struct leg *l, int read_trees)
+		       struct rtnl_link *link, struct tc_leg *l, int read_trees)
 {
 	struct tc_conn *host;
 	struct rtnl_link *peer_link;
@@ -229,19 +259,19 @@ static int ingress_leg(struct tc_state *st, const struct tb_target *t, struct tc
 			r = tb_nl_errno(rtnl_link_get_kernel(host->sk, peer, NULL, &peer_link));
 		if (r < 0)
 			return r;
-		leg_from_link(l, LEG_PEER, NULL, peer_link);
+		leg_from_link(l, LEG_PEER, NULL, host, peer_link);
 		rtnl_link_put(peer_link);
 		return read_trees ? read_tree(st, host->sk, l, t->id) : 0;
 	}
-	leg_from_link(l, LEG_IFB, t->netns, link);
+	leg_from_link(l, LEG_IFB, t->netns, c, link);
 	snprintf(l->ifb, sizeof(l->ifb), TC_IFB_PREFIX "%d", l->ifindex);
 	return read_trees ? check_ifb_free(st, c->sk, l, t->id) : 0;
 }
 
 /* The target's own interface (own, whose link speed is the capacity), the
  * devices to shape for dirs, and (read_trees) what is on them now. */
-static int resolve(struct tc_state *st, const struct tb_target *t, int dirs, struct leg *own,
-		   struct leg *legs, int *nlegs, int read_trees)
+static int resolve(struct tc_state *st, const struct tb_target *t, int dirs, struct tc_leg *own,
+		   struct tc_leg *legs, int *nlegs, int read_trees)
 {
 	const char *where = t->netns ? t->netns : "the host's namespace";
 	struct tc_conn *c;
@@ -261,7 +291,7 @@ static int resolve(struct tc_state *st, const struct tb_target *t, int dirs, str
 		       t->ifname ? t->ifname : "up", where);
 		return r;
 	}
-	leg_from_link(own, LEG_EGRESS, t->netns, link);
+	leg_from_link(own, LEG_EGRESS, t->netns, c, link);
 	if (dirs & DIR_EGRESS) {
 		legs[n] = *own;
 		r = read_trees ? read_tree(st, c->sk, &legs[n], t->id) : 0;
@@ -279,7 +309,7 @@ static int resolve(struct tc_state *st, const struct tb_target *t, int dirs, str
 
 /* ---- capacity ----------------------------------------------------------- */
 
-static int capacity_of(struct tc_state *st, const struct tb_target *t, const struct leg *l,
+static int capacity_of(struct tc_state *st, const struct tb_target *t, const struct tc_leg *l,
 		       double *capacity)
 {
 	unsigned long long dev, ino;
@@ -322,26 +352,18 @@ static int capacity_of(struct tc_state *st, const struct tb_target *t, const str
 static int probe(void *state, const struct tb_target *t, double *capacity)
 {
 	struct tc_state *st = state;
-	struct leg own, legs[2];
+	struct tc_leg own, legs[TC_MAX_LEGS];
 	int n, r = resolve(st, t, 0, &own, legs, &n, 0);
 
 	return r < 0 ? r : capacity_of(st, t, &own, capacity);
 }
 
-/* ---- saved state -------------------------------------------------------- */
+/* ---- saved state (tc_saved.h) ------------------------------------------ */
 
-/*
- * Text: the capacity, then one "leg" line per shaped device, each followed
- * by the tree to put back on it (tc_tree.h's lines, prefixed "node "):
- *   tc 1
- *   capacity 12500000
- *   leg egress 2 1500 eth0 - /proc/1234/ns/net
- *   node q ffffffff 00000000 noqueue -
- */
 static int save(void *state, const struct tb_target *t, char *saved, size_t size)
 {
 	struct tc_state *st = state;
-	struct leg own, legs[2];
+	struct tc_leg own, legs[TC_MAX_LEGS];
 	double capacity;
 	int n, r;
 
@@ -350,63 +372,11 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 		r = capacity_of(st, t, &own, &capacity);
 	if (r < 0)
 		return r;
-	if ((size_t)snprintf(saved, size, "tc 1\ncapacity %.0f\n", capacity) >= size)
-		return -ENOSPC;
-	for (int i = 0; i < n; i++) {
-		const struct leg *l = &legs[i];
-		size_t len = strlen(saved);
-
-		if ((size_t)snprintf(saved + len, size - len, "leg %s %d %u %s %s %s\n",
-				     leg_names[l->kind], l->ifindex, l->mtu, l->ifname,
-				     l->ifb[0] ? l->ifb : "-",
-				     l->netns[0] ? l->netns : "-") >= size - len ||
-		    tb_tc_tree_format(&l->tree, "node ", saved, size) < 0) {
-			TB_LOG(st->h, TB_LOG_ERROR, "%s: the qdiscs of %s are too many to save",
-			       t->id, l->ifname);
-			return -ENOSPC;
-		}
-	}
-	return 0;
-}
-
-static int parse_saved(const char *saved, double *capacity, struct leg *legs, int *nlegs)
-{
-	const char *p = saved;
-	int n = 0, used = 0;
-
-	if (sscanf(p, "tc 1 capacity %lf%n", capacity, &used) != 1 || p[used] != '\n')
-		return -EINVAL;
-	p += used + 1;
-	while (!strncmp(p, "leg ", 4)) {
-		struct leg *l = &legs[n];
-		char kind[16], ifb[IF_NAMESIZE], netns[1024];
-		int k, m;
-
-		if (n == 2)
-			return -EINVAL;
-		memset(l, 0, sizeof(*l));
-		used = 0;
-		if (sscanf(p, "leg %15s %d %u %15s %15s %1023s%n", kind, &l->ifindex, &l->mtu,
-			   l->ifname, ifb, netns, &used) != 6 || p[used] != '\n')
-			return -EINVAL;
-		for (k = 0; k < 3 && strcmp(kind, leg_names[k]); k++)
-			;
-		if (k == 3)
-			return -EINVAL;
-		l->kind = (enum leg_kind)k;
-		if (strcmp(ifb, "-"))
-			snprintf(l->ifb, sizeof(l->ifb), "%s", ifb);
-		if (strcmp(netns, "-"))
-			snprintf(l->netns, sizeof(l->netns), "%s", netns);
-		p += used + 1;
-		m = tb_tc_tree_parse(p, "node ", &l->tree);
-		if (m < 0 || (l->kind != LEG_IFB && !l->tree.n))
-			return -EINVAL;
-		p += m;
-		n++;
-	}
-	*nlegs = n;
-	return *p ? -EINVAL : 0;
+	r = tc_saved_format(capacity, legs, n, saved, size);
+	if (r < 0)
+		TB_LOG(st->h, TB_LOG_ERROR, "%s: the qdiscs of %s are too many to save", t->id,
+		       own.ifname);
+	return r;
 }
 
 /* ---- apply and restore -------------------------------------------------- */
@@ -414,24 +384,31 @@ static int parse_saved(const char *saved, double *capacity, struct leg *legs, in
 static int apply(void *state, const struct tb_target *t, const char *saved, double stress)
 {
 	struct tc_state *st = state;
-	struct leg legs[2];
+	struct tc_leg legs[TC_MAX_LEGS];
 	double capacity, rate;
-	char why[160] = "";
+	char why[320] = "";
 	int n, r = 0;
 
 	if (!tb_stress_valid(stress))
 		return -EINVAL;
-	if (parse_saved(saved, &capacity, legs, &n) < 0) {
+	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
 		return -EINVAL;
 	}
 	rate = (1 - stress) * capacity;
 	for (int i = 0; i < n && r == 0; i++) {
-		const struct leg *l = &legs[i];
+		const struct tc_leg *l = &legs[i];
 		struct tc_conn *c;
 
 		r = tc_conn_get(&st->conns, leg_ns(l), &c);
+		if (r == 0 && (r = leg_is_saved_one(c, l, why, sizeof(why))) == -ESTALE) {
+			TB_LOG(st->h, TB_LOG_ERROR, "%s: %s is not the device saved (%s): not "
+			       "shaping it", t->id, l->ifname, why);
+			break;
+		}
 		if (r == 0)
+			r = -ENODEV;   /* gone since the save */
+		else if (r == 1)
 			r = l->kind == LEG_IFB
 				? tc_shape_ifb(c->sk, l->ifindex, l->ifb, l->mtu, rate)
 				: tc_shape(c->sk, l->ifindex, l->mtu, rate, &l->tree, why, sizeof(why));
@@ -440,7 +417,7 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 			       "saved (%s): not replacing it", t->id, l->ifname, why);
 		else if (r < 0)
 			TB_LOG(st->h, TB_LOG_ERROR, "%s: cannot shape %s (%s): %s", t->id,
-			       l->kind == LEG_IFB ? l->ifb : l->ifname, leg_names[l->kind],
+			       l->kind == LEG_IFB ? l->ifb : l->ifname, tc_leg_names[l->kind],
 			       strerror(-r));
 	}
 	/* A leg shaped before one that failed is undone by the host's restore(),
@@ -455,19 +432,19 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 static int restore(void *state, const char *saved)
 {
 	struct tc_state *st = state;
-	struct leg legs[2];
+	struct tc_leg legs[TC_MAX_LEGS];
 	double capacity;
 	int n, first = 0;
 
-	if (parse_saved(saved, &capacity, legs, &n) < 0) {
+	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "saved state is not the tc throttler's");
 		return -EINVAL;
 	}
 	/* every leg is tried; the first error is returned */
 	for (int i = 0; i < n; i++) {
-		const struct leg *l = &legs[i];
+		const struct tc_leg *l = &legs[i];
 		struct tc_conn *c;
-		char why[160] = "";
+		char why[320] = "";
 		int r = tc_conn_get(&st->conns, leg_ns(l), &c);
 
 		if (r == -ENOENT) {
@@ -475,12 +452,20 @@ static int restore(void *state, const char *saved)
 			       l->ifname, l->netns);
 			continue;
 		}
-		if (r == 0)
-			r = l->kind == LEG_IFB ? tc_unshape_ifb(c->sk, l->ifindex, l->ifb)
-					       : tc_unshape(c->sk, l->ifindex, &l->tree, why, sizeof(why));
+		if (r == 0 && (r = leg_is_saved_one(c, l, why, sizeof(why))) == -ESTALE) {
+			TB_LOG(st->h, TB_LOG_WARNING, "%s (%s): left alone, it is not the device "
+			       "saved: %s%s%s", l->ifname, tc_leg_names[l->kind], why,
+			       l->kind == LEG_IFB ? "; so is " : "", l->kind == LEG_IFB ? l->ifb : "");
+			continue;
+		}
+		/* 1: the device saved; 0: it is gone, and what was on it */
+		if (r >= 0 && l->kind == LEG_IFB)
+			r = tc_unshape_ifb(c->sk, r ? l->ifindex : 0, l->ifb);
+		else if (r == 1)
+			r = tc_unshape(c->sk, l->ifindex, &l->tree, why, sizeof(why));
 		if (r < 0) {
 			TB_LOG(st->h, TB_LOG_ERROR, "cannot restore %s (%s): %s%s%s", l->ifname,
-			       leg_names[l->kind], strerror(-r), why[0] ? ": " : "", why);
+			       tc_leg_names[l->kind], strerror(-r), why[0] ? ": " : "", why);
 			if (!first)
 				first = r;
 		}

@@ -208,6 +208,15 @@ int tc_host_peer(struct nl_sock *sk, struct rtnl_link *link, int *peer)
 	return r;
 }
 
+void tc_link_mac(struct rtnl_link *link, char *buf, size_t size)
+{
+	struct nl_addr *a = rtnl_link_get_addr(link);
+
+	buf[0] = '\0';
+	if (a && nl_addr_get_len(a) > 0)
+		nl_addr2str(a, buf, size);
+}
+
 double tc_link_speed(const struct tc_conn *c, const char *ifname)
 {
 	struct ethtool_cmd cmd = { .cmd = ETHTOOL_GSET };

@@ -2,6 +2,8 @@
 #ifndef TB_TC_LINK_H
 #define TB_TC_LINK_H
 
+#include <stddef.h>
+
 struct nl_sock;
 struct rtnl_link;
 
@@ -41,6 +43,9 @@ int tc_find_interface(struct nl_sock *sk, const char *ifname, const char *skip_p
 /* If link (seen through sk, in another namespace) is a veth whose other end
  * is in our own namespace, that end's ifindex in *peer, else 0.  0 or -errno. */
 int tc_host_peer(struct nl_sock *sk, struct rtnl_link *link, int *peer);
+
+/* link's hardware address as "aa:bb:...", or "" if it has none. */
+void tc_link_mac(struct rtnl_link *link, char *buf, size_t size);
 
 /* The link speed of ifname in bytes/s (ethtool), or -errno: -ENODATA when
  * the driver does not know it.  veth says 10 Gb/s. */

@@ -282,17 +282,22 @@ int tc_unshape(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *saved, 
 
 int tc_unshape_ifb(struct nl_sock *sk, int ifindex, const char *ifb)
 {
-	struct rtnl_qdisc *q = ingress_qdisc(ifindex);
+	struct rtnl_qdisc *q;
 	struct rtnl_link *l;
 	int r = 0, e;
 
-	if (!q)
-		return -ENOMEM;
-	/* the save saw no ingress qdisc, so one there now is ours */
-	e = tb_nl_errno(rtnl_qdisc_delete(sk, q));
-	rtnl_qdisc_put(q);
-	if (e < 0 && e != -ENOENT && e != -EINVAL && e != -ENODEV)
-		r = e;
+	/* The caller checked the device is the one saved, where the save saw no
+	 * ingress qdisc: one there now is ours.  The kind in the request makes
+	 * the kernel refuse (-EINVAL) to delete a clsact instead. */
+	if (ifindex > 0) {
+		q = ingress_qdisc(ifindex);
+		if (!q)
+			return -ENOMEM;
+		e = tb_nl_errno(rtnl_qdisc_delete(sk, q));
+		rtnl_qdisc_put(q);
+		if (e < 0 && e != -ENOENT && e != -EINVAL && e != -ENODEV)
+			r = e;
+	}
 	if (rtnl_link_get_kernel(sk, 0, ifb, &l) == 0) {
 		const char *type = rtnl_link_get_type(l);
 

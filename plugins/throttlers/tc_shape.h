@@ -42,7 +42,8 @@ int tc_has_ingress_qdisc(struct nl_sock *sk, int ifindex);
 int tc_unshape(struct nl_sock *sk, int ifindex, const struct tb_tc_tree *saved, char *why,
 	       size_t whylen);
 
-/* Remove what tc_shape_ifb added: ifindex's ingress qdisc and the IFB. */
+/* Remove what tc_shape_ifb added: ifindex's ingress qdisc (ifindex > 0: the
+ * caller has checked it is the device saved) and the IFB. */
 int tc_unshape_ifb(struct nl_sock *sk, int ifindex, const char *ifb);
 
 #endif
