@@ -1,5 +1,6 @@
 /* agent_target.c - turn a pid or a container id, as a client names it, into a target: cgroups and netns found by the agent. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,9 +12,10 @@
 
 #define CONTAINER_ID_LEN 64
 
-/* Where the container engines put a container's cgroup, relative to each
- * hierarchy's top: docker's cgroupfs driver, then its systemd driver. */
-static const char *const container_cgroups[] = { "/docker/%s", "/system.slice/docker-%s.scope" };
+/* How deep, and through how many directories, a container's cgroup is
+ * looked for: kubelet's pod cgroups put it four levels down. */
+#define SEARCH_DEPTH 5
+#define SEARCH_DIRS 20000
 
 static int is_pid(const char *s, pid_t *pid)
 {
@@ -46,18 +48,69 @@ static int by_pid(const struct tb_cg_mounts *m, pid_t pid, struct tb_agent_targe
 	return tb_cg_paths_of_pid(m, pid, out->dirs);
 }
 
-static int by_container(const struct tb_cg_mounts *m, const char *id, struct tb_agent_target *out)
+/* The engines' names for a container's cgroup: docker's cgroupfs driver
+ * (the id), the systemd drivers of docker, containerd and CRI-O. */
+static int names_container(const char *name, const char *id)
 {
-	char path[128];
-	pid_t pid = 0;
+	static const char *const scopes[] = { "docker-", "cri-containerd-", "crio-" };
+	size_t n;
+
+	if (!strcmp(name, id))
+		return 1;
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(*scopes); i++) {
+		n = strlen(scopes[i]);
+		if (!strncmp(name, scopes[i], n) && !strncmp(name + n, id, CONTAINER_ID_LEN) &&
+		    !strcmp(name + n + CONTAINER_ID_LEN, ".scope"))
+			return 1;
+	}
+	return 0;
+}
+
+/* Depth-first below dir (rel: its path in the hierarchy), never through a
+ * link (cgroupfs has none, and a link is not followed anyway). */
+static int search(const char *dir, const char *rel, const char *id, int depth, int *budget,
+		  char *found, size_t size)
+{
+	DIR *d = depth <= SEARCH_DEPTH ? opendir(dir) : NULL;
+	struct dirent *e;
 	int r = -ESRCH;
 
-	for (size_t i = 0; i < sizeof(container_cgroups) / sizeof(*container_cgroups); i++) {
-		snprintf(path, sizeof(path), container_cgroups[i], id);
-		r = tb_cg_paths_of_cgroup(m, path, out->dirs);
-		if (r == 0)
-			break;
+	if (!d)
+		return -ESRCH;
+	while (r == -ESRCH && (e = readdir(d)) && --*budget > 0) {
+		char sub[PATH_MAX], subrel[PATH_MAX];
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= (int)sizeof(sub) ||
+		    snprintf(subrel, sizeof(subrel), "%s/%s", rel, e->d_name) >= (int)sizeof(subrel))
+			continue;
+		if (names_container(e->d_name, id)) {
+			snprintf(found, size, "%s", subrel);
+			r = 0;
+		} else {
+			r = search(sub, subrel, id, depth + 1, budget, found, size);
+		}
 	}
+	closedir(d);
+	return r;
+}
+
+static int by_container(const struct tb_cg_mounts *m, const char *id, struct tb_agent_target *out)
+{
+	const char *top = tb_cg_mount_of(m, TB_CG_CPU, NULL);
+	char rel[PATH_MAX];
+	int budget = SEARCH_DIRS;
+	pid_t pid = 0;
+	int r;
+
+	if (!top)
+		return -ESRCH;
+	/* Found by its name in the cpu hierarchy, then taken in every
+	 * hierarchy by the same path, each confined under its mount. */
+	r = search(top, "", id, 1, &budget, rel, sizeof(rel));
+	if (r == 0)
+		r = tb_cg_paths_of_cgroup(m, rel, out->dirs);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
 	/* A process of it, for its network namespace. */

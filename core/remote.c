@@ -214,13 +214,23 @@ out:
 	return status;
 }
 
+/* The orchestrators that name containers (docker, quilt, kubernetes) end
+ * their key with the container's id: the agent finds it by that. */
+static const char *container_of(const char *key)
+{
+	const char *last = key ? strrchr(key, '/') : NULL;
+
+	last = last ? last + 1 : key;
+	return last && is_hex(last, 64) ? last : NULL;
+}
+
 int tb_remote_apply(const char *saved, const struct tb_target *t, const char *throttler,
 		    double stress, char *err, size_t errlen)
 {
 	struct endpoint ep;
 	json_t *body, *answer;
 	long st;
-	int container = t->key && is_hex(t->key, 64);
+	const char *container = container_of(t->key);
 
 	if (parse_record(saved, &ep) < 0)
 		return -EINVAL;
@@ -229,7 +239,7 @@ int tb_remote_apply(const char *saved, const struct tb_target *t, const char *th
 		json_decref(ep.json);
 		return -EINVAL;
 	}
-	body = container ? json_pack("{s:{s:s, s:s}}", "target", "kind", "container", "id", t->key)
+	body = container ? json_pack("{s:{s:s, s:s}}", "target", "kind", "container", "id", container)
 			 : json_pack("{s:{s:s, s:I}}", "target", "kind", "pid", "id",
 				     (json_int_t)t->pid);
 	json_object_set_new(body, "throttler", json_string(throttler));

@@ -17,13 +17,16 @@ url=https://127.0.0.1:$port
 cg=/sys/fs/cgroup/cpu/throttlebot-agent-test-$$
 cid=$(printf '%064x' $$)
 ccg=/sys/fs/cgroup/cpu/docker/$cid
+kid=$(printf '%064x' $(($$ + 1)))
+ktop=/sys/fs/cgroup/cpu/throttlebot-agent-k8s-$$
+kcg=$ktop/kubepods/pod1/cri-containerd-$kid.scope
 made_docker=
 agent=; spin=; cspin=
 cleanup() {
 	[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
 	for p in $spin $cspin; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rmdir "$cg" "$ccg" 2>/dev/null
+	rmdir "$kcg" "$ktop/kubepods/pod1" "$ktop/kubepods" "$ktop" "$cg" "$ccg" 2>/dev/null
 	[ -n "$made_docker" ] && rmdir /sys/fs/cgroup/cpu/docker 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -161,6 +164,13 @@ api DELETE "/v1/throttles/$(field handle)" >/dev/null
 	bad "an unknown container was not 404"
 kill -9 "$cspin"; wait "$cspin" 2>/dev/null; cspin=
 rmdir "$ccg"
+# One named as containerd's systemd driver names it, four levels down as kubelet puts pods.
+mkdir -p "$kcg" || exit 1
+st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"container\",\"id\":\"$kid\"},\"throttler\":\"cpu_quota\",\"stress\":0.5,\"lease_seconds\":30}")
+[ "$st" = 201 ] && [ "$(cat "$kcg/cpu.cfs_quota_us")" != -1 ] || bad "a containerd scope: $st $(cat body)"
+api DELETE "/v1/throttles/$(field handle)" >/dev/null
+[ "$(cat "$kcg/cpu.cfs_quota_us")" = -1 ] || bad "containerd scope quota $(cat "$kcg/cpu.cfs_quota_us"), not -1"
+rmdir "$kcg" "$ktop/kubepods/pod1" "$ktop/kubepods" "$ktop"
 
 # A lease of 1 s, not renewed: restored by the agent itself within lease + 1 s.
 t0=$(date +%s%N)
