@@ -11,11 +11,13 @@
 #include "commands.h"
 #include "journal.h"
 #include "log.h"
+#include "manifest.h"
 #include "progress.h"
 #include "rank.h"
 #include "report.h"
 #include "report_render.h"
 #include "restore.h"
+#include "resume.h"
 #include "run.h"
 #include "stress.h"
 
@@ -159,37 +161,99 @@ static int rank_and_report(struct tb_run *run)
 	return r;
 }
 
+/* Before a resumed run touches anything: the directory is a run of this
+ * configuration and seed (else refused), and not one already finished
+ * (1: nothing to do). */
+static int resume_check(const json_t *m, const char *dir, struct tb_conf *conf)
+{
+	char path[4096];
+	int r = tb_manifest_match_conf(m, dir, conf);
+
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	if (r == 0 && tb_manifest_finished(m) && access(path, F_OK) == 0) {
+		printf("%s: the run finished, every trial is in its report.json: nothing to do\n", dir);
+		return 1;
+	}
+	return r;
+}
+
+/* Never trust that a killed run restored: undo what its journal holds
+ * before anything of the resumed run starts. */
+static int resume_restore(void)
+{
+	int r = tb_restore_journal(tb_journal_path());
+
+	if (r != 0)
+		tb_error("resume refused: what %s holds could not all be restored", tb_journal_path());
+	return r == 0 ? 0 : r < 0 ? r : -EIO;
+}
+
 int tb_cmd_run(const char *config, const struct tb_options *o)
 {
 	struct tb_conf conf;
 	struct tb_run run;
-	int r, unprivileged;
+	json_t *m = NULL;
+	int r, unprivileged, journal;
 
+	memset(&run, 0, sizeof(run));
+	memset(&conf, 0, sizeof(conf));
+	if (o->resume) {
+		r = tb_manifest_load(o->resume, &m);
+		if (r < 0)
+			return exit_for(r == -EINVAL ? r : -EPERM);
+		if (!config)
+			config = tb_manifest_config(m);
+		tb_info("resuming the run in %s (configuration %s)", o->resume, config);
+	}
 	r = prepare(&run, &conf, config, o);
+	if (r == 0 && m) {
+		conf.output_dir = o->resume;
+		r = resume_check(m, o->resume, &conf);
+	}
+	if (r == 1) {                   /* a finished run: nothing to resume */
+		r = 0;
+		goto out;
+	}
 	unprivileged = r == 0 && tb_run_unprivileged(&run);
 	if (r == 0 && !unprivileged)
 		r = need_root("throttlebot run");
 	/* Nothing a simulator changes needs undoing after a crash. */
-	if (r == 0 && !(unprivileged && geteuid() != 0))
+	journal = !(unprivileged && geteuid() != 0);
+	if (r == 0 && m && journal)
+		r = resume_restore();
+	if (r == 0 && journal)
 		r = tb_run_open_journal(&run);
 	if (r == 0)
 		r = tb_run_discover(&run, 1);
+	if (r == 0 && m)
+		r = tb_manifest_match_services(m, o->resume, &run);
 	if (r == 0)
 		r = tb_run_plan(&run);
+	if (r == 0 && m) {
+		run.started_wall = tb_manifest_started(m);
+		r = tb_replay_load(&run, o->resume, &run.replay);
+	}
 	if (r == 0) {
 		r = tb_run_execute(&run);
 		tb_run_restore(&run);
-		if (run.results.ntrials > 0) {
+		/* Trials that are not this run's make no report of it. */
+		if (run.results.ntrials > 0 && !run.refused) {
 			int rr = rank_and_report(&run);
 
 			r = r ? r : rr;
 		}
+		if (r == 0 && (r = tb_manifest_write(&run, run.started_wall, 1)) < 0)
+			tb_error("cannot write %s/run.json: %s", conf.output_dir, strerror(-r));
 	}
 	tb_run_restore(&run);
 	if (report_unrestored(&run))
 		r = -EIO;
+out:
+	tb_replay_free(run.replay);
+	run.replay = NULL;
 	tb_run_finish(&run);
 	tb_conf_free(&conf);
+	json_decref(m);
 	return r == 0 ? TB_EXIT_OK : exit_for(r);
 }
 

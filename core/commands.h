@@ -10,6 +10,7 @@
 
 struct tb_options {
 	const char *output;        /* --output DIR */
+	const char *resume;        /* run --resume DIR */
 	double hold_seconds;       /* --for SECONDS, 0 = until interrupted */
 	int verbose;
 	int check;                 /* restore --check */

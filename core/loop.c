@@ -10,10 +10,12 @@
 #include <unistd.h>
 #include "adaptive.h"
 #include "log.h"
+#include "manifest.h"
 #include "outdir.h"
 #include "progress.h"
 #include "rank.h"
 #include "report.h"
+#include "resume.h"
 #include "run.h"
 
 
@@ -78,14 +80,83 @@ static uint64_t next_random(struct schedule *s)
 	return s->rng;
 }
 
+/* A trial taken from the record, with the schedule's state it left. */
+static int keep(struct tb_run *run, struct schedule *s, const struct tb_trial_result *t)
+{
+	s->index = t->index;
+	run->round = t->round;
+	s->last_was_baseline = t->n == 0 && !t->warmup;
+	return tb_results_add(&run->results, t);
+}
+
+static int baseline(struct tb_run *run, struct schedule *s, int warmup, unsigned extra);
+
+/* The recorded trials are all taken: the run goes on from here, after
+ * warm-up trials and a baseline of its own (unless the next trial is one),
+ * so that the trials after the gap are judged against baselines taken
+ * after it too. */
+static int rejoin(struct tb_run *run, struct schedule *s, int next_is_baseline)
+{
+	int r = tb_replay_end(run->replay, &run->trial_log);
+
+	tb_replay_free(run->replay);
+	run->replay = NULL;
+	if (r < 0) {
+		run->refused = 1;
+		return r;
+	}
+	run->resumed_at = s->index + 1;
+	if (run->results.ntrials == 0)    /* nothing was recorded: a plain start */
+		return 0;
+	tb_info("resuming at trial %u, after %u warm-up trial%s%s", s->index + 1,
+		run->conf->warmup_trials, run->conf->warmup_trials == 1 ? "" : "s",
+		next_is_baseline ? "" : " and a baseline");
+	s->progress.total += run->conf->warmup_trials + !next_is_baseline;
+	run->rejoining = 1;
+	for (unsigned i = 0; r == 0 && i < run->conf->warmup_trials; i++)
+		r = baseline(run, s, 1, 0);
+	if (r == 0 && !next_is_baseline)
+		r = baseline(run, s, 0, 0);
+	run->rejoining = 0;
+	return r;
+}
+
+/* A resumed run takes the trials its earlier run recorded, checked to be
+ * the ones its schedule asks for, instead of running them again: 1 when
+ * e was taken, 0 when it is to be run. */
+static int replay(struct tb_run *run, struct schedule *s, const struct tb_experiment *e,
+		  int warmup, unsigned extra)
+{
+	struct tb_trial_result t;
+	int r;
+
+	if (!run->replay)
+		return 0;
+	while ((r = tb_replay_take_rejoin(run->replay, s->index + 1, &t)) == 1)
+		if (keep(run, s, &t) < 0)
+			return -ENOMEM;
+	if (r == 0)
+		r = tb_replay_take(run->replay, e, warmup, extra, s->index + 1,
+				   run->round + (e->n == 0 && !warmup), &t);
+	if (r == 1)
+		return keep(run, s, &t) < 0 ? -ENOMEM : 1;
+	if (r < 0) {
+		run->refused = 1;
+		return r;
+	}
+	return rejoin(run, s, e->n == 0 && !warmup && !extra);
+}
+
 /* Run one trial of e and keep it: in the results and the trial log. */
 static int run_one(struct tb_run *run, struct schedule *s, const struct tb_experiment *e,
 		   int warmup, unsigned extra)
 {
 	struct tb_trial_result result;
 	char what[256];
-	int r;
+	int r = replay(run, s, e, warmup, extra);
 
+	if (r != 0)
+		return r < 0 ? r : tb_cancelled ? -EINTR : 0;
 	describe(run, e, what, sizeof(what));
 	if (warmup)
 		snprintf(what, sizeof(what), "warm-up");
@@ -96,14 +167,18 @@ static int run_one(struct tb_run *run, struct schedule *s, const struct tb_exper
 	result.warmup = warmup;
 	result.extra = extra;
 	result.round = run->round;
+	result.resumed = run->resumed_at > 0;
+	result.rejoin = run->rejoining;
 	s->last_was_baseline = e->n == 0 && !warmup;
 	if (tb_results_add(&run->results, &result) < 0)
 		return -ENOMEM;
-	if (run->trial_log) {
+	/* A trial cut short by a signal is not a measurement: a resume runs it again. */
+	if (run->trial_log && r != -EINTR) {
 		json_t *j = tb_report_trial(run, &run->results.trials[run->results.ntrials - 1], NULL);
 
 		if (j) {
-			json_dumpf(j, run->trial_log, JSON_COMPACT | JSON_REAL_PRECISION(9));
+			/* 17 digits: a resume reads back the very values ranked. */
+			json_dumpf(j, run->trial_log, JSON_COMPACT | JSON_REAL_PRECISION(17));
 			fputc('\n', run->trial_log);
 			fflush(run->trial_log);
 			json_decref(j);
@@ -164,6 +239,11 @@ static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_t
 		int baseline_first = next_random(s) & 1, r;
 		struct tb_trial_result *trial;
 
+		/* A pair measures the change on its own: half of one recorded is
+		 * measured again with its other half. */
+		if (run->replay && tb_replay_left(run->replay) == 1)
+			tb_replay_drop_rest(run->replay, "the first half of a replication pair whose "
+					    "other half was never run: both are run again");
 		r = baseline_first ? baseline(run, s, 0, 1) : run_one(run, s, &e, 0, 1);
 		if (r == 0)
 			r = baseline_first ? run_one(run, s, &e, 0, 1) : baseline(run, s, 0, 1);
@@ -248,14 +328,24 @@ int tb_run_execute(struct tb_run *run)
 	int r;
 
 	r = make_workdir(run);
-	if (r == 0 && (r = open_trial_log(run)) < 0)
+	if (r == 0 && !run->replay && (r = open_trial_log(run)) < 0)
 		tb_error("cannot create %s/trials.jsonl: %s", run->conf->output_dir, strerror(-r));
 	else if (r < 0)
 		tb_error("cannot create %s: %s", run->conf->output_dir, strerror(-r));
 	if (r < 0)
 		return r;
-	run->t0 = tb_now();
-	run->started = time(NULL);
+	/* A resumed run keeps its first start: its trials' times go on from
+	 * there, the gap included. */
+	if (run->started_wall <= 0)
+		run->started_wall = tb_wall_now();
+	run->t0 = tb_now() - (tb_wall_now() - run->started_wall);
+	run->started = (time_t)run->started_wall;
+	/* A resumed run's run.json stands until it ends. */
+	r = run->replay ? 0 : tb_manifest_write(run, run->started_wall, 0);
+	if (r < 0) {
+		tb_error("cannot write %s/run.json: %s", run->conf->output_dir, strerror(-r));
+		return r;
+	}
 	run->extra_budget = run->conf->max_extra_trials >= 0 ? (unsigned long)run->conf->max_extra_trials
 							     : planned / 2;
 	tb_progress_start(&s.progress, run->conf->warmup_trials + planned + 1);
@@ -273,6 +363,15 @@ int tb_run_execute(struct tb_run *run)
 		r = baseline(run, &s, 0, 1);
 		run->extra_used++;
 	}
+	/* Every trial of the schedule was recorded: nothing was left to run. */
+	if (r == 0 && run->replay) {
+		r = tb_replay_end(run->replay, &run->trial_log);
+		run->refused = r < 0;
+		if (r == 0)
+			tb_info("every trial of the schedule was recorded: nothing left to run");
+	}
+	tb_replay_free(run->replay);
+	run->replay = NULL;
 	tb_progress_done(&s.progress);
 	if (r == -EINTR)
 		tb_warn("interrupted after %u trials: everything is restored", s.index);

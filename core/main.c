@@ -15,6 +15,7 @@ static void usage(FILE *f)
 	      "(service, resource) pair in turn and measuring how much the application suffers.\n\n"
 	      "Commands:\n"
 	      "  run CONFIG [--output DIR]   run the experiment; writes DIR/report.json, prints the table\n"
+	      "  run [CONFIG] --resume DIR   go on with an interrupted run from the trials DIR holds\n"
 	      "  plan CONFIG                 print the schedule and its estimated duration (no root)\n"
 	      "  probe CONFIG                print each service's targets and each throttler's capacity\n"
 	      "  hold CONFIG SERVICE THROTTLER STRESS [--for SECONDS]\n"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "resume", required_argument, NULL, 'r' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "config", required_argument, NULL, 'C' },
@@ -65,6 +67,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:f:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.output = optarg; break;
+		case 'r': o.resume = optarg; break;
 		case 'c': o.check = 1; break;
 		case 'C': o.config = optarg; break;
 		case 'f':
@@ -98,7 +101,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "throttlebot: --config goes with 'agent' (see --help)\n");
 		return TB_EXIT_CONFIG;
 	}
+	if (o.resume && (strcmp(cmd, "run") || o.output)) {
+		fprintf(stderr, "throttlebot: --resume goes with 'run', without --output (see --help)\n");
+		return TB_EXIT_CONFIG;
+	}
 	tb_install_signal_handlers();
+	if (!strcmp(cmd, "run") && o.resume && n == 0)
+		return tb_cmd_run(NULL, &o);
 	if (!strcmp(cmd, "run"))
 		return need_args(n, 1, cmd) ? TB_EXIT_CONFIG : tb_cmd_run(argv[optind], &o);
 	if (!strcmp(cmd, "plan"))

@@ -24,6 +24,14 @@ double tb_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double tb_wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void tb_format_duration(double seconds, char *buf, unsigned long len)
 {
 	unsigned long s = seconds > 0 ? (unsigned long)(seconds + 0.5) : 0;

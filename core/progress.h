@@ -9,6 +9,8 @@ struct tb_progress {
 };
 
 double tb_now(void);
+/* Seconds since the epoch, for what outlives the process (run.json). */
+double tb_wall_now(void);
 void tb_progress_start(struct tb_progress *p, unsigned long total);
 void tb_progress_update(struct tb_progress *p, unsigned index, const char *what);
 void tb_progress_done(struct tb_progress *p);

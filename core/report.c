@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "conf.h"
+#include "manifest.h"
 #include "progress.h"
 #include "report.h"
 #include "report_render.h"
@@ -190,6 +191,8 @@ json_t *tb_report_trial(const struct tb_run *run, const struct tb_trial_result *
 		"extra", t->extra > 0, "round", (json_int_t)t->round);
 	json_object_set_new(o, "paired_with", t->paired_with ? json_integer(t->paired_with)
 							       : json_null());
+	json_object_set_new(o, "resumed", json_boolean(t->resumed));
+	json_object_set_new(o, "rejoin", json_boolean(t->rejoin));
 	if (rankings)
 		json_object_set_new(o, "local_baseline", local);
 	else
@@ -218,6 +221,16 @@ static json_t *excluded_json(const struct tb_run *run)
 					"throttler", run->throttler_names[t],
 					"why", "excluded by configuration"));
 	return a;
+}
+
+static json_t *config_hash(const struct tb_conf *c)
+{
+	json_t *effective = tb_manifest_effective_config(c);
+	char hash[32];
+	int r = tb_manifest_hash(effective, hash, sizeof(hash));
+
+	json_decref(effective);
+	return r == 0 ? json_string(hash) : json_null();
 }
 
 json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *rankings)
@@ -271,6 +284,9 @@ json_t *tb_report_build(const struct tb_run *run, const struct tb_ranking *ranki
 	json_object_set_new(rep, "max_extra_trials", json_integer((json_int_t)run->extra_budget));
 	json_object_set_new(rep, "extra_trials", json_integer((json_int_t)run->extra_used));
 	json_object_set_new(rep, "report_top", json_integer(run->conf->report_top));
+	json_object_set_new(rep, "resumed_at_trial", run->resumed_at ? json_integer(run->resumed_at)
+									  : json_null());
+	json_object_set_new(rep, "config_hash", config_hash(run->conf));
 	json_object_set_new(rep, "trials", trials_json(run, rankings));
 	return rep;
 }

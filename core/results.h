@@ -23,6 +23,8 @@ struct tb_trial_result {
 	unsigned extra;                /* 0, or the replication pass that added it */
 	unsigned round;                /* the blocked round: baselines so far */
 	unsigned paired_with;          /* a replication trial's own baseline trial (index), or 0 */
+	int resumed;                   /* run by a resumed run, not by the first */
+	int rejoin;                    /* a warm-up or baseline a resume added before going on */
 	char *error;
 	double start, duration;        /* seconds since the run started */
 };

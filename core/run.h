@@ -41,12 +41,19 @@ struct tb_run {
 	char **unrestored;       /* "target (throttler)" whose restore failed */
 	size_t nunrestored;
 	unsigned long alive_unknown;   /* orchestrator's alive() answers "could not tell" */
+	unsigned long check_unknown;   /* throttlers' check() answers "could not tell" */
 	/* The schedule (loop.c). */
 	unsigned long scheduled;       /* trials the strategy asked for */
 	unsigned long extra_budget;    /* most adaptive trials (max_extra_trials) */
 	unsigned long extra_used;
 	unsigned round;                /* baselines so far: the blocked round */
 	FILE *trial_log;               /* output_dir/trials.jsonl */
+	/* Resuming an interrupted run (resume.c, manifest.c). */
+	struct tb_replay *replay;      /* its recorded trials, until all are taken */
+	double started_wall;           /* the run's start, seconds since the epoch (0: now) */
+	unsigned resumed_at;           /* the first trial this resume ran, or 0 */
+	int rejoining;                 /* running the resume's own warm-up and baseline */
+	int refused;                   /* the recorded trials are not this run's: no report */
 };
 
 /* Load every plugin the configuration names and check their settings.

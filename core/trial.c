@@ -1,4 +1,4 @@
-/* trial.c - one trial: journal and apply the throttles, measure, check the services lived, restore. */
+/* trial.c - one trial: journal and apply the throttles, measure, check the services lived unharmed, restore, revive. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -160,9 +160,56 @@ int tb_run_restore(struct tb_run *run)
 	return first;
 }
 
-static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char *err, size_t len)
+/* Targets a trial harmed or lost: revived (when the orchestrator can) before
+ * the services are discovered again.  They point into run->inv, which only
+ * the discovery after them replaces. */
+struct casualties {
+	const struct tb_target **t;
+	size_t n;
+};
+
+static void note_casualty(struct casualties *c, const struct tb_target *t)
+{
+	const struct tb_target **grown;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->t[i] == t)
+			return;
+	grown = realloc(c->t, (c->n + 1) * sizeof(*grown));
+	if (!grown)
+		return;        /* not revived: the discovery after the trial still runs */
+	c->t = grown;
+	c->t[c->n++] = t;
+}
+
+static const char *service_of(const struct tb_run *run, const struct tb_target *t)
+{
+	for (size_t i = 0; i < run->inv.nservices; i++) {
+		const struct tb_service *s = &run->inv.services[i];
+
+		if (t >= s->targets && t < s->targets + s->ntargets)
+			return s->name;
+	}
+	return "?";
+}
+
+/* The trial's error: what happened to a service, then the metric's own error if it failed. */
+static void blame(char *err, size_t len, const char *what, int measured)
+{
+	char metric[1024];
+
+	snprintf(metric, sizeof(metric), "%s", err);
+	if (measured < 0)
+		snprintf(err, len, "%.511s (%.400s)", what, metric);
+	else
+		snprintf(err, len, "%s", what);
+}
+
+static int targets_alive(struct tb_run *run, const struct tb_experiment *e, struct casualties *lost,
+			 char *err, size_t len)
 {
 	const struct tb_orchestrator *o = tb_run_orchestrator(run);
+	int alive = 1;
 
 	if (!o->alive)
 		return 1;
@@ -173,9 +220,11 @@ static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char
 			int r = o->alive(run->orchestrator.state, &s->targets[j]);
 
 			if (r == 0) {
-				snprintf(err, len, "service '%s': %s stopped or restarted during the trial",
-					 s->name, s->targets[j].id);
-				return 0;
+				if (alive)
+					snprintf(err, len, "service '%s': %s stopped or restarted during the trial",
+						 s->name, s->targets[j].id);
+				note_casualty(lost, &s->targets[j]);
+				alive = 0;
 			}
 			/* Could not tell: a trial is not failed on an engine's hiccup,
 			 * its metrics judge it; said once, as it may recur every trial. */
@@ -185,7 +234,7 @@ static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char
 					strerror(-r));
 		}
 	}
-	return 1;
+	return alive;
 }
 
 /*
@@ -195,24 +244,77 @@ static int targets_alive(struct tb_run *run, const struct tb_experiment *e, char
  * engine notices: a failed trial gives the orchestrator a second to.
  */
 static int service_gone(struct tb_run *run, const struct tb_experiment *e, int measured,
-			char *err, size_t len)
+			struct casualties *lost, char *err, size_t len)
 {
 	struct timespec tenth = { 0, 100000000 };
-	char gone[512], metric[1024];
-	int alive = targets_alive(run, e, gone, sizeof(gone));
+	char gone[512];
+	int alive = targets_alive(run, e, lost, gone, sizeof(gone));
 
 	for (int i = 0; measured < 0 && alive && e->n > 0 && i < 10 && !tb_cancelled; i++) {
 		nanosleep(&tenth, NULL);
-		alive = targets_alive(run, e, gone, sizeof(gone));
+		alive = targets_alive(run, e, lost, gone, sizeof(gone));
 	}
 	if (alive)
 		return 0;
-	snprintf(metric, sizeof(metric), "%s", err);
-	if (measured < 0)
-		snprintf(err, len, "%.511s (%.400s)", gone, metric);
-	else
-		snprintf(err, len, "%s", gone);
+	blame(err, len, gone, measured);
 	return 1;
+}
+
+/*
+ * After the trial, before restore: did a throttle harm a target beyond
+ * slowing it (an OOM kill, say)?  Each applied throttler that can tell is
+ * asked about each target; the first harm is named, every harmed target is
+ * noted for revival.
+ */
+static int targets_harmed(struct tb_run *run, int measured, struct casualties *lost, char *err,
+			  size_t len)
+{
+	char what[768];
+	int harmed = 0;
+
+	for (size_t i = 0; i < run->napplied; i++) {
+		const struct tb_applied *a = &run->applied[i];
+		const struct tb_throttler *ops = tb_throttler_ops(a->throttler);
+		int (*check)(void *, const struct tb_target *, const char *, char *, size_t) =
+			TB_SINCE(ops, 2, check);
+		char why[256] = "";
+		int r;
+
+		if (!check)
+			continue;
+		r = check(a->throttler->state, a->target, a->saved, why, sizeof(why));
+		if (r > 0) {
+			if (!harmed)
+				snprintf(what, sizeof(what), "service '%s': %s harmed by %s: %.200s",
+					 service_of(run, a->target), a->target->id, a->throttler->name,
+					 why[0] ? why : "no reason given");
+			harmed = 1;
+			note_casualty(lost, a->target);
+		} else if (r < 0 && r != -ENODATA && r != -ENOENT && !run->check_unknown++) {
+			tb_warn("%s: could not tell whether %s was harmed (%s)", a->throttler->name,
+				a->target->id, strerror(-r));
+		}
+	}
+	if (harmed)
+		blame(err, len, what, measured);
+	return harmed;
+}
+
+/* Bring back what died or was harmed, before the services are found again. */
+static void revive(struct tb_run *run, const struct casualties *lost)
+{
+	const struct tb_orchestrator *o = tb_run_orchestrator(run);
+	int (*rv)(void *, const struct tb_target *) = TB_SINCE(o, 2, revive);
+
+	for (size_t i = 0; rv && i < lost->n; i++) {
+		int r = rv(run->orchestrator.state, lost->t[i]);
+
+		if (r < 0)
+			tb_warn("%s: could not bring %s back: %s", run->orchestrator.name, lost->t[i]->id,
+				strerror(-r));
+		else
+			tb_info("%s: brought %s back", run->orchestrator.name, lost->t[i]->id);
+	}
 }
 
 /* After a service restarted, find its targets again, so that the trials
@@ -265,6 +367,7 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 		     struct tb_trial_result *out)
 {
 	struct tb_trial trial = { .index = index, .experiment = e, .workdir = run->workdir };
+	struct casualties lost = { NULL, 0 };
 	char err[1024] = "";
 	int r;
 
@@ -283,7 +386,9 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 	r = tb_run_apply(run, e, err, sizeof(err));
 	if (r == 0) {
 		r = measure(run, &trial, out->values, err, sizeof(err));
-		if (r != -EINTR && service_gone(run, e, r, err, sizeof(err)))
+		/* A harm (an OOM kill) names its cause; a plain death is found after. */
+		if (r != -EINTR && (targets_harmed(run, r, &lost, err, sizeof(err)) ||
+				    service_gone(run, e, r, &lost, err, sizeof(err))))
 			r = -ESRCH;
 		int rr = tb_run_restore(run);
 
@@ -293,7 +398,10 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 		}
 	}
 	out->duration = tb_now() - run->t0 - out->start;
-	if (r == -ESRCH || r == -ENOENT)     /* stopped, restarted, or its cgroup is gone */
+	/* Unthrottled first: a revived service starts with its own limits. */
+	revive(run, &lost);
+	free(lost.t);
+	if (r == -ESRCH || r == -ENOENT)     /* stopped, restarted, harmed, or its cgroup is gone */
 		rediscover(run);
 	if (r < 0) {
 		out->failed = 1;

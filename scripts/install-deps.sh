@@ -9,7 +9,7 @@ build="autoconf automake libtool pkg-config make gcc libc6-dev
        iproute2"
 test_pkgs="python3 python3-yaml openssl procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
            prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl
-           clang libclang-rt-14-dev socat openssl"
+           clang libclang-rt-14-dev socat openssl postgresql postgresql-client"
 deb_pkgs="build-essential debhelper dpkg-dev fakeroot lintian autopkgtest python3"
 pkgs=$build
 for opt in "$@"; do

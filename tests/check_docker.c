@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "inventory.h"
@@ -597,6 +598,82 @@ START_TEST(fake_discover)
 }
 END_TEST
 
+/* Two engines: this machine's, and another node's whose containers go to
+ * that node's agent: no cgroups or namespace of this machine named. */
+START_TEST(fake_engines)
+{
+	pid_t me = getpid();
+	struct project_answers a;
+	struct fake_engine local, remote;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	const struct tb_service *web;
+	char conf[1024];
+	void *st;
+
+	project_answers(&a, "1.41", 0, me);
+	ck_assert_int_eq(fake_engine_start(&local, sockdir, a.routes, 6), 0);
+	ck_assert_int_eq(fake_engine_start(&remote, NULL, a.routes, 6), 0);
+	snprintf(conf, sizeof(conf), "project = \"tbtest\"; engines = ( { host = \"%s\"; }, "
+		 "{ host = \"%s\"; node = \"n2\"; insecure = true; } );", local.host, remote.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	web = &inv.services[1];
+	ck_assert_str_eq(web->name, "web");
+	ck_assert_int_eq((int)web->ntargets, 4);
+	ck_assert_ptr_null(web->targets[0].node);
+	ck_assert_ptr_nonnull(web->targets[0].cgroup[TB_CG_CPU]);
+	ck_assert_str_eq(web->targets[2].node, "n2");
+	ck_assert_str_eq(web->targets[2].key, WEB1);
+	ck_assert_str_eq(web->targets[2].id, "59bb56b844ac (tbtest_web_1 on n2)");
+	ck_assert_int_eq(web->targets[2].pid, 0);
+	for (int c = 0; c < TB_CG_SLOTS; c++)
+		ck_assert_ptr_null(web->targets[2].cgroup[c]);
+	ck_assert_ptr_null(web->targets[2].netns);
+	/* Each target is asked of its own engine. */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[2]), 1);
+	ck_assert_int_eq(remote.nrequests, 7);
+	ck_assert_str_eq(fake_engine_request(&remote, 6), "/v1.41/containers/" WEB1 "/json");
+	fake_engine_stop(&remote);
+	ck_assert_int_lt(throttlebot_plugin.alive(st, &web->targets[2]), 0);   /* could not tell */
+	ck_assert_int_eq(throttlebot_plugin.alive(st, &web->targets[0]), 1);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&local);
+	project_answers_free(&a);
+}
+END_TEST
+
+START_TEST(engines_settings)
+{
+	static const char *const bad[] = {
+		"engines = ();",
+		"host = \"unix:///x\"; engines = ( { host = \"unix:///x\"; } );",
+		"engines = ( { host = \"unix:///x\"; node = \"n1\"; } );",
+		"engines = ( { host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; } );",
+		"engines = ( { host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; insecure = true; }, "
+		"{ host = \"tcp://10.0.0.3:2376\"; node = \"n2\"; insecure = true; } );",
+		"engines = ( { host = \"unix:///x\"; colour = 1; } );",
+		"engines = ( \"tcp://10.0.0.2:2376\" );",
+	};
+	struct tb_test_plugin t;
+	char conf[512];
+	void *st = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(conf, sizeof(conf), "project = \"p\"; %s", bad[i]);
+		ck_assert_msg(plugin_init(&t, conf, &st) < 0, "accepted: %s", bad[i]);
+		tb_test_plugin_close(&t);
+	}
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; engines = ( { host = \"unix:///x\"; }, "
+				     "{ host = \"tcp://10.0.0.2:2376\"; node = \"n2\"; insecure = true; } );",
+				     &st), 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+}
+END_TEST
+
 /* An engine (or whoever answers on its socket) names a CgroupParent that
  * climbs out of the cgroup hierarchy into a directory it prepared. */
 START_TEST(fake_cgroup_parent_escapes)
@@ -735,6 +812,7 @@ START_TEST(fake_errors)
 		renamed.key = bad_keys[b];
 		ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), -EINVAL);
 		ck_assert_msg(strstr(last_log, "refused") != NULL, "%s", last_log);
+		ck_assert_int_eq(throttlebot_plugin.revive(st, &renamed), -EINVAL);
 		ck_assert_int_eq(fe.nrequests, before);
 	}
 	/* The engine gone: a pid to look at locally tells, no pid cannot. */
@@ -746,6 +824,117 @@ START_TEST(fake_errors)
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	free(version); free(old); free(web1); free(db1); free(list); free(info);
+}
+END_TEST
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* web_1's inspect answer, its pid ours, with a HEALTHCHECK's state. */
+static char *with_health(const char *status, const char *output)
+{
+	json_t *j = fixture("inspect-web_1.json");
+	char *s;
+
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(getpid()));
+	json_object_set_new(json_object_get(j, "State"), "Health",
+			    json_pack("{s:s, s:i, s:[{s:i, s:s}]}", "Status", status, "FailingStreak", 0,
+				      "Log", "ExitCode", 1, "Output", output));
+	s = json_dumps(j, 0);
+	json_decref(j);
+	return s;
+}
+
+/* A container with a HEALTHCHECK: discovered once healthy (at the start and
+ * again after a restart), refused when unhealthy or never healthy. */
+START_TEST(fake_health)
+{
+	char *version = version_body("1.41"), *list = dump("containers-tbtest.json");
+	char *info = dump("info-cgroupfs-v1.json");
+	char *starting = with_health("starting", "no response\n"), *healthy = with_health("healthy", "ok");
+	char *unhealthy = with_health("unhealthy", "127.0.0.1:5432 - no response\n");
+	const char *const comes_up[] = { starting, healthy, starting, starting, healthy };
+	struct fake_route routes[] = {
+		{ "/version", 200, version },
+		{ "/v1.41/info", 200, info },
+		{ "/v1.41/containers/json", 200, list },
+		{ "/v1.41/containers/" WEB1 "/json", 200, starting },
+	};
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv = { 0 };
+	struct dk_container c = { .id = WEB1 };
+	char conf[512], err[256];
+	double t0;
+	void *st;
+	json_t *j;
+
+	/* Starting, starting, healthy: three questions, some time between. */
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	fake_engine_then(&fe, 3, comes_up, 5);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	t0 = now();
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_double_ge(now() - t0, 0.2);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 3);
+	ck_assert_int_eq((int)inv.nservices, 1);
+	tb_inventory_free(&inv);
+	/* Found again after a restart: it waits again. */
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), 0);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 6);
+	tb_inventory_free(&inv);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* Unhealthy: refused at once, saying what its check said. */
+	routes[3].body = unhealthy;
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
+	ck_assert_msg(strstr(last_log, "container tbtest_web_1 (service tbtest_web_1) is unhealthy: "
+			     "127.0.0.1:5432 - no response: "), "%s", last_log);
+	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 1);
+	ck_assert_int_eq((int)inv.nservices, 0);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+
+	/* Never healthy: bounded by health_timeout. */
+	routes[3].body = starting;
+	ck_assert_int_eq(fake_engine_start(&fe, sockdir, routes, 4), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; health_timeout = 0.5; "
+		 "host = \"%s\";", fe.host);
+	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
+	t0 = now();
+	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -ETIMEDOUT);
+	ck_assert_double_ge(now() - t0, 0.5);
+	ck_assert_double_lt(now() - t0, 3);
+	ck_assert_msg(strstr(last_log, "not healthy within 0.5 s (health_timeout): still starting; "
+			     "last check said: no response"), "%s", last_log);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	fake_engine_stop(&fe);
+	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; health_timeout = 0;", &st), -EINVAL);
+	tb_test_plugin_close(&t);
+
+	/* A check turned off is no check; a status we do not know is refused. */
+	j = json_pack("{s:{s:i, s:b, s:{s:s}}}", "State", "Pid", 7, "Running", 1, "Health", "Status", "none");
+	ck_assert_int_eq(dk_parse_inspect(j, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.health, "");
+	json_object_set_new(json_object_get(json_object_get(j, "State"), "Health"), "Status",
+			    json_string("sick"));
+	ck_assert_int_eq(dk_parse_inspect(j, &c, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "unknown State.Health.Status \"sick\""), "%s", err);
+	json_decref(j);
+	free(version); free(list); free(info); free(starting); free(healthy); free(unhealthy);
 }
 END_TEST
 
@@ -1163,6 +1352,11 @@ START_TEST(real_alive)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	ck_assert_msg(strstr(last_log, "no longer running") != NULL, "%s", last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
+	/* revive() restarts it through the engine: running again, a new process. */
+	ck_assert_int_eq(throttlebot_plugin.revive(st, web2), 0);
+	ck_assert_int_eq(tb_test_sh("test \"$(docker inspect -f '{{.State.Running}}' %s_web_2)\" = true",
+				    project), 0);
+	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
 	/* A restarted container has a new process: not the target discovered. */
 	ck_assert_int_eq(tb_test_sh("docker restart -t 1 %s_web_1 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 0);
@@ -1200,7 +1394,10 @@ int main(void)
 	tcase_add_test(unit, unreachable);
 	tcase_add_loop_test(unit, fake_discover, 0, 2);
 	tcase_add_test(unit, fake_errors);
+	tcase_add_test(unit, fake_engines);
+	tcase_add_test(unit, engines_settings);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
+	tcase_add_test(unit, fake_health);
 	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
 		tcase_add_test(unit, fake_tls);
 	else

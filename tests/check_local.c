@@ -411,6 +411,34 @@ START_TEST(config_errors_name_file_and_line)
 					"log_dir = \"/no/such/dir\";", err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, ":2: local: cannot write in /no/such/dir"));
 
+	/* The ready_* keys are checked before anything starts. */
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];\n"
+					" ready_tcp = \"localhost\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: local: service 'a': ready_tcp must be \"host:port\""));
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_tcp = \"::1:80\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_tcp = \"127.0.0.1:0\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_tcp = \"127.0.0.1:80x\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_tcp = \"no-such-host.invalid:80\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "ready_tcp no-such-host.invalid: "));
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];\n"
+					" ready_command = [\"no-such-check-tb\"]; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: local: service 'a': ready_command: program "
+				     "'no-such-check-tb' not found in PATH"));
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_command = []; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; pid = 1;"
+					" ready_tcp = \"127.0.0.1:5432\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "'ready_tcp' applies to a launched service"));
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_path = \"\"; } );", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\"];"
+					" ready_tcp = \"[::1]:5432\"; ready_command = [\"true\"];"
+					" ready_path = \"/x\"; } );", err, sizeof(err)), 0);
+
 	/* Valid: PATH lookup, attach forms; and restore-only mode. */
 	ck_assert_int_eq(init_capturing("services = ( { name = \"a\"; command = [\"sleep\", \"1\"]; },"
 					" { name = \"b\"; pids = [1, 2]; }, { name = \"c\"; cgroup = \"/x\"; } );",
@@ -611,7 +639,7 @@ static int unix_listener(const char *path)
 }
 
 /* A stale socket at ready_path is removed; a live one (another run's) is
- * left alone and the launch refused; a regular file there is refused. */
+ * left alone and the launch refused. */
 START_TEST(ready_path_stale_or_live)
 {
 	struct tb_test_plugin t;
@@ -638,12 +666,226 @@ START_TEST(ready_path_stale_or_live)
 	ck_assert_int_eq(P.stop(st), 0);
 	P.fini(st);
 	tb_test_plugin_close(&t);
+	unlink(sock);
+}
+END_TEST
 
-	ck_assert_int_eq(open_local(&t, &st, "%s", conf), 0);
-	ck_assert_int_eq(P.launch(st), -EEXIST);     /* a plain file now */
+/* What launch() logged and reported, from stderr. */
+static char captured[8192];
+static int capture_fd = -1, saved_stderr = -1;
+
+static void capture_begin(void)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/launch-stderr", tmp);
+	capture_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(capture_fd, 0);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	dup2(capture_fd, 2);
+}
+
+static const char *capture_end(void)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	n = pread(capture_fd, captured, sizeof(captured) - 1, 0);
+	captured[n > 0 ? n : 0] = '\0';
+	close(capture_fd);
+	return captured;
+}
+
+/* Launch the configured services, timing it; the log in captured. */
+static int launch_timed(void *st, double *seconds)
+{
+	double t0 = now();
+	int r;
+
+	capture_begin();
+	r = P.launch(st);
+	capture_end();
+	*seconds = now() - t0;
+	return r;
+}
+
+/* Launch one service, its entry's keys in fmt, with the common settings,
+ * and stop it again: launch()'s result, its duration in *took, its log in
+ * captured.  The entry starts on the config's line 2. */
+static int launch_service(double *took, const char *fmt, ...)
+{
+	struct tb_test_plugin t;
+	char entry[4096];
+	va_list ap;
+	void *st;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(entry, sizeof(entry), fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(open_local(&t, &st, "cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
+				    "services = ( { %s } );", entry), 0);
+	r = launch_timed(st, took);
+	if (r == 0)
+		ck_assert_int_eq(P.stop(st), 0);
 	P.fini(st);
 	tb_test_plugin_close(&t);
-	unlink(sock);
+	for (size_t i = 0; i < NHIERS; i++)
+		ck_assert(!exists("/sys/fs/cgroup/%s/" PARENT ".%ld", hiers[i], (long)getpid()));
+	return r;
+}
+
+/* A file left at ready_path by an earlier run neither blocks the launch nor
+ * makes it return before the service made its own; a symlink there is
+ * removed, not what it points to; one that cannot be removed safely (a
+ * symlinked directory on the way) is disregarded until made anew. */
+START_TEST(ready_path_left_from_before)
+{
+	static const char touching[] = "name = \"w\"; command = [\"/bin/sh\", \"-c\", "
+		"\"sleep 0.5; touch \\\"$0\\\"; exec sleep 300\", \"%s\"]; ready_path = \"%s\";";
+	char path[256], victim[256], linkdir[256];
+	double took;
+
+	SKIP_UNLESS_ROOT();
+	snprintf(path, sizeof(path), "%s/ready.flag", tmp);
+	write_file(path, "an earlier run\n");
+	ck_assert_int_eq(launch_service(&took, touching, path, path), 0);
+	ck_assert_double_ge(took, 0.5);
+	ck_assert_msg(strstr(captured, "removed ") != NULL, "%s", captured);
+	ck_assert_ptr_nonnull(slurp(path));
+	ck_assert_str_eq(slurp(path), "");      /* the service's, not the old one */
+
+	/* A symlink at ready_path: the link goes, its target stays. */
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	write_file(victim, "keep me\n");
+	unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	ck_assert_int_eq(launch_service(&took, touching, path, path), 0);
+	ck_assert_double_ge(took, 0.5);
+	ck_assert_str_eq(slurp(victim), "keep me\n");
+
+	/* Through a symlinked directory: not removed, and not taken for ready
+	 * until the service touches it. */
+	snprintf(linkdir, sizeof(linkdir), "%s/via", tmp);
+	ck_assert_int_eq(symlink(tmp, linkdir), 0);
+	snprintf(path, sizeof(path), "%s/via/ready.flag", tmp);
+	ck_assert_int_eq(launch_service(&took, touching, path, path), 0);
+	ck_assert_double_ge(took, 0.5);
+	ck_assert_msg(strstr(captured, "was not removed") != NULL, "%s", captured);
+
+	/* A service that never makes it anew times out, saying so. */
+	ck_assert_int_eq(launch_service(&took, "name = \"w\"; command = [\"sleep\", \"300\"];\n"
+					" ready_path = \"%s\"; ready_timeout = 0.5;", path), -ETIMEDOUT);
+	ck_assert_msg(strstr(captured, ":3: local: service 'w' not ready within 0.5 s (ready_timeout): "
+			     "ready_path") && strstr(captured, "is still the one from before launch"),
+		      "%s", captured);
+	unlink(linkdir);
+	unlink(path);
+}
+END_TEST
+
+/* A port nothing listens on now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int tcp_connects(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	ck_assert_int_ge(fd, 0);
+	r = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return r;
+}
+
+/* ready_tcp: launch returns once the service, which listens only after a
+ * while, accepts; nothing listening is a timeout naming file:line. */
+START_TEST(ready_tcp_waits_for_the_listener)
+{
+	struct tb_test_plugin t;
+	int port = free_port();
+	double took;
+	void *st;
+
+	SKIP_UNLESS_ROOT();
+	ck_assert_int_eq(open_local(&t, &st,
+		"cgroup_parent = \"" PARENT "\"; log_dir = \"/dev/null\";\n"
+		"services = ( { name = \"listener\"; command = [\"/bin/sh\", \"-c\", \"sleep 0.6; exec python3 -c '"
+		"import socket, time\\ns = socket.socket()\\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\\n"
+		"s.bind((\\\"127.0.0.1\\\", %d))\\ns.listen(8)\\ntime.sleep(300)'\"];"
+		" ready_tcp = \"127.0.0.1:%d\"; } );", port, port), 0);
+	ck_assert(!tcp_connects(port));
+	ck_assert_int_eq(launch_timed(st, &took), 0);
+	ck_assert_double_ge(took, 0.6);
+	ck_assert_double_lt(took, 5);
+	ck_assert(tcp_connects(port));
+	ck_assert_int_eq(P.stop(st), 0);
+	P.fini(st);
+	tb_test_plugin_close(&t);
+
+	ck_assert_int_eq(launch_service(&took, "name = \"deaf\"; command = [\"sleep\", \"300\"];\n"
+					" ready_tcp = \"127.0.0.1:%d\"; ready_timeout = 0.6;", port), -ETIMEDOUT);
+	ck_assert_double_lt(took, 3);
+	ck_assert_msg(strstr(captured, ":3: local: service 'deaf' not ready within 0.6 s (ready_timeout): "
+			     "ready_tcp 127.0.0.1:") && strstr(captured, "Connection refused"), "%s", captured);
+}
+END_TEST
+
+/* ready_command: executed without a shell until it exits 0, quickly at first
+ * and backing off; each try is bounded, and its last words are reported. */
+START_TEST(ready_command_retries_until_it_succeeds)
+{
+	char up[256], count[256], *text;
+	double took;
+	int tries = 0;
+
+	SKIP_UNLESS_ROOT();
+	/* A name a shell would split: argv is passed as it is. */
+	snprintf(up, sizeof(up), "%s/up now", tmp);
+	snprintf(count, sizeof(count), "%s/tries", tmp);
+	ck_assert_int_eq(launch_service(&took, "name = \"slow\"; command = [\"/bin/sh\", \"-c\", "
+					"\"sleep 0.8; touch \\\"$0\\\"; exec sleep 300\", \"%s\"];"
+					" ready_command = [\"/bin/sh\", \"-c\", "
+					"\"echo >> \\\"$1\\\"; test -e \\\"$0\\\"\", \"%s\", \"%s\"];",
+					up, up, count), 0);
+	ck_assert_double_ge(took, 0.8);
+	ck_assert(exists("%s", up));
+	text = slurp(count);
+	ck_assert_ptr_nonnull(text);
+	for (char *c = text; *c; c++)
+		tries += *c == '\n';
+	/* 0.05 s growing by half up to 0.5 s: about 8 tries in 0.8 s. */
+	ck_assert_msg(tries >= 4 && tries <= 14, "%d tries", tries);
+
+	/* Never succeeds: the reason, with its output, named at file:line. */
+	ck_assert_int_eq(launch_service(&took, "name = \"db\"; command = [\"sleep\", \"300\"];\n"
+					" ready_timeout = 0.5;\n ready_command = [\"/bin/sh\", \"-c\", "
+					"\"echo no response; exit 2\"];"), -ETIMEDOUT);
+	ck_assert_msg(strstr(captured, ":4: local: service 'db' not ready within 0.5 s (ready_timeout): "
+			     "ready_command /bin/sh exited with status 2 (no response)"), "%s", captured);
+
+	/* A try that hangs is ended at the timeout, with what it started. */
+	ck_assert_int_eq(launch_service(&took, "name = \"hung\"; command = [\"sleep\", \"300\"];"
+					" ready_timeout = 0.7; ready_command = [\"/bin/sh\", \"-c\", "
+					"\"sleep 271 & sleep 272\"];"), -ETIMEDOUT);
+	ck_assert_double_lt(took, 3);
+	ck_assert_msg(strstr(captured, "took longer than"), "%s", captured);
+	ck_assert_int_eq(tb_test_sh("! pgrep -f 'sleep 27[12]' >/dev/null"), 0);
 }
 END_TEST
 
@@ -883,6 +1125,9 @@ START_TEST(new_netns_service_has_its_own_interface)
 		"cgroup_parent = \"" PARENT "\"; log_dir = \"%s\";\n"
 		"services = ( { name = \"" NETSVC "\"; new_netns = true; ready_path = \"%s/addr\";\n"
 		"  address = \"10.231.77.2/24\"; host_address = \"10.231.77.1/24\";\n"
+		/* The check runs in the service's namespace: only there is .2 to be seen. */
+		"  ready_command = [\"/bin/sh\", \"-c\", \"ip -o -4 addr show | grep -q 10.231.77.2/24\"];"
+		" ready_timeout = 5;\n"
 		"  command = [\"/bin/sh\", \"-c\", \"cat /proc/net/dev > %s/netdev;"
 		" ip -o -4 addr show > %s/addr.tmp; mv %s/addr.tmp %s/addr; exec sleep 300\"]; } );",
 		tmp, tmp, tmp, tmp, tmp, tmp), 0);
@@ -1103,6 +1348,9 @@ int main(void)
 	tcase_add_test(real, startup_failure_and_timeout_leave_nothing);
 	tcase_add_test(real, alive_notices_a_service_that_ended);
 	tcase_add_test(real, ready_path_stale_or_live);
+	tcase_add_test(real, ready_path_left_from_before);
+	tcase_add_test(real, ready_tcp_waits_for_the_listener);
+	tcase_add_test(real, ready_command_retries_until_it_succeeds);
 	tcase_add_test(real, crash_then_restore_removes_everything);
 	tcase_add_test(real, restore_on_a_real_v2_hierarchy);
 	tcase_add_test(real, new_netns_service_has_its_own_interface);

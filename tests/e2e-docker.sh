@@ -30,13 +30,7 @@ compose_single() { docker-compose -p "$single_project" -f "$abs_top_srcdir/apps/
 run_pid=
 
 cleanup() {
-	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
-		kill -TERM "$run_pid"
-		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$run_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+	e2e_stop_run
 	compose down -v -t 5 >/dev/null 2>&1
 	compose_single down -v -t 5 >/dev/null 2>&1
 	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi

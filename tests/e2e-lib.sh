@@ -1,4 +1,4 @@
-# e2e-lib.sh - shared by the end-to-end tests: snapshot what a run could leave on the host, and compare.
+# e2e-lib.sh - shared by the end-to-end tests: run throttlebot, snapshot what a run could leave on the host, and compare.
 #
 # A snapshot lists the throttlebot* cgroups, the host's qdiscs (veth names, which Docker makes anew on
 # every container start, shown as veth*), its links and the throttlebot* network namespaces.  Any
@@ -61,4 +61,39 @@ for sec, sign, line in mine:
     print("  %s %s %s" % (sec, sign, line))
 sys.exit(1 if mine or (strict and foreign) else 0)
 PY
+}
+
+# e2e_stop_run: end the run still going, if any (it restores by itself on SIGTERM), and replay the
+# journal for anything else.  Uses run_pid, tb and THROTTLEBOT_JOURNAL.
+e2e_stop_run() {
+	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
+		kill -TERM "$run_pid"
+		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$run_pid" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+}
+
+# e2e_run NAME CONFIG [PATTERN]: throttlebot run in the top build directory, reports in $work/NAME, its
+# log in $work/NAME.log (lines matching PATTERN shown, then the summary); sets elapsed (seconds).
+# Exits the test unless the run exits 0 and the host looks the same before and after.
+e2e_run() {
+	local name=$1 conf=$2 t0 t1 st pid
+	host_snapshot >"$work/$name.before"
+	t0=$(date +%s.%N)
+	(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/$name") >"$work/$name.log" 2>&1 &
+	run_pid=$!
+	wait "$run_pid"
+	st=$?
+	pid=$run_pid run_pid=
+	t1=$(date +%s.%N)
+	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	[ -n "${3:-}" ] && grep -h "$3" "$work/$name.log"
+	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
+	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }
+	host_snapshot >"$work/$name.after"
+	host_compare "$work/$name.before" "$work/$name.after" "$pid" ||
+		{ echo "FAIL: $name: the run changed the host's cgroups, qdiscs, links or namespaces (above)"; exit 1; }
+	printf '%s: %s s, host as before\n' "$name" "$elapsed"
 }

@@ -24,14 +24,7 @@ export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
 run_pid=
 
 cleanup() {
-	# A run that is still going restores by itself on SIGTERM; the journal covers anything else.
-	if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then
-		kill -TERM "$run_pid"
-		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$run_pid" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
+	e2e_stop_run
 	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -63,28 +56,6 @@ config() {
 		return 1
 	fi
 	echo "$out"
-}
-
-# run NAME CONFIG: throttlebot run, in the top build directory;
-# sets elapsed (seconds).  The host must look the same before and after.
-run() {
-	local name=$1 conf=$2 t0 t1 st pid
-	host_snapshot >"$work/$name.before"
-	t0=$(date +%s.%N)
-	(cd "$abs_top_builddir" && exec "$tb" run "$conf" --output "$work/$name") >"$work/$name.log" 2>&1 &
-	run_pid=$!
-	wait "$run_pid"
-	st=$?
-	pid=$run_pid run_pid=
-	t1=$(date +%s.%N)
-	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-	grep -h 'capacity\|bytes/s' "$work/$name.log"
-	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
-	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }
-	host_snapshot >"$work/$name.after"
-	host_compare "$work/$name.before" "$work/$name.after" "$pid" ||
-		{ echo "FAIL: $name: the run changed the host's cgroups, qdiscs, links or namespaces (above)"; exit 1; }
-	printf '%s: %s s, host as before\n' "$name" "$elapsed"
 }
 
 # check NAME CHECKS...: assertions on report.json (the primary metric, the job completion time).
@@ -135,11 +106,11 @@ study() {
 	local t
 	echo "== $1 (local), 5 trials per point, 8 baseline, stress 0.5 and 0.8"
 	conf=$(config "$1" "$1" 1) || exit 1
-	run "$1" "$conf"
+	e2e_run "$1" "$conf" 'capacity\|bytes/s'
 	t=$elapsed
 	if ! check "$1"; then
 		echo "== $1: measured again before the verdict counts"
-		run "$1-again" "$conf"
+		e2e_run "$1-again" "$conf" 'capacity\|bytes/s'
 		check "$1-again" || exit 1
 		t="$t + $elapsed"
 	fi
@@ -154,7 +125,7 @@ t_fs=$elapsed
 if [ "${E2E_DEFAULT_SCHEDULE:-1}" != 0 ]; then
 	echo "== frontend/storage (local), the example's own schedule"
 	conf=$(config frontend-storage frontend-storage-default 0) || exit 1
-	run frontend-storage-default "$conf"
+	e2e_run frontend-storage-default "$conf" 'capacity\|bytes/s'
 	# Shown, not asserted: 3 trials per point are too few for a busy machine.
 	check frontend-storage-default || echo "(the default schedule's verdicts are not asserted)"
 	printf 'frontend/storage with the example'"'"'s default schedule: %.1f s (target: under 180 s)\n' "$elapsed"

@@ -49,15 +49,18 @@ static void answer(struct fake_engine *e, int fd)
 	pthread_mutex_lock(&e->lock);
 	if (e->nrequests < FAKE_MAX_REQUESTS)
 		snprintf(e->requests[e->nrequests++], sizeof(e->requests[0]), "%s", target);
-	pthread_mutex_unlock(&e->lock);
 	target[strcspn(target, "?")] = '\0';
 	for (size_t i = 0; i < e->nroutes && !route; i++)
-		if (strcmp(e->routes[i].path, target) == 0)
+		if (strcmp(e->routes[i].path, target) == 0) {
+			unsigned k = i < FAKE_MAX_ROUTES ? e->hits[i]++ : 0;
+
 			route = &e->routes[i];
-	if (route) {
-		status = route->status;
-		body = route->body;
-	}
+			status = route->status;
+			body = route->body;
+			if (k > 0 && i < FAKE_MAX_ROUTES && e->nthen[i])
+				body = e->then[i][k - 1 < e->nthen[i] ? k - 1 : e->nthen[i] - 1];
+		}
+	pthread_mutex_unlock(&e->lock);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d Fake\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
 	write_all(fd, head, (size_t)n);
@@ -157,4 +160,24 @@ const char *fake_engine_request(struct fake_engine *e, int i)
 	r = i >= 0 && i < e->nrequests ? e->requests[i] : NULL;
 	pthread_mutex_unlock(&e->lock);
 	return r;
+}
+
+void fake_engine_then(struct fake_engine *e, size_t route, const char *const *bodies, size_t n)
+{
+	pthread_mutex_lock(&e->lock);
+	if (route < FAKE_MAX_ROUTES) {
+		e->then[route] = bodies;
+		e->nthen[route] = n;
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+unsigned fake_engine_hits(struct fake_engine *e, size_t route)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&e->lock);
+	n = route < FAKE_MAX_ROUTES ? e->hits[route] : 0;
+	pthread_mutex_unlock(&e->lock);
+	return n;
 }

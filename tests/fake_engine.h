@@ -13,6 +13,7 @@ struct fake_route {
 };
 
 #define FAKE_MAX_REQUESTS 32
+#define FAKE_MAX_ROUTES 16
 
 struct fake_engine {
 	const struct fake_route *routes;
@@ -24,6 +25,9 @@ struct fake_engine {
 	pthread_mutex_t lock;
 	int stop;
 	int nrequests;
+	unsigned hits[FAKE_MAX_ROUTES];           /* requests per route */
+	const char *const *then[FAKE_MAX_ROUTES]; /* see fake_engine_then() */
+	size_t nthen[FAKE_MAX_ROUTES];
 	char requests[FAKE_MAX_REQUESTS][2048];   /* request targets, as received */
 };
 
@@ -38,5 +42,12 @@ int fake_engine_start(struct fake_engine *e, const char *dir, const struct fake_
 void fake_engine_stop(struct fake_engine *e);
 /* Request target i ("/v1.41/info"), or NULL. */
 const char *fake_engine_request(struct fake_engine *e, int i);
+
+/* From now on the k-th request (from 0) to routes[route] is answered
+ * bodies[k - 1] instead of its body, the last one over and over: a state
+ * that changes, as a health check's does. */
+void fake_engine_then(struct fake_engine *e, size_t route, const char *const *bodies, size_t n);
+/* How many requests routes[route] answered. */
+unsigned fake_engine_hits(struct fake_engine *e, size_t route);
 
 #endif

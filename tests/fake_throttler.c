@@ -1,4 +1,4 @@
-/* fake_throttler.c - a throttler that records each call in a file, saves nothing for one target, fails apply() on another. */
+/* fake_throttler.c - a throttler that records each call in a file, saves nothing for one target, fails apply() on another, harms a third. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -10,12 +10,14 @@ struct fake {
 	char *log;            /* where each call is written, one a line */
 	char *fail;           /* the target id whose apply() fails */
 	char *empty;          /* the target id whose saved text is "" */
+	char *harm;           /* the target id check() finds harmed */
 };
 
 static const struct tb_setting_spec settings[] = {
 	{ "log", TB_SETTING_STRING, 1, "file each call is appended to" },
 	{ "fail", TB_SETTING_STRING, 0, "the target whose apply() fails (-EIO)" },
 	{ "empty", TB_SETTING_STRING, 0, "the target save() records nothing for" },
+	{ "harm", TB_SETTING_STRING, 0, "the target check() finds harmed" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -32,14 +34,15 @@ static void note(const struct fake *x, const char *call, const char *what)
 static int init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
 	struct fake *x = calloc(1, sizeof(*x));
-	const char *log = NULL, *fail = "", *empty = "";
+	const char *log = NULL, *fail = "", *empty = "", *harm = "";
 	int r;
 
 	if (!x)
 		return -ENOMEM;
 	if (cfg && ((r = h->get_string(h, cfg, "log", &log)) < 0 ||
 		    ((r = h->get_string(h, cfg, "fail", &fail)) < 0 && r != -ENOENT) ||
-		    ((r = h->get_string(h, cfg, "empty", &empty)) < 0 && r != -ENOENT))) {
+		    ((r = h->get_string(h, cfg, "empty", &empty)) < 0 && r != -ENOENT) ||
+		    ((r = h->get_string(h, cfg, "harm", &harm)) < 0 && r != -ENOENT))) {
 		free(x);
 		return r;
 	}
@@ -50,6 +53,7 @@ static int init(const struct tb_host *h, const struct tb_config *cfg, void **sta
 	x->log = log ? strdup(log) : NULL;
 	x->fail = strdup(fail);
 	x->empty = strdup(empty);
+	x->harm = strdup(harm);
 	*state = x;
 	note(x, "init", cfg ? "configured" : "restore-only");
 	return 0;
@@ -63,6 +67,7 @@ static void fini(void *state)
 	free(x->log);
 	free(x->fail);
 	free(x->empty);
+	free(x->harm);
 	free(x);
 }
 
@@ -93,6 +98,18 @@ static int restore(void *state, const char *saved)
 	return 0;
 }
 
+static int check(void *state, const struct tb_target *t, const char *saved, char *why,
+		 size_t why_size)
+{
+	struct fake *x = state;
+
+	note(x, "check", saved);
+	if (strcmp(t->id, x->harm))
+		return 0;
+	snprintf(why, why_size, "fake harm");
+	return 1;
+}
+
 TB_PLUGIN_DEFINE(tb_throttler) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_THROTTLER, "fake_recorder",
 		    "records its calls, for the plugin contract tests", "1", settings,
@@ -104,4 +121,5 @@ TB_PLUGIN_DEFINE(tb_throttler) = {
 	.save = save,
 	.apply = apply,
 	.restore = restore,
+	.check = check,
 };

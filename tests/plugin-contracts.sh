@@ -2,7 +2,9 @@
 # plugin-contracts.sh - what the core makes of plugins' answers in a real run: alive() 1 running,
 # 0 stopped or restarted (the trial fails, naming the target), -errno could not tell (taken as
 # running, said once); a failed apply() is restored by the core, like every other; an empty
-# saved text is handed back as it is; after a crash, a fresh instance without settings restores.
+# saved text is handed back as it is; check() is asked after each trial, before restore, and a harm
+# fails the trial naming service, target and reason, and the orchestrator revives the target; after
+# a crash, a fresh instance without settings restores.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
 tb=$abs_top_builddir/throttlebot
@@ -64,9 +66,22 @@ check "... every apply, failed or not, was followed by its restore" \
 		END { print ok + 0 }' "$tmp/calls")" -eq 4
 check "... svc0's empty saved text was applied and restored as it is" \
 	test "$(grep -c '^restore <empty>$' "$tmp/calls")" -eq 2
+check "... check() after each trial that ran (svc0's 2), before its restore" \
+	test "$(awk '$1 == "check" { want = $2; next } $1 == "restore" && want != "" { ok += $2 == want; want = "" }
+		END { print ok + 0 }' "$tmp/calls")" -eq 2
 check "... and nothing else was called, between one init and one fini" \
 	test "$(wc -l < "$tmp/calls")-$(head -1 "$tmp/calls")-$(tail -1 "$tmp/calls")" = \
-		"10-init configured-fini <empty>"
+		"12-init configured-fini <empty>"
+check "... nothing left in the journal" sh -c "'$tb' restore --check >/dev/null"
+
+# check() finds svc0 harmed: its trials fail naming it and why, and the orchestrator revives it.
+run harm running "{ plugin = \"fake_recorder\"; log = \"$tmp/harmed\"; harm = \"sim:0\"; }"
+st=$?
+check "harmed: the run ends (status 0)" test "$st" -eq 0
+check "... svc0's 2 trials failed" test "$(failed harm)" -eq 2
+check "... naming service, target, throttler and reason" \
+	grep -q "service 'svc0': sim:0 harmed by fake_recorder: fake harm" "$tmp/harm/report.json"
+check "... and svc0 was revived after each" test "$(grep -c 'sim: brought sim:0 back' "$tmp/harm.out")" -eq 2
 check "... nothing left in the journal" sh -c "'$tb' restore --check >/dev/null"
 
 # A hold killed while it holds: "throttlebot restore" undoes it with a fresh instance.
@@ -82,6 +97,6 @@ FAKE_RECORDER_LOG=$tmp/restored "$tb" restore >"$tmp/restore.out" 2>&1
 check "restore: init without settings, restore the saved text, fini" \
 	test "$(cat "$tmp/restored" 2>/dev/null)" = "$(printf 'init restore-only\nrestore sim:1\nfini <empty>')"
 check "... nothing left in the journal" sh -c "'$tb' restore --check >/dev/null"
-[ "$fail" = 0 ] || cat "$tmp/unknown.out" "$tmp/stopped.out" "$tmp/apply.out" "$tmp/calls" \
+[ "$fail" = 0 ] || cat "$tmp/unknown.out" "$tmp/stopped.out" "$tmp/apply.out" "$tmp/calls" "$tmp/harm.out" \
 	"$tmp/hold.out" "$tmp/restore.out"
 exit $fail

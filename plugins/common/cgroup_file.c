@@ -381,6 +381,12 @@ static int value_ok(const char *file, const char *v)
 	    (!strcmp(file + 15, "read_bps_device") || !strcmp(file + 15, "write_bps_device") ||
 	     !strcmp(file + 15, "read_iops_device") || !strcmp(file + 15, "write_iops_device")))
 		return device(&v) && word(&v, " ") && digits(&v) && !*v;
+	/* v1 memory limits: bytes, or -1 for none (the kernel shows none as a large number). */
+	if (!strcmp(file, "memory.limit_in_bytes") || !strcmp(file, "memory.memsw.limit_in_bytes") ||
+	    !strcmp(file, "memory.soft_limit_in_bytes"))
+		return (word(&v, "-1") || digits(&v)) && !*v;
+	if (!strcmp(file, "memory.high") || !strcmp(file, "memory.max") || !strcmp(file, "memory.low"))
+		return (word(&v, "max") || digits(&v)) && !*v;
 	return 0;     /* not a file a throttler saves */
 }
 

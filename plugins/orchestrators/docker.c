@@ -5,26 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "cgroup_paths.h"
 #include "docker_api.h"
+#include "docker_daemon.h"
 #include "docker_parse.h"
 
 
-#define DEFAULT_HOST "unix:///var/run/docker.sock"
-
 struct docker {
 	const struct tb_host *h;
-	struct dk_endpoint ep;
-	int tls;                       /* tcp:// over TLS with the files below */
-	struct dk_tls tlsconf;
-	char *ca, *cert, *key;
+	struct dk_daemon *daemons;     /* the engines, one per node */
+	size_t ndaemons;
 	double timeout;
+	double health_timeout;         /* seconds a discover waits for "healthy" */
+	double health_deadline;        /* this discover's, on h->now() */
 	char *project, *service_label;
 	char **labels, **patterns;
 	size_t nlabels, npatterns;
-	struct dk_client *cli;
 	struct tb_cg_mounts mounts;    /* read at the first discover */
 	int have_mounts;
 };
@@ -32,7 +31,9 @@ struct docker {
 static const struct tb_setting_spec settings[] = {
 	{ "host", TB_SETTING_STRING, 0,
 	  "daemon address, unix:///path or tcp://host:port (default $DOCKER_HOST, else "
-	  DEFAULT_HOST ")" },
+	  "unix:///var/run/docker.sock)" },
+	{ "engines", TB_SETTING_ANY, 0, "several engines, one per node: a list of groups with "
+	  "host, node and the tls_* keys (instead of host)" },
 	{ "project", TB_SETTING_STRING, 0,
 	  "compose project: its containers, by their com.docker.compose.service label" },
 	{ "labels", TB_SETTING_STRINGS, 0,
@@ -41,6 +42,8 @@ static const struct tb_setting_spec settings[] = {
 	  "container names or glob patterns; without project each container is a service" },
 	{ "service_label", TB_SETTING_STRING, 0, "a label whose value names each container's service" },
 	{ "timeout", TB_SETTING_NUMBER, 0, "seconds to wait for each API request (default 10)" },
+	{ "health_timeout", TB_SETTING_NUMBER, 0,
+	  "seconds to wait for containers with a HEALTHCHECK to be healthy (default 120)" },
 	{ "tls_ca", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of the CAs for the daemon's "
 	  "certificate (default $DOCKER_CERT_PATH/ca.pem with $DOCKER_TLS_VERIFY)" },
 	{ "tls_cert", TB_SETTING_STRING, 0, "tcp:// over TLS: PEM file of our client certificate" },
@@ -64,10 +67,7 @@ static void docker_fini(void *state)
 
 	if (!d)
 		return;
-	dk_client_free(d->cli);
-	free(d->ca);
-	free(d->cert);
-	free(d->key);
+	dk_daemons_free(d->daemons, d->ndaemons);
 	free(d->project);
 	free(d->service_label);
 	free_list(d->labels, d->nlabels);
@@ -127,131 +127,21 @@ static int get_list(struct docker *d, const struct tb_config *cfg, const char *k
 	return 0;
 }
 
-/* A PEM file the client will read: say now, not at the first request. */
-static int tls_file(struct docker *d, const struct tb_config *cfg, const char *key, char *path)
-{
-	if (!path || access(path, R_OK) == 0)
-		return 0;
-	if (cfg)
-		return d->h->config_error(d->h, cfg, key, "%s: %s", path, strerror(errno));
-	TB_LOG(d->h, TB_LOG_ERROR, "%s (from DOCKER_CERT_PATH): %s", path, strerror(errno));
-	return -EINVAL;
-}
-
-/* The Docker CLI's environment: DOCKER_TLS_VERIFY (any value) turns on TLS
- * with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (else ~/.docker). */
-static int tls_from_env(struct docker *d)
-{
-	const char *on = getenv("DOCKER_TLS_VERIFY"), *dir = getenv("DOCKER_CERT_PATH");
-	const char *home = getenv("HOME");
-	char path[1024];
-	char **files[] = { &d->ca, &d->cert, &d->key };
-	static const char *const names[] = { "ca.pem", "cert.pem", "key.pem" };
-
-	if (!on || !*on)
-		return 0;
-	for (int i = 0; i < 3; i++) {
-		if (dir && *dir)
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		else
-			snprintf(path, sizeof(path), "%s/.docker/%s", home ? home : "", names[i]);
-		if (!(*files[i] = strdup(path)))
-			return -ENOMEM;
-		if (tls_file(d, NULL, names[i], *files[i]) < 0)
-			return -EINVAL;
-	}
-	d->tls = 1;
-	return 0;
-}
-
-/*
- * TLS from the tls_* keys, else from the Docker CLI's environment.  A
- * tcp:// daemon without TLS is refused unless insecure = true: whoever
- * answers there names the containers, and so the cgroup directories and
- * network namespaces a root process writes to.
- */
-static int read_tls(struct docker *d, const struct tb_config *cfg)
-{
-	const struct tb_host *h = d->h;
-	int r, insecure = 0, from_config;
-
-	d->tlsconf.verify = 1;
-	if ((r = get_opt_string(d, cfg, "tls_ca", &d->ca)) < 0 ||
-	    (r = get_opt_string(d, cfg, "tls_cert", &d->cert)) < 0 ||
-	    (r = get_opt_string(d, cfg, "tls_key", &d->key)) < 0)
-		return r;
-	r = h->get_bool(h, cfg, "tls_verify", &d->tlsconf.verify);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	from_config = d->ca || d->cert || d->key || r == 0;
-	r = h->get_bool(h, cfg, "insecure", &insecure);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (d->ep.socket[0]) {
-		if (from_config)
-			return h->config_error(h, cfg, d->ca ? "tls_ca" : d->cert ? "tls_cert" :
-					       d->key ? "tls_key" : "tls_verify",
-					       "TLS applies to a tcp:// host, not to %s", d->ep.display);
-		return 0;    /* the Docker CLI, too, ignores its TLS variables there */
-	}
-	if (!d->cert != !d->key)
-		return h->config_error(h, cfg, d->cert ? "tls_cert" : "tls_key",
-				       "tls_cert and tls_key go together");
-	if (from_config) {
-		d->tls = 1;
-		if ((r = tls_file(d, cfg, "tls_ca", d->ca)) < 0 ||
-		    (r = tls_file(d, cfg, "tls_cert", d->cert)) < 0 ||
-		    (r = tls_file(d, cfg, "tls_key", d->key)) < 0)
-			return r;
-	} else if ((r = tls_from_env(d)) < 0) {
-		return r;
-	}
-	if (!d->tls && !insecure)
-		return h->config_error(h, cfg, "host", "%s is plain HTTP: anyone who can reach or "
-				       "intercept it would choose which cgroups and namespaces this "
-				       "root process writes to.  Set tls_ca, tls_cert and tls_key (or "
-				       "DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), or insecure = true",
-				       d->ep.display);
-	if (!d->tls)
-		TB_LOG(h, TB_LOG_WARNING, "%s: plain HTTP (insecure = true): the daemon is not "
-		       "authenticated, yet it names the cgroups and namespaces this root process "
-		       "writes to", d->ep.display);
-	else if (!d->tlsconf.verify)
-		TB_LOG(h, TB_LOG_WARNING, "%s: TLS without checking the daemon's certificate "
-		       "(tls_verify = false): whoever answers is trusted", d->ep.display);
-	d->tlsconf.ca = d->ca;
-	d->tlsconf.cert = d->cert;
-	d->tlsconf.key = d->key;
-	return 0;
-}
-
 static int read_settings(struct docker *d, const struct tb_config *cfg)
 {
 	const struct tb_host *h = d->h;
-	const char *host = NULL, *from = "host setting";
-	char err[512];
 	int r;
 
-	r = h->get_string(h, cfg, "host", &host);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if (r == -ENOENT) {
-		host = getenv("DOCKER_HOST");
-		from = "DOCKER_HOST";
-		if (!host || !*host)
-			host = DEFAULT_HOST;
-	}
-	if (dk_parse_endpoint(host, &d->ep, err, sizeof(err)) < 0) {
-		if (r == 0)
-			return h->config_error(h, cfg, "host", "%s", err);
-		TB_LOG(h, TB_LOG_ERROR, "%s (from %s)", err, from);
-		return -EINVAL;
-	}
-	if ((r = read_tls(d, cfg)) < 0)
+	if ((r = dk_daemons_read(h, cfg, &d->daemons, &d->ndaemons)) < 0)
 		return r;
 	r = h->get_number(h, cfg, "timeout", &d->timeout);
 	if (r == 0 && !(d->timeout > 0))
 		return h->config_error(h, cfg, "timeout", "timeout must be more than 0 seconds");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	r = h->get_number(h, cfg, "health_timeout", &d->health_timeout);
+	if (r == 0 && !(d->health_timeout > 0 && d->health_timeout <= 3600))
+		return h->config_error(h, cfg, "health_timeout", "health_timeout must be in (0, 3600] seconds");
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if ((r = get_opt_string(d, cfg, "project", &d->project)) < 0 ||
@@ -277,6 +167,7 @@ static int docker_init(const struct tb_host *h, const struct tb_config *cfg, voi
 		return -ENOMEM;
 	d->h = h;
 	d->timeout = 10;
+	d->health_timeout = 120;
 	/* Restore-only mode: nothing to undo, docker remembers nothing. */
 	r = cfg ? read_settings(d, cfg) : 0;
 	if (r < 0) {
@@ -302,24 +193,24 @@ static struct dk_selector selector(const struct docker *d)
 }
 
 /* Connect on first use: a config can be checked without a daemon. */
-static int client(struct docker *d)
+static int client(struct docker *d, struct dk_daemon *dm)
 {
 	char err[1024];
 	int r;
 
-	if (!d->cli && (r = dk_client_new(&d->ep, d->tls ? &d->tlsconf : NULL, d->timeout,
-					   &d->cli)) < 0)
+	if (!dm->cli && (r = dk_client_new(&dm->ep, dm->tls ? &dm->tlsconf : NULL, d->timeout,
+					    &dm->cli)) < 0)
 		return r;
-	r = dk_connect(d->cli, err, sizeof(err));
+	r = dk_connect(dm->cli, err, sizeof(err));
 	if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
 	return r;
 }
 
-static int get(struct docker *d, const char *path, json_t **out)
+static int get(struct docker *d, struct dk_daemon *dm, const char *path, json_t **out)
 {
 	char err[1024];
-	int r = dk_get(d->cli, path, out, err, sizeof(err));
+	int r = dk_get(dm->cli, path, out, err, sizeof(err));
 
 	if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
@@ -400,29 +291,94 @@ static int cgroup_dirs(struct docker *d, const struct dk_engine *e, const struct
 	return r == -EXDEV ? r : 0;
 }
 
-static int add_target(struct docker *d, struct tb_inventory *inv, const struct dk_engine *e,
-		      struct dk_container *c)
+static int inspect(struct docker *d, struct dk_daemon *dm, struct dk_container *c)
 {
-	char path[128], netns[64], tid[300], err[512], proc[16384];
-	char dirs[TB_CG_SLOTS][1024];
-	struct tb_target t = { 0 };
+	char path[128], err[512];
 	json_t *j;
 	int r;
 
 	snprintf(path, sizeof(path), "/containers/%s/json", c->id);
-	if ((r = get(d, path, &j)) < 0)
+	if ((r = get(d, dm, path, &j)) < 0)
 		return r;
 	r = dk_parse_inspect(j, c, err, sizeof(err));
 	json_decref(j);
-	if (r < 0) {
+	if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
-		return r;
+	return r;
+}
+
+/*
+ * A container with a HEALTHCHECK is measured only once its engine calls it
+ * healthy: until then it may refuse the workload, and the trials would
+ * measure its startup.  Asked again quickly at first, then less often, until
+ * the discover's deadline.  0, -EIO when unhealthy, -ETIMEDOUT, -EINTR.
+ */
+static int wait_healthy(struct docker *d, struct dk_daemon *dm, struct dk_container *c)
+{
+	const struct tb_host *h = d->h;
+	double pause = 0.1, start = h->now(h);
+	int r;
+
+	while (c->running && !strcmp(c->health, "starting")) {
+		struct timespec ts;
+
+		if (h->cancelled(h))
+			return -EINTR;
+		if (h->now(h) >= d->health_deadline) {
+			TB_LOG(h, TB_LOG_ERROR, "container %s (service %s) not healthy within %g s "
+			       "(health_timeout): still starting%s%s", c->name, c->service,
+			       d->health_timeout, *c->health_output ? "; last check said: " : "",
+			       c->health_output);
+			return -ETIMEDOUT;
+		}
+		ts.tv_sec = (time_t)pause;
+		ts.tv_nsec = (long)((pause - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		pause = pause * 1.5 < 1 ? pause * 1.5 : 1;
+		if ((r = inspect(d, dm, c)) < 0)
+			return r;
 	}
+	if (!strcmp(c->health, "unhealthy")) {
+		TB_LOG(h, TB_LOG_ERROR, "container %s (service %s) is unhealthy%s%s: fix it before "
+		       "measuring it", c->name, c->service, *c->health_output ? ": " : "",
+		       c->health_output);
+		return -EIO;
+	}
+	if (c->health[0] && h->now(h) - start > 0.05)
+		TB_LOG(h, TB_LOG_INFO, "container %s (service %s) healthy after %.1f s", c->name,
+		       c->service, h->now(h) - start);
+	return 0;
+}
+
+/* A container on another node: the agent there finds its cgroups and
+ * namespace from its key, so none of this machine's are named. */
+static int add_remote_target(struct docker *d, struct dk_daemon *dm, struct tb_inventory *inv,
+			     const struct dk_container *c)
+{
+	char tid[600];
+	struct tb_target t = { .id = tid, .key = c->id, .node = dm->node };
+
+	snprintf(tid, sizeof(tid), "%.12s (%s on %s)", c->id, c->name, dm->node);
+	return d->h->add_service(d->h, inv, c->service, &t);
+}
+
+static int add_target(struct docker *d, struct dk_daemon *dm, struct tb_inventory *inv,
+		      const struct dk_engine *e, struct dk_container *c)
+{
+	char path[128], netns[64], tid[300], proc[16384];
+	char dirs[TB_CG_SLOTS][1024];
+	struct tb_target t = { 0 };
+	int r;
+
+	if ((r = inspect(d, dm, c)) < 0 || (r = wait_healthy(d, dm, c)) < 0)
+		return r;
 	if (!c->running || c->pid <= 0) {
 		TB_LOG(d->h, TB_LOG_ERROR, "container %s (service %s) stopped during discovery",
 		       c->name, c->service);
 		return -ESRCH;
 	}
+	if (dm->node)
+		return add_remote_target(d, dm, inv, c);
 	snprintf(tid, sizeof(tid), "%.12s (%s)", c->id, c->name);
 	t.id = tid;
 	/* The full id: alive() finds the container by it, whatever id says. */
@@ -444,7 +400,7 @@ static int add_target(struct docker *d, struct tb_inventory *inv, const struct d
 	return d->h->add_service(d->h, inv, c->service, &t);
 }
 
-static int list_containers(struct docker *d, struct dk_container **out)
+static int list_containers(struct docker *d, struct dk_daemon *dm, struct dk_container **out)
 {
 	struct dk_selector sel = selector(d);
 	char *filters = dk_list_filters(&sel), *escaped = NULL, *path = NULL;
@@ -452,19 +408,19 @@ static int list_containers(struct docker *d, struct dk_container **out)
 	int r = -ENOMEM;
 
 	*out = NULL;
-	if (!filters || !(escaped = dk_escape(d->cli, filters)) ||
+	if (!filters || !(escaped = dk_escape(dm->cli, filters)) ||
 	    !(path = malloc(strlen(escaped) + 32)))
 		goto out;
 	sprintf(path, "/containers/json?filters=%s", escaped);
-	if ((r = get(d, path, &list)) < 0)
+	if ((r = get(d, dm, path, &list)) < 0)
 		goto out;
 	r = dk_select(list, &sel, out);
 	if (r == -EBADMSG)
 		TB_LOG(d->h, TB_LOG_ERROR, "refused the answer to GET /containers/json from %s: "
-		       "a container Id that is not 64 hex digits", dk_client_display(d->cli));
+		       "a container Id that is not 64 hex digits", dk_client_display(dm->cli));
 	else if (r < 0)
 		TB_LOG(d->h, TB_LOG_ERROR, "unexpected answer to GET /containers/json from %s",
-		       dk_client_display(d->cli));
+		       dk_client_display(dm->cli));
 out:
 	json_decref(list);
 	free(path);
@@ -473,17 +429,16 @@ out:
 	return r;
 }
 
-static int docker_discover(void *state, struct tb_inventory *inv)
+/* The containers of one engine; how many, or -errno. */
+static int discover_daemon(struct docker *d, struct dk_daemon *dm, struct tb_inventory *inv)
 {
-	struct docker *d = state;
 	struct dk_container *v = NULL;
-	struct dk_selector sel = selector(d);
 	struct dk_engine e;
-	char err[512], what[1024];
+	char err[512];
 	json_t *info;
 	int r, n;
 
-	if ((r = client(d)) < 0 || (r = get(d, "/info", &info)) < 0)
+	if ((r = client(d, dm)) < 0 || (r = get(d, dm, "/info", &info)) < 0)
 		return r;
 	r = dk_parse_info(info, &e, err, sizeof(err));
 	json_decref(info);
@@ -492,22 +447,42 @@ static int docker_discover(void *state, struct tb_inventory *inv)
 		return r;
 	}
 	TB_LOG(d->h, TB_LOG_DEBUG, "engine at %s: cgroup driver %s, cgroup v%d",
-	       dk_client_display(d->cli),
+	       dk_client_display(dm->cli),
 	       e.no_driver ? "none" : e.systemd ? "systemd" : "cgroupfs", e.v2 ? 2 : 1);
-	n = list_containers(d, &v);
-	if (n == 0) {
-		dk_describe_selector(&sel, what, sizeof(what));
-		TB_LOG(d->h, TB_LOG_ERROR, "no running container matched %s at %s", what,
-		       dk_client_display(d->cli));
-		r = -ENOENT;
-	}
+	n = list_containers(d, dm, &v);
 	for (int i = 0; i < n && r >= 0; i++)
-		r = add_target(d, inv, &e, &v[i]);
-	if (n > 0 && r >= 0)
-		TB_LOG(d->h, TB_LOG_INFO, "%d container%s at %s", n, n == 1 ? "" : "s",
-		       dk_client_display(d->cli));
+		r = add_target(d, dm, inv, &e, &v[i]);
+	if (n >= 0 && r >= 0)
+		TB_LOG(d->h, n ? TB_LOG_INFO : TB_LOG_WARNING, "%d container%s at %s%s%s", n,
+		       n == 1 ? "" : "s", dk_client_display(dm->cli), dm->node ? ", node " : "",
+		       dm->node ? dm->node : "");
 	free(v);
-	return n < 0 ? n : (r < 0 ? r : 0);
+	return n < 0 ? n : (r < 0 ? r : n);
+}
+
+static int docker_discover(void *state, struct tb_inventory *inv)
+{
+	struct docker *d = state;
+	struct dk_selector sel = selector(d);
+	char what[1024];
+	int found = 0;
+
+	/* One deadline for all containers: they start together. */
+	d->health_deadline = d->h->now(d->h) + d->health_timeout;
+	for (size_t i = 0; i < d->ndaemons; i++) {
+		int n = discover_daemon(d, &d->daemons[i], inv);
+
+		if (n < 0)
+			return n;
+		found += n;
+	}
+	if (found == 0) {
+		dk_describe_selector(&sel, what, sizeof(what));
+		TB_LOG(d->h, TB_LOG_ERROR, "no running container matched %s at %s%s", what,
+		       dk_client_display(d->daemons[0].cli), d->ndaemons > 1 ? " or the other engines" : "");
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* Without the daemon: is pid still a process of container id?  1, 0, or
@@ -526,34 +501,47 @@ static int alive_locally(const char *id, pid_t pid, int unknown)
 	return r < 0 ? r : strstr(text, id) != NULL;
 }
 
+/* The container id of t: its key, which goes into a request path and is
+ * looked for in cgroup paths, so only what discover() set, a full container
+ * id, is taken.  NULL (and said) otherwise. */
+static const char *container_id(const struct docker *d, const struct tb_target *t)
+{
+	if (!t->key || !dk_valid_id(t->key)) {
+		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
+		       t->id);
+		return NULL;
+	}
+	return t->key;
+}
+
 /* 1: running, the container discovered; 0: stopped, removed or restarted;
  * -errno: could not tell (a key that is no container id, inspect data that
  * cannot be read, no engine and no pid to look at). */
 static int docker_alive(void *state, const struct tb_target *t)
 {
 	struct docker *d = state;
+	struct dk_daemon *dm = dk_daemon_of(d->daemons, d->ndaemons, t->node);
 	struct dk_container c = { 0 };
 	char path[128], err[1024];
-	const char *id = t->key;
+	const char *id = container_id(d, t);
 	json_t *j;
 	int r;
 
-	/* The key goes into a request path and is looked for in cgroup paths:
-	 * only what discover() set, a full container id, is taken. */
-	if (!id || !dk_valid_id(id)) {
-		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
-		       t->id);
+	if (!id || !dm)
 		return -EINVAL;
-	}
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	r = d->cli ? dk_get(d->cli, path, &j, err, sizeof(err)) : -ENOTCONN;
+	r = dm->cli ? dk_get(dm->cli, path, &j, err, sizeof(err)) : -ENOTCONN;
 	if (r == -ENOENT) {
 		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container is gone", t->id);
 		return 0;
 	}
+	if (r < 0 && dm->node) {
+		TB_LOG(d->h, TB_LOG_WARNING, "%s", dm->cli ? err : "not connected");
+		return r;
+	}
 	if (r < 0) {
 		TB_LOG(d->h, TB_LOG_WARNING, "%s; checking pid %d locally",
-		       d->cli ? err : "not connected", (int)t->pid);
+		       dm->cli ? err : "not connected", (int)t->pid);
 		return alive_locally(id, t->pid, r);
 	}
 	snprintf(c.id, sizeof(c.id), "%s", id);
@@ -567,12 +555,35 @@ static int docker_alive(void *state, const struct tb_target *t)
 		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container is no longer running", t->id);
 		return 0;
 	}
-	if (c.pid != t->pid) {
+	if (!dm->node && c.pid != t->pid) {
 		TB_LOG(d->h, TB_LOG_WARNING, "%s: the container was restarted (pid %d, now %d)",
 		       t->id, (int)t->pid, (int)c.pid);
 		return 0;
 	}
 	return 1;
+}
+
+/* Restart the container (its process died or was harmed); the engine answers once it runs. */
+static int docker_revive(void *state, const struct tb_target *t)
+{
+	struct docker *d = state;
+	struct dk_daemon *dm = dk_daemon_of(d->daemons, d->ndaemons, t->node);
+	const char *id = container_id(d, t);
+	char path[128], err[1024];
+	int r;
+
+	if (!id || !dm)
+		return -EINVAL;
+	if (!dm->cli && (r = client(d, dm)) < 0)
+		return r;
+	/* t=10: the engine's own default wait before it kills a container that ignores SIGTERM. */
+	snprintf(path, sizeof(path), "/containers/%s/restart?t=10", id);
+	r = dk_post(dm->cli, path, 10, err, sizeof(err));
+	if (r < 0)
+		TB_LOG(d->h, TB_LOG_ERROR, "%s", err);
+	else
+		TB_LOG(d->h, TB_LOG_INFO, "%s: restarted", t->id);
+	return r;
 }
 
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
@@ -583,4 +594,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.fini = docker_fini,
 	.discover = docker_discover,
 	.alive = docker_alive,
+	.revive = docker_revive,
 };

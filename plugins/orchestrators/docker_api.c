@@ -1,4 +1,4 @@
-/* docker_api.c - a small Docker Engine API client: GET requests with libcurl, JSON with jansson. */
+/* docker_api.c - a small Docker Engine API client: GET and POST requests with libcurl, JSON with jansson. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,13 +126,13 @@ static int unreachable(struct dk_client *c, CURLcode code, const char *detail, c
 	return -ECONNREFUSED;
 }
 
-static int http_error(struct dk_client *c, const char *path, long status, const struct tb_http_body *b,
-		      char *err, size_t errlen)
+static int http_error(struct dk_client *c, const char *method, const char *path, long status,
+		      const struct tb_http_body *b, char *err, size_t errlen)
 {
 	json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
 	const char *msg = dk_error_message(j);
 
-	snprintf(err, errlen, "Docker API GET %s%s at %s: HTTP %ld: %s", c->prefix, path,
+	snprintf(err, errlen, "Docker API %s %s%s at %s: HTTP %ld: %s", method, c->prefix, path,
 		 c->ep.display, status, msg ? msg : (b->data && *b->data ? b->data : "no message"));
 	json_decref(j);
 	if (status == 404)
@@ -158,7 +158,9 @@ static void tls_options(struct dk_client *c)
 	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 }
 
-int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
+/* method (GET, or POST without a body) path; out NULL: the answer is not read as JSON. */
+static int request(struct dk_client *c, const char *method, const char *path, long timeout_ms,
+		   json_t **out, char *err, size_t errlen)
 {
 	char url[4096], detail[CURL_ERROR_SIZE] = "";
 	struct tb_http_body b = { 0 };
@@ -167,7 +169,8 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 	long status = 0;
 	int n, r = 0;
 
-	*out = NULL;
+	if (out)
+		*out = NULL;
 	n = snprintf(url, sizeof(url), "%s%s%s", c->ep.base, c->prefix, path);
 	if (n < 0 || (size_t)n >= sizeof(url)) {
 		snprintf(err, errlen, "Docker API path too long: %s", path);
@@ -177,7 +180,12 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	if (c->ep.socket[0])
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->ep.socket);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	if (!strcmp(method, "POST")) {
+		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, tb_http_body_write);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &b);
@@ -188,8 +196,8 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 	code = curl_easy_perform(c->curl);
 	if (code != CURLE_OK) {
 		if (code == CURLE_WRITE_ERROR) {
-			snprintf(err, errlen, "Docker API GET %s%s: answer too large or out of memory",
-				 c->prefix, path);
+			snprintf(err, errlen, "Docker API %s %s%s: answer too large or out of memory",
+				 method, c->prefix, path);
 			r = -ENOMEM;
 		} else {
 			r = unreachable(c, code, detail, err, errlen);
@@ -198,18 +206,27 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status >= 300) {
-		r = http_error(c, path, status, &b, err, errlen);
+		r = http_error(c, method, path, status, &b, err, errlen);
 		goto out;
 	}
-	*out = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
-	if (!*out) {
-		snprintf(err, errlen, "Docker API GET %s%s: bad JSON at line %d: %s", c->prefix, path,
-			 jerr.line, jerr.text);
+	if (out && !(*out = json_loadb(b.data ? b.data : "", b.len, 0, &jerr))) {
+		snprintf(err, errlen, "Docker API %s %s%s: bad JSON at line %d: %s", method, c->prefix,
+			 path, jerr.line, jerr.text);
 		r = -EPROTO;
 	}
 out:
 	free(b.data);
 	return r;
+}
+
+int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
+{
+	return request(c, "GET", path, c->timeout_ms, out, err, errlen);
+}
+
+int dk_post(struct dk_client *c, const char *path, double timeout, char *err, size_t errlen)
+{
+	return request(c, "POST", path, (long)(timeout * 1000.0) + c->timeout_ms, NULL, err, errlen);
 }
 
 int dk_connect(struct dk_client *c, char *err, size_t errlen)

@@ -1,4 +1,4 @@
-/* docker_api.h - a small Docker Engine API client: GET requests with libcurl, JSON with jansson. */
+/* docker_api.h - a small Docker Engine API client: GET and POST requests with libcurl, JSON with jansson. */
 #ifndef TB_DOCKER_API_H
 #define TB_DOCKER_API_H
 
@@ -39,6 +39,13 @@ int dk_connect(struct dk_client *c, char *err, size_t errlen);
  * daemon's certificate or name not verified, ours refused), -EKEYREJECTED.
  */
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen);
+
+/*
+ * POST path with no body (an action such as /containers/ID/restart), its
+ * answer not read; errors as dk_get.  It may take timeout seconds more than
+ * the client's own (a restart waits for the container to stop).
+ */
+int dk_post(struct dk_client *c, const char *path, double timeout, char *err, size_t errlen);
 
 /* curl_easy_escape() of s, for query strings; free() it. */
 char *dk_escape(struct dk_client *c, const char *s);

@@ -287,6 +287,36 @@ int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_conta
 	return (int)n;
 }
 
+/* State.Health, present only for a container with a HEALTHCHECK. */
+static int parse_health(const json_t *health, struct dk_container *c, char *err, size_t errlen)
+{
+	const char *status = json_string_value(json_object_get(health, "Status"));
+	const json_t *log = json_object_get(health, "Log");
+	const char *out = json_string_value(json_object_get(json_array_get(log, json_array_size(log) - 1),
+							    "Output"));
+
+	c->health[0] = c->health_output[0] = '\0';
+	if (!health || json_is_null(health))
+		return 0;
+	/* "none" is what an engine says of a check that was turned off. */
+	if (status && !strcmp(status, "none"))
+		return 0;
+	if (!status || (strcmp(status, "starting") && strcmp(status, "healthy") &&
+			strcmp(status, "unhealthy"))) {
+		ERR("container %.12s: unknown State.Health.Status \"%s\"", c->id, status ? status : "");
+		return -EPROTO;
+	}
+	snprintf(c->health, sizeof(c->health), "%s", status);
+	snprintf(c->health_output, sizeof(c->health_output), "%s", out ? out : "");
+	/* One line for messages. */
+	for (char *p = c->health_output; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	for (size_t n = strlen(c->health_output); n > 0 && c->health_output[n - 1] == ' '; n--)
+		c->health_output[n - 1] = '\0';
+	return 0;
+}
+
 int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, size_t errlen)
 {
 	const json_t *state = json_object_get(inspect, "State");
@@ -307,7 +337,7 @@ int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, s
 		ERR("container %.12s: CgroupParent too long", c->id);
 		return -ENAMETOOLONG;
 	}
-	return 0;
+	return parse_health(json_object_get(state, "Health"), c, err, errlen);
 }
 
 /*

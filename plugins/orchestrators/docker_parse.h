@@ -71,6 +71,10 @@ struct dk_container {
 	int host_network;      /* NetworkMode "host": no netns of its own */
 	int no_network;        /* NetworkMode "none": only lo */
 	char cgroup_parent[256];
+	/* State.Health.Status ("starting", "healthy", "unhealthy"), "" when
+	 * the container has no HEALTHCHECK; the last check's output. */
+	char health[16];
+	char health_output[256];
 };
 
 /* 1 when id is a full container id: 64 lowercase hex digits. */
@@ -84,7 +88,7 @@ int dk_valid_id(const char *id);
  */
 int dk_select(const json_t *list, const struct dk_selector *sel, struct dk_container **out);
 
-/* Fill pid, running, network mode and cgroup parent from GET /containers/ID/json. */
+/* Fill pid, running, network mode, cgroup parent and health from GET /containers/ID/json. */
 int dk_parse_inspect(const json_t *inspect, struct dk_container *c, char *err, size_t errlen);
 
 /*

@@ -301,6 +301,9 @@ static void local_fini(void *state)
 		for (size_t k = 0; s->argv && s->argv[k]; k++)
 			free(s->argv[k]);
 		free(s->argv);
+		for (size_t k = 0; s->ready_argv && s->ready_argv[k]; k++)
+			free(s->ready_argv[k]);
+		free(s->ready_argv);
 		free(s->pids);
 		free(s->netns);
 		free(s->address);
@@ -347,4 +350,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.alive = local_alive,
 	.stop = local_stop,
 	.restore = local_restore,
+	.revive = local_revive,
 };

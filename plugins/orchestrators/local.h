@@ -3,6 +3,9 @@
 #define TB_LOCAL_H
 
 #include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 #include <throttlebot/plugin.h>
@@ -34,6 +37,10 @@ struct svc {
 	enum svc_kind kind;
 	char **argv;            /* argv[0] resolved to a path */
 	const char *cwd, *ready_path;
+	const char *ready_tcp;  /* "host:port" as written, for messages */
+	struct sockaddr_storage ready_addr;
+	socklen_t ready_addrlen;
+	char **ready_argv;      /* ready_command, argv[0] resolved to a path */
 	double ready_timeout, startup_seconds;
 	pid_t *pids;
 	size_t npids;
@@ -49,6 +56,11 @@ struct svc {
 	int reaped;
 	long handle;
 	int net_made;
+	/* A ready_path from before launch that could not be removed. */
+	int stale;
+	dev_t stale_dev;
+	ino_t stale_ino;
+	struct timespec stale_ctime;
 };
 
 struct known {
@@ -85,6 +97,23 @@ static inline void local_pause(void)
 	nanosleep(&ts, NULL);
 }
 
+/* In a child, before exec: stdin, stdout and stderr from in and out; the
+ * host may block or ignore signals, the program starts clean.  Only plain
+ * system calls, as between fork() and exec. */
+static inline void local_child_stdio(int in, int out)
+{
+	sigset_t none;
+
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(out, 2);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+}
+
 /* local.c */
 /* Start time of pid in clock ticks since boot; -ESRCH once it has ended. */
 int local_start_time(pid_t pid, unsigned long long *out);
@@ -109,7 +138,20 @@ int local_need_mounts(struct local *l);
 int local_launch(void *state);
 int local_stop(void *state);
 int local_stop_services(struct local *l);
+/* Start again the launched service whose process t was (revive). */
+int local_revive(void *state, const struct tb_target *t);
 /* 1 (and logged, with the tail of its output) if s ended; reaps it. */
 int local_exited(struct local *l, struct svc *s, const char *when);
+/* Log the last lines the service wrote. */
+void local_log_tail(const struct local *l, const struct svc *s);
+
+/* local_ready.c */
+/* Before launch: remove (or else disregard) what an earlier run left at
+ * ready_path; -EADDRINUSE when it is a socket something listens on. */
+int local_ready_prepare(struct local *l, struct svc *s);
+/* After launch: until every ready_* condition holds, then startup_seconds;
+ * -ETIMEDOUT after ready_timeout (reported with file:line), -ECHILD when
+ * the service ended, -EINTR when cancelled. */
+int local_wait_ready(struct local *l, struct svc *s);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,37 +45,87 @@ static int present(const struct tb_host *h, const struct tb_config *c, const cha
 	return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
-static int parse_command(struct local *l, struct svc *s)
+/* An argv list under key, argv[0] resolved to a path: 1, 0 when absent, -errno. */
+static int parse_argv(struct local *l, struct svc *s, const char *key, char ***out)
 {
 	const struct tb_host *h = l->h;
-	int n = h->get_count(h, s->cfg, "command");
+	int n = h->get_count(h, s->cfg, key);
 	const char *arg;
+	char **argv;
 
 	if (n < 0)
 		return n == -ENOENT ? 0 : -EINVAL;
 	if (n == 0)
-		return h->config_error(h, s->cfg, "command", "service '%s': 'command' is empty", s->name);
-	s->argv = calloc((size_t)n + 1, sizeof(char *));
-	if (!s->argv)
+		return h->config_error(h, s->cfg, key, "service '%s': '%s' is empty", s->name, key);
+	*out = argv = calloc((size_t)n + 1, sizeof(char *));
+	if (!argv)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
-		if (h->get_string_at(h, s->cfg, "command", i, &arg) < 0)
+		if (h->get_string_at(h, s->cfg, key, i, &arg) < 0)
 			return -EINVAL;
-		s->argv[i] = strdup(arg);
-		if (!s->argv[i])
+		argv[i] = strdup(arg);
+		if (!argv[i])
 			return -ENOMEM;
 	}
-	arg = s->argv[0];
-	s->argv[0] = tb_find_program(arg, NULL);
-	if (!s->argv[0]) {
-		s->argv[0] = (char *)arg;
-		return h->config_error(h, s->cfg, "command",
-				       "service '%s': program '%s' not found%s", s->name, arg,
-				       strchr(arg, '/') ? " (or not executable)" : " in PATH");
+	arg = argv[0];
+	argv[0] = tb_find_program(arg, NULL);
+	if (!argv[0]) {
+		argv[0] = (char *)arg;
+		return h->config_error(h, s->cfg, key,
+				       "service '%s': %s%sprogram '%s' not found%s", s->name,
+				       strcmp(key, "command") ? key : "", strcmp(key, "command") ? ": " : "",
+				       arg, strchr(arg, '/') ? " (or not executable)" : " in PATH");
 	}
 	free((char *)arg);
-	s->kind = SVC_COMMAND;
 	return 1;
+}
+
+static int parse_command(struct local *l, struct svc *s)
+{
+	int r = parse_argv(l, s, "command", &s->argv);
+
+	if (r > 0)
+		s->kind = SVC_COMMAND;
+	return r;
+}
+
+/* ready_tcp = "host:port" or "[v6]:port", resolved now: a name that
+ * resolves to nothing is a mistake better seen before anything starts. */
+static int parse_ready_tcp(struct local *l, struct svc *s)
+{
+	const struct tb_host *h = l->h;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
+	char host[256];
+	const char *colon, *v;
+	size_t n;
+	int r = h->get_string(h, s->cfg, "ready_tcp", &v), bracketed = 0;
+
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	colon = strrchr(v, ':');
+	n = colon ? (size_t)(colon - v) : 0;
+	if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+		v++;
+		n -= 2;
+		bracketed = 1;
+	}
+	/* An IPv6 address's own colons need the brackets to be told apart. */
+	if (!colon || n == 0 || n >= sizeof(host) || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || atoi(colon + 1) < 1 ||
+	    atoi(colon + 1) > 65535 || (!bracketed && memchr(v, ':', n)))
+		return h->config_error(h, s->cfg, "ready_tcp",
+				       "service '%s': ready_tcp must be \"host:port\" (\"[::1]:port\" for IPv6)",
+				       s->name);
+	memcpy(host, v, n);
+	host[n] = '\0';
+	r = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (r != 0)
+		return h->config_error(h, s->cfg, "ready_tcp", "service '%s': ready_tcp %s: %s",
+				       s->name, host, gai_strerror(r));
+	memcpy(&s->ready_addr, ai->ai_addr, ai->ai_addrlen);
+	s->ready_addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return h->get_string(h, s->cfg, "ready_tcp", &s->ready_tcp);
 }
 
 static int parse_pids(struct local *l, struct svc *s)
@@ -176,8 +227,12 @@ static const struct tb_setting_spec service_keys[] = {
 	{ "pids", TB_SETTING_NUMBERS, 0, "attach to these processes" },
 	{ "cgroup", TB_SETTING_STRING, 0, "attach to this cgroup path" },
 	{ "cwd", TB_SETTING_STRING, 0, "working directory of a launched service" },
-	{ "ready_path", TB_SETTING_STRING, 0, "launch waits until this path exists" },
-	{ "ready_timeout", TB_SETTING_NUMBER, 0, "seconds to wait for ready_path (10)" },
+	{ "ready_path", TB_SETTING_STRING, 0,
+	  "launch waits until this path exists (one from before launch is removed)" },
+	{ "ready_tcp", TB_SETTING_STRING, 0, "launch waits until \"host:port\" accepts a TCP connection" },
+	{ "ready_command", TB_SETTING_STRINGS, 0,
+	  "launch waits until this argv (no shell) exits 0; each try at most 5 s" },
+	{ "ready_timeout", TB_SETTING_NUMBER, 0, "seconds to wait for the ready_* conditions (10)" },
 	{ "startup_seconds", TB_SETTING_NUMBER, 0, "seconds to wait after launch" },
 	{ "netns", TB_SETTING_STRING, 0, "run in this network namespace" },
 	{ "new_netns", TB_SETTING_BOOL, 0, "run in a namespace of its own, with a veth pair" },
@@ -247,6 +302,7 @@ static int parse_service(struct local *l, struct svc *s, size_t index)
 	s->ready_timeout = 10;
 	static const struct { const char *key; enum tb_setting_type type; } command_only[] = {
 		{ "cwd", TB_SETTING_STRING }, { "ready_path", TB_SETTING_STRING },
+		{ "ready_tcp", TB_SETTING_STRING }, { "ready_command", TB_SETTING_STRINGS },
 		{ "ready_timeout", TB_SETTING_NUMBER }, { "startup_seconds", TB_SETTING_NUMBER },
 		{ "netns", TB_SETTING_STRING }, { "new_netns", TB_SETTING_BOOL },
 		{ "address", TB_SETTING_STRING }, { "host_address", TB_SETTING_STRING },
@@ -266,6 +322,11 @@ static int parse_service(struct local *l, struct svc *s, size_t index)
 		return h->config_error(h, s->cfg, "cwd", "service '%s': cannot enter %s: %s", s->name,
 				       s->cwd, strerror(errno));
 	if ((r = h->get_string(h, s->cfg, "ready_path", &s->ready_path)) < 0 && r != -ENOENT)
+		return r;
+	if (s->ready_path && !*s->ready_path)
+		return h->config_error(h, s->cfg, "ready_path", "service '%s': ready_path is empty",
+				       s->name);
+	if ((r = parse_ready_tcp(l, s)) < 0 || (r = parse_argv(l, s, "ready_command", &s->ready_argv)) < 0)
 		return r;
 	if ((r = h->get_number(h, s->cfg, "ready_timeout", &s->ready_timeout)) < 0 && r != -ENOENT)
 		return r;

@@ -1,4 +1,4 @@
-/* local_launch.c - start the configured commands in their cgroups and namespaces, and stop them again. */
+/* local_launch.c - start the configured commands in their cgroups and namespaces, stop them again, revive one. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cgroup_file.h"
@@ -92,7 +90,6 @@ child(const struct svc *s, char *const *procs, size_t nprocs, int nsfd, int in, 
       pid_t parent)
 {
 	struct child_error ce = { 0, 0 };
-	sigset_t all;
 
 	/* A SIGKILLed ThrottleBot must not leave the service running.  (The
 	 * signal comes when the thread that forked ends: launch() is called
@@ -123,15 +120,7 @@ child(const struct svc *s, char *const *procs, size_t nprocs, int nsfd, int in, 
 		goto fail;
 	}
 	ce.stage = 3;
-	dup2(in, 0);
-	dup2(out, 1);
-	dup2(out, 2);
-	/* The host may block or ignore signals; the service starts clean. */
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+	local_child_stdio(in, out);
 	execv(s->argv[0], s->argv);
 	ce.err = errno;
 fail:
@@ -151,8 +140,7 @@ static char *log_path(const struct local *l, const struct svc *s)
 	return p;
 }
 
-/* Log the last lines the service wrote. */
-static void log_tail(const struct local *l, const struct svc *s)
+void local_log_tail(const struct local *l, const struct svc *s)
 {
 	char *path = log_path(l, s), buf[1024];
 	FILE *f;
@@ -189,72 +177,8 @@ int local_exited(struct local *l, struct svc *s, const char *when)
 	else
 		TB_LOG(l->h, TB_LOG_ERROR, "service '%s' (pid %ld) was killed by signal %d %s",
 		       s->name, (long)s->pid, WTERMSIG(status), when);
-	log_tail(l, s);
+	local_log_tail(l, s);
 	return 1;
-}
-
-/* Whether a unix socket has a listener (1), has none (0). */
-static int socket_live(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return 1;               /* cannot tell: treat as in use */
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	r = r == 0 || errno == EPROTOTYPE;
-	close(fd);
-	return r;
-}
-
-/* A socket left by an earlier run would make the service look ready at
- * once; one with a listener belongs to something running (another run). */
-static int clear_ready_path(struct local *l, const struct svc *s)
-{
-	struct stat st;
-
-	if (!s->ready_path || lstat(s->ready_path, &st) < 0)
-		return 0;
-	if (S_ISSOCK(st.st_mode) && socket_live(s->ready_path)) {
-		TB_LOG(l->h, TB_LOG_ERROR, "service '%s': ready_path %s is a socket in use: "
-		       "is another instance running?", s->name, s->ready_path);
-		return -EADDRINUSE;
-	}
-	if (S_ISSOCK(st.st_mode) && unlink(s->ready_path) == 0) {
-		TB_LOG(l->h, TB_LOG_INFO, "removed stale socket %s", s->ready_path);
-		return 0;
-	}
-	TB_LOG(l->h, TB_LOG_ERROR, "service '%s': ready_path %s exists before launch; remove it",
-	       s->name, s->ready_path);
-	return -EEXIST;
-}
-
-static int wait_ready(struct local *l, struct svc *s)
-{
-	const struct tb_host *h = l->h;
-	double start = local_now(l), ready_at = -1;
-
-	for (;;) {
-		if (local_exited(l, s, "during startup"))
-			return -ECHILD;
-		if (h->cancelled(h))
-			return -EINTR;
-		if (ready_at < 0 && (!s->ready_path || access(s->ready_path, F_OK) == 0))
-			ready_at = local_now(l);
-		if (ready_at < 0 && local_now(l) - start > s->ready_timeout) {
-			TB_LOG(h, TB_LOG_ERROR, "service '%s': %s did not appear within %g s", s->name,
-			       s->ready_path, s->ready_timeout);
-			log_tail(l, s);
-			return -ETIMEDOUT;
-		}
-		if (ready_at >= 0 && local_now(l) - ready_at >= s->startup_seconds)
-			return 0;
-		local_pause();
-	}
 }
 
 static int service_saved(struct local *l, struct svc *s, char *saved, size_t size)
@@ -341,7 +265,7 @@ static int start_service(struct local *l, struct svc *s, size_t index)
 	if (r == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
 		r = -errno;
 	if (r == 0)
-		r = clear_ready_path(l, s);
+		r = local_ready_prepare(l, s);
 	if (r == 0) {
 		s->pid = fork();
 		if (s->pid == 0)
@@ -384,7 +308,8 @@ static int start_service(struct local *l, struct svc *s, size_t index)
 	return r;
 }
 
-int local_stop_services(struct local *l)
+/* Stop one launched service (only), or all of them and their parent cgroup (only NULL). */
+static int stop_some(struct local *l, const struct svc *only)
 {
 	const struct tb_host *h = l->h;
 	double deadline;
@@ -393,7 +318,7 @@ int local_stop_services(struct local *l)
 	for (size_t i = 0; i < l->nsvcs; i++) {
 		struct svc *s = &l->svcs[i];
 
-		if (s->pid > 0 && !s->reaped)
+		if (s->pid > 0 && !s->reaped && (!only || s == only))
 			kill(-s->pid, SIGTERM);
 	}
 	/* Grace: until each group is gone or STOP_GRACE seconds passed. */
@@ -403,7 +328,7 @@ int local_stop_services(struct local *l)
 		for (size_t i = 0; i < l->nsvcs; i++) {
 			struct svc *s = &l->svcs[i];
 
-			if (s->pid <= 0)
+			if (s->pid <= 0 || (only && s != only))
 				continue;
 			if (!s->reaped && waitpid(s->pid, NULL, WNOHANG) == s->pid)
 				s->reaped = 1;
@@ -415,9 +340,10 @@ int local_stop_services(struct local *l)
 
 	for (size_t i = 0; i < l->nsvcs; i++) {
 		struct svc *s = &l->svcs[i];
-
 		int sr = 0;
 
+		if (only && s != only)
+			continue;
 		if (s->pid > 0 && kill(-s->pid, SIGKILL) == 0)
 			TB_LOG(h, TB_LOG_WARNING, "service '%s' still ran %g s after SIGTERM: killed",
 			       s->name, STOP_GRACE);
@@ -447,12 +373,50 @@ int local_stop_services(struct local *l)
 		s->pid = 0;
 		s->reaped = 0;
 	}
+	if (only)
+		return r;
 	for (size_t k = 0; k < l->nhiers; k++)
 		if (l->parent_dirs[k] && (e = local_cg_remove(h, l->parent_dirs[k], 0)) < 0 && r == 0)
 			r = e;
 	if (r == 0)
 		forget(l, &l->parent_handle);
 	return r;
+}
+
+int local_stop_services(struct local *l)
+{
+	return stop_some(l, NULL);
+}
+
+/*
+ * Bring back a launched service whose process died or was harmed: what is
+ * left of it is stopped and undone as stop() would (its cgroups, namespace
+ * and journal entry), then it starts again as launch() started it, ready
+ * before this returns.
+ * Services attached to (pids, cgroup) are not ours to start: -EOPNOTSUPP.
+ */
+int local_revive(void *state, const struct tb_target *t)
+{
+	struct local *l = state;
+	int r;
+
+	for (size_t i = 0; i < l->nsvcs; i++) {
+		struct svc *s = &l->svcs[i];
+
+		if (s->kind != SVC_COMMAND || !l->launched || t->pid <= 0 || s->pid != t->pid)
+			continue;
+		r = stop_some(l, s);
+		if (r < 0)
+			return r;
+		/* start_service() clears what its first run left at ready_path. */
+		r = start_service(l, s, i);
+		if (r == 0)
+			r = local_wait_ready(l, s);
+		if (r < 0)
+			stop_some(l, s);
+		return r;
+	}
+	return -EOPNOTSUPP;
 }
 
 int local_stop(void *state)
@@ -517,7 +481,7 @@ int local_launch(void *state)
 		if (l->svcs[i].kind == SVC_COMMAND) {
 			r = start_service(l, &l->svcs[i], i);
 			if (r == 0)
-				r = wait_ready(l, &l->svcs[i]);
+				r = local_wait_ready(l, &l->svcs[i]);
 		}
 	if (r < 0) {
 		/* Leave nothing behind: the host may not call stop() after a

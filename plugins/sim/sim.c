@@ -139,6 +139,14 @@ static int sim_alive(void *state, const struct tb_target *t)
 	return ((struct sim *)state)->alive;
 }
 
+/* A simulated target has nothing to start again: it is back at once. */
+static int sim_revive(void *state, const struct tb_target *t)
+{
+	(void)state;
+	(void)t;
+	return 0;
+}
+
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "sim",
 		    "a generated application model, for trying strategies without one",
@@ -147,4 +155,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.fini = sim_fini,
 	.discover = sim_discover,
 	.alive = sim_alive,
+	.revive = sim_revive,
 };
