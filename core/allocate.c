@@ -55,6 +55,12 @@ static int change_one(struct tb_run *run, struct tb_change *c, const struct tb_t
 	double amount = 0;
 	int r, limited = 0;
 
+	/* Its node's agent applies stress only: acting here would change this host instead. */
+	if (tb_agents_find(&run->conf->agents, t->node)) {
+		snprintf(err, errlen, "%s is on node %s, whose agent takes throttles but not allocations",
+			 t->id, t->node);
+		return -EOPNOTSUPP;
+	}
 	if (c->kind == TB_CHANGE_ALLOCATE) {
 		r = target_amount(in, t, &amount);
 		if (r < 0 && r != -ENODATA) {

@@ -20,6 +20,7 @@ struct tb_options {
 	const char *budget;        /* improve --budget */
 	unsigned rounds;           /* improve --rounds */
 	double step;               /* improve --step, a fraction */
+	const char *config;        /* agent --config FILE */
 };
 
 int tb_cmd_run(const char *config, const struct tb_options *o);
@@ -31,6 +32,8 @@ int tb_cmd_clampdown(const char *config, const struct tb_options *o);
 int tb_cmd_improve(const char *config, const struct tb_options *o);
 int tb_cmd_restore(const struct tb_options *o);
 int tb_cmd_plugins(const struct tb_options *o);
+/* throttlebot agent --config FILE (agent/agent.c): serve until a signal, then restore everything. */
+int tb_cmd_agent(const char *config);
 void tb_install_signal_handlers(void);
 
 #endif

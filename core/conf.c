@@ -52,6 +52,7 @@ static const struct tb_setting_spec top_keys[] = {
 	  "clampdown: never below this fraction of the starting allocation (default 0.25)" },
 	{ "allocations", TB_SETTING_ANY, 0,
 	  "improve: the starting allocations, ( { service; resource; amount; } )" },
+	{ "agents", TB_SETTING_ANY, 0, "nodes whose throttles go to their agent: { node; url; ... }" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -107,8 +108,8 @@ static int get_plugin_ref(config_setting_t *group, struct tb_plugin_ref *ref)
 	return 0;
 }
 
-static int get_plugin_list(config_setting_t *root, const char *key,
-			   struct tb_plugin_ref *refs, size_t *n)
+int tb_conf_plugin_list(config_setting_t *root, const char *key, struct tb_plugin_ref *refs,
+			size_t *n)
 {
 	config_setting_t *list = config_setting_get_member(root, key);
 	int count, i, r;
@@ -206,7 +207,7 @@ static int get_seed(struct tb_conf *c, config_setting_t *root)
 	return 0;
 }
 
-static double get_double(config_setting_t *root, const char *key, double dflt)
+double tb_conf_double(config_setting_t *root, const char *key, double dflt)
 {
 	config_setting_t *s = config_setting_get_member(root, key);
 
@@ -216,7 +217,7 @@ static double get_double(config_setting_t *root, const char *key, double dflt)
 							  : config_setting_get_float(s);
 }
 
-static const char *get_string(config_setting_t *root, const char *key, const char *dflt)
+const char *tb_conf_string(config_setting_t *root, const char *key, const char *dflt)
 {
 	config_setting_t *s = config_setting_get_member(root, key);
 
@@ -230,11 +231,11 @@ static int get_boost(struct tb_conf *c, config_setting_t *root)
 	int r;
 
 	c->boost = s && config_setting_get_bool(s);
-	c->boost_factor = get_double(root, "boost_factor", 1.5);
+	c->boost_factor = tb_conf_double(root, "boost_factor", 1.5);
 	if (!(c->boost_factor > 1 && c->boost_factor <= 100))
 		return tb_conf_error(config_setting_get_member(root, "boost_factor"),
 				     "boost_factor %g is out of range (1 < f <= 100)", c->boost_factor);
-	c->boost_priority = get_double(root, "boost_priority", 10);
+	c->boost_priority = tb_conf_double(root, "boost_priority", 10);
 	if (!(c->boost_priority > 1 && c->boost_priority <= 10000))
 		return tb_conf_error(config_setting_get_member(root, "boost_priority"),
 				     "boost_priority %g is out of range (1 < f <= 10000)",
@@ -263,10 +264,10 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 	r = get_plugin_ref(config_setting_get_member(root, "orchestrator"), &c->orchestrator);
 	if (r < 0)
 		return r;
-	r = get_plugin_list(root, "throttlers", c->throttlers, &c->nthrottlers);
+	r = tb_conf_plugin_list(root, "throttlers", c->throttlers, &c->nthrottlers);
 	if (r < 0)
 		return r;
-	r = get_plugin_list(root, "metrics", c->metrics, &c->nmetrics);
+	r = tb_conf_plugin_list(root, "metrics", c->metrics, &c->nmetrics);
 	if (r < 0)
 		return r;
 	if (config_setting_get_member(root, "strategy")) {
@@ -277,6 +278,9 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 		c->strategy.plugin = c->strategy.name = "exhaustive";
 	}
 	r = get_levels(c, root);
+	if (r < 0)
+		return r;
+	r = tb_agents_parse(root, &c->agents);
 	if (r < 0)
 		return r;
 	c->trials = 3;
@@ -302,23 +306,23 @@ static int check_structure(struct tb_conf *c, config_setting_t *root)
 	r = get_boost(c, root);
 	if (r < 0)
 		return r;
-	c->alpha = get_double(root, "significance", 0.05);
+	c->alpha = tb_conf_double(root, "significance", 0.05);
 	if (!(c->alpha > 0 && c->alpha < 0.5))
 		return tb_conf_error(config_setting_get_member(root, "significance"),
 				     "significance %g is out of range (0 < a < 0.5)", c->alpha);
-	c->min_effect = get_double(root, "min_effect", 0.05);
+	c->min_effect = tb_conf_double(root, "min_effect", 0.05);
 	if (!(c->min_effect >= 0 && c->min_effect < 10))
 		return tb_conf_error(config_setting_get_member(root, "min_effect"),
 				     "min_effect %g is out of range (0 <= e < 10)", c->min_effect);
-	c->trial_seconds = get_double(root, "trial_seconds", 10.0);
+	c->trial_seconds = tb_conf_double(root, "trial_seconds", 10.0);
 	/* Bounded, as it is multiplied and converted to whole seconds. */
 	if (!(c->trial_seconds > 0 && c->trial_seconds <= TB_TRIAL_SECONDS_MAX))
 		return tb_conf_error(config_setting_get_member(root, "trial_seconds"),
 				     "trial_seconds must be positive and at most %g",
 				     TB_TRIAL_SECONDS_MAX);
-	c->application = get_string(root, "application", "application");
-	c->output_dir = get_string(root, "output_dir", "throttlebot-out");
-	c->plugin_dir = get_string(root, "plugin_dir", NULL);
+	c->application = tb_conf_string(root, "application", "application");
+	c->output_dir = tb_conf_string(root, "output_dir", "throttlebot-out");
+	c->plugin_dir = tb_conf_string(root, "plugin_dir", NULL);
 	return 0;
 }
 

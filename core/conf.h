@@ -5,6 +5,7 @@
 #include <libconfig.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "agents.h"
 
 #define TB_MAX_PLUGINS 16
 #define TB_MAX_LEVELS 32
@@ -50,6 +51,7 @@ struct tb_conf {
 	int boost_all;                  /* boost_pairs = "all": IMRs, then the other pairs */
 	unsigned boost_max_pairs;       /* most pairs boosted */
 	config_setting_t *exclude;      /* services, resources, nodes, pairs */
+	struct tb_agents agents;        /* nodes throttled through their agent */
 };
 
 /* Parse and check path; errors are printed as file:line.  0 or -EINVAL/-errno. */
@@ -59,6 +61,15 @@ void tb_conf_free(struct tb_conf *c);
 /* Print "file:line: message" for setting s and return -EINVAL. */
 int tb_conf_error(const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The list of plugin groups under key (or one bare group), at most
+ * TB_MAX_PLUGINS, names distinct.  Errors as file:line. */
+int tb_conf_plugin_list(config_setting_t *root, const char *key, struct tb_plugin_ref *refs,
+			size_t *n);
+
+/* A checked member's value, or dflt when it is absent. */
+double tb_conf_double(config_setting_t *root, const char *key, double dflt);
+const char *tb_conf_string(config_setting_t *root, const char *key, const char *dflt);
 
 /* Is value listed in the exclude group's list key (or does a pattern match)? */
 int tb_conf_excluded(const struct tb_conf *c, const char *key, const char *value);

@@ -301,7 +301,12 @@ static int start_afresh(struct tb_journal *j)
 
 int tb_journal_open(const char *path, int for_restore, struct tb_journal **out)
 {
-	const char *lock = tb_journal_lock_path();
+	return tb_journal_open_locked_by(path, tb_journal_lock_path(), for_restore, out);
+}
+
+int tb_journal_open_locked_by(const char *path, const char *lock, int for_restore,
+			      struct tb_journal **out)
+{
 	struct tb_journal *j = journal_new(path);
 	int r;
 

@@ -39,6 +39,9 @@ const char *tb_journal_lock_path(void);
  * (-EEXIST) while it holds changes a killed run left and (-EBADMSG) while
  * it holds anything unreadable, a torn last record included. */
 int tb_journal_open(const char *path, int for_restore, struct tb_journal **out);
+/* The same under another lock than the host-wide one (the agent's own). */
+int tb_journal_open_locked_by(const char *path, const char *lock, int for_restore,
+			      struct tb_journal **out);
 /* Read a journal as it is: no lock, nothing created or changed.  -ENOENT
  * when there is none.  Only pending/damaged/close apply to it. */
 int tb_journal_inspect(const char *path, struct tb_journal **out);

@@ -32,7 +32,9 @@ static void usage(FILE *f)
 	      "  restore                     undo whatever a killed run left applied\n"
 	      "  restore --check             list what the journal holds, changing nothing;\n"
 	      "                              exit 0 when nothing is pending, 1 when something is\n"
-	      "  plugins                     list the plugins found, their kind and ABI (-v: settings)\n\n"
+	      "  plugins                     list the plugins found, their kind and ABI (-v: settings)\n"
+	      "  agent --config FILE         serve this node's throttling to a controller over HTTPS\n"
+	      "                              (see throttlebot-agent(8))\n\n"
 	      "Options:\n"
 	      "  -o, --output DIR   where reports go (overrides output_dir)\n"
 	      "  -f, --for SECONDS  how long hold holds (default: until Ctrl-C)\n"
@@ -69,6 +71,7 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'R' },
 		{ "step", required_argument, NULL, 'S' },
 		{ "keep", no_argument, NULL, 'K' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
 				return TB_EXIT_CONFIG;
 			}
 			break;
+		case 'C': o.config = optarg; break;
 		case 'f':
 			o.hold_seconds = strtod(optarg, &end);
 			if (*end || o.hold_seconds <= 0) {
@@ -131,6 +135,10 @@ int main(int argc, char **argv)
 	n = argc - optind;
 	if (o.check && strcmp(cmd, "restore")) {
 		fprintf(stderr, "throttlebot: --check goes with 'restore' (see --help)\n");
+		return TB_EXIT_CONFIG;
+	}
+	if (o.config && strcmp(cmd, "agent")) {
+		fprintf(stderr, "throttlebot: --config goes with 'agent' (see --help)\n");
 		return TB_EXIT_CONFIG;
 	}
 	if (o.resume && (strcmp(cmd, "run") || o.output)) {
@@ -167,6 +175,13 @@ int main(int argc, char **argv)
 		return need_args(n, 0, cmd) ? TB_EXIT_CONFIG : tb_cmd_restore(&o);
 	if (!strcmp(cmd, "plugins"))
 		return need_args(n, 0, cmd) ? TB_EXIT_CONFIG : tb_cmd_plugins(&o);
+	if (!strcmp(cmd, "agent")) {
+		if (need_args(n, 0, cmd) || !o.config) {
+			fprintf(stderr, "throttlebot: 'agent' needs --config FILE\n");
+			return TB_EXIT_CONFIG;
+		}
+		return tb_cmd_agent(o.config);
+	}
 	fprintf(stderr, "throttlebot: unknown command '%s' (see --help)\n", cmd);
 	return TB_EXIT_CONFIG;
 }

@@ -8,6 +8,7 @@
 #include "instance.h"
 #include "journal.h"
 #include "log.h"
+#include "remote.h"
 #include "restore.h"
 
 static unsigned kind_of(const char *name)
@@ -47,12 +48,19 @@ static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsign
 	return 0;
 }
 
-static int undo(const struct tb_journal_entry *e)
+int tb_restore_entry(const struct tb_journal_entry *e)
 {
 	unsigned kind = kind_of(e->kind);
 	int (*restore)(void *state, const char *saved);
 	struct tb_instance in;
 	int r;
+
+	if (!strcmp(e->kind, TB_REMOTE_KIND)) {
+		r = tb_remote_release(e->saved);
+		if (r == 0)
+			tb_info("restored %s (%s, at its node's agent)", e->target, e->plugin);
+		return r;
+	}
 
 	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {
 		tb_error("journal entry %ld: unknown kind '%s'", e->id, e->kind);
@@ -112,35 +120,24 @@ static int open_for_restore(const char *path, struct tb_journal **j)
 	return r;
 }
 
-int tb_restore_journal(const char *path)
+int tb_restore_pending(struct tb_journal *j, const char *path)
 {
-	struct tb_journal *j;
 	struct tb_journal_entry *pending;
-	size_t unreadable;
-	int n, failed = 0, r;
+	size_t unreadable = report_damage(j, path, NULL);
+	int n, failed = 0;
 
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		tb_info("nothing to restore (no journal at %s)", path);
-		return 0;
-	}
-	r = open_for_restore(path, &j);
-	if (r < 0)
-		return r;
-	unreadable = report_damage(j, path, NULL);
 	/* A torn last record was never applied: a change is applied only once
 	 * its record is wholly written and fsync'd.  With every other record
 	 * read, it is cut off, and this restore's records start on a new line. */
 	if (unreadable == 0 && tb_journal_drop_torn_tail(j) < 0)
 		unreadable = 1;
 	n = tb_journal_pending(j, &pending);
-	if (n < 0) {
-		tb_journal_close(j);
+	if (n < 0)
 		return n;
-	}
 	if (n == 0 && unreadable == 0)
 		tb_info("nothing to restore: every change in %s was already undone", path);
 	for (int i = 0; i < n; i++) {
-		if (undo(&pending[i]) < 0)
+		if (tb_restore_entry(&pending[i]) < 0)
 			failed = 1;
 		else
 			tb_journal_done(j, pending[i].id);
@@ -152,8 +149,24 @@ int tb_restore_journal(const char *path)
 			 unreadable == 1 ? "" : "s");
 		failed = 1;
 	}
-	tb_journal_close(j);
 	return failed;
+}
+
+int tb_restore_journal(const char *path)
+{
+	struct tb_journal *j;
+	int r;
+
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		tb_info("nothing to restore (no journal at %s)", path);
+		return 0;
+	}
+	r = open_for_restore(path, &j);
+	if (r < 0)
+		return r;
+	r = tb_restore_pending(j, path);
+	tb_journal_close(j);
+	return r;
 }
 
 static void print_escaped(const char *s)

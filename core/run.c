@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "log.h"
 #include "progress.h"
+#include "remote.h"
 #include "run.h"
 
 static int load_one(struct tb_run *run, struct tb_instance *in, const struct tb_plugin_ref *ref,
@@ -189,6 +190,7 @@ void tb_run_finish(struct tb_run *run)
 	size_t i;
 
 	tb_run_restore(run);
+	tb_renew_stop();
 	if (run->orchestrator.initialised) {
 		o = tb_run_orchestrator(run);
 		if (run->launched && o->stop)

@@ -16,6 +16,7 @@ struct tb_applied {
 	const struct tb_target *target;
 	long journal_id;
 	char *saved;
+	int remote;              /* held by the node's agent; saved is its record */
 };
 
 struct tb_run {

@@ -9,10 +9,11 @@
 #include "journal.h"
 #include "log.h"
 #include "progress.h"
+#include "remote.h"
 #include "run.h"
 
 static int push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
-			long id, const char *saved)
+			long id, const char *saved, int remote)
 {
 	struct tb_applied *grown = realloc(run->applied, (run->napplied + 1) * sizeof(*grown));
 
@@ -23,6 +24,7 @@ static int push_applied(struct tb_run *run, struct tb_instance *t, const struct 
 	grown->throttler = t;
 	grown->target = target;
 	grown->journal_id = id;
+	grown->remote = remote;
 	grown->saved = strdup(saved);
 	if (!grown->saved)
 		return -ENOMEM;
@@ -30,13 +32,46 @@ static int push_applied(struct tb_run *run, struct tb_instance *t, const struct 
 	return 0;
 }
 
+/* A target on a node with an agent: the agent saves and applies, under a
+ * lease kept alive from here.  The record (the agent and a handle of our
+ * own) is journalled before the request, so that 'throttlebot restore'
+ * reaches the agent whatever became of the answer. */
+static int apply_remote(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
+			const struct tb_agent_ref *ag, double stress, char *err, size_t errlen)
+{
+	char saved[TB_SAVED_MAX];
+	long id;
+	int r = tb_remote_record(ag, saved, sizeof(saved));
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", target->id, strerror(-r));
+		return r;
+	}
+	id = run->journal ? tb_journal_add(run->journal, TB_REMOTE_KIND, t->lib.header->name,
+					   "", target->id, saved) : 0;
+	if (id < 0) {
+		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
+		return (int)id;
+	}
+	r = push_applied(run, t, target, id, saved, 1);
+	if (r == 0)
+		r = tb_remote_apply(saved, target, t->name, stress, err, errlen);
+	if (r == 0)
+		r = tb_renew_add(saved);
+	return r;
+}
+
 static int apply_target(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
 			double stress, char *err, size_t errlen)
 {
 	const struct tb_throttler *ops = tb_throttler_ops(t);
+	const struct tb_agent_ref *ag = tb_agents_find(&run->conf->agents, target->node);
 	char saved[TB_SAVED_MAX] = "";
 	long id;
 	int r;
+
+	if (ag)
+		return apply_remote(run, t, target, ag, stress, err, errlen);
 
 	r = ops->save(t->state, target, saved, sizeof(saved));
 	if (r < 0) {
@@ -51,7 +86,7 @@ static int apply_target(struct tb_run *run, struct tb_instance *t, const struct 
 		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
 		return (int)id;
 	}
-	r = push_applied(run, t, target, id, saved);
+	r = push_applied(run, t, target, id, saved, 0);
 	if (r < 0)
 		return r;
 	r = ops->apply(t->state, target, saved, stress);
@@ -103,7 +138,12 @@ int tb_run_restore(struct tb_run *run)
 
 	while (run->napplied > 0) {
 		struct tb_applied *a = &run->applied[--run->napplied];
-		int r = tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
+		int r;
+
+		if (a->remote)
+			tb_renew_remove(a->saved);
+		r = a->remote ? tb_remote_release(a->saved)
+			      : tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
 
 		if (r == -ENOENT)       /* the target is gone, and its throttle with it */
 			r = 0;

@@ -5,6 +5,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 build="autoconf automake libtool pkg-config make gcc libc6-dev
        libconfig-dev libcgroup-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libjansson-dev libxml2-dev libyaml-dev libgnutls28-dev check
+       libmicrohttpd-dev
        iproute2"
 test_pkgs="python3 python3-yaml openssl procps util-linux busybox-static stress-ng iperf3 docker.io docker-compose
            prometheus prometheus-node-exporter jmeter jmeter-http default-jre-headless chromium curl

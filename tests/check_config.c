@@ -81,6 +81,25 @@ START_TEST(valid_configuration_plans)
 }
 END_TEST
 
+/* Each agent entry is checked as file:line before anything is sent. */
+START_TEST(agents_checked)
+{
+	ck_assert_int_eq(plan(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\"; url = "
+			      "\"https://10.0.0.2:7443\"; token_file = \"/etc/t\"; } );\n"), TB_EXIT_OK);
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\";\n url = \"http://10.0.0.2:7443\"; "
+		     "token_file = \"/etc/t\"; } );\n", 7, "url must be https://host:port");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\"; url = \"https://a:1\";\n"
+		     " token_file = \"t\"; } );\n", 7, "token_file must be an absolute path");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\"; url = \"https://a:1\"; } );\n",
+		     6, "give token_file, cert and key, or both");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\"; url = \"https://a:1\";\n"
+		     " token_file = \"/t\"; lease_seconds = 1; } );\n", 7, "lease_seconds must be from 3");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n\"; url = \"https://a:1\"; token_file = "
+		     "\"/t\"; },\n { node = \"n\"; url = \"https://b:1\"; token_file = \"/t\"; } );\n", 7,
+		     "node 'n' has two agents");
+}
+END_TEST
+
 START_TEST(syntax_error)
 {
 	assert_error(HEAD THROTTLERS METRICS "trials = ;\n", 6, "syntax error");
@@ -221,6 +240,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, valid_configuration_plans);
 	tcase_add_test(tc, syntax_error);
+	tcase_add_test(tc, agents_checked);
 	tcase_add_test(tc, unknown_key);
 	tcase_add_test(tc, unknown_plugin_key);
 	tcase_add_test(tc, wrong_type);

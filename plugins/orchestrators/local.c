@@ -114,6 +114,7 @@ static int discover_launched(struct local *l, struct tb_inventory *inv, struct s
 	snprintf(id, sizeof(id), "%s pid %ld", s->name, (long)s->pid);
 	t.id = id;
 	t.pid = s->pid;
+	t.node = s->node;
 	for (size_t i = 0; i < l->nhiers; i++) {
 		if (!l->hiers[i].v1name) {
 			for (int c = 0; c < TB_CG_SLOTS; c++)
@@ -131,9 +132,10 @@ static int discover_launched(struct local *l, struct tb_inventory *inv, struct s
 	return l->h->add_service(l->h, inv, s->name, &t);
 }
 
-static int discover_pid(struct local *l, struct tb_inventory *inv, const char *service, pid_t pid,
+static int discover_pid(struct local *l, struct tb_inventory *inv, const struct svc *s, pid_t pid,
 			const char *id, char **given_dirs)
 {
+	const char *service = s->name;
 	struct tb_target t = { 0 };
 	char *dirs[TB_CG_SLOTS] = { NULL }, ns[64], ifname[IF_NAMESIZE + 1];
 	int r = 0;
@@ -149,6 +151,7 @@ static int discover_pid(struct local *l, struct tb_inventory *inv, const char *s
 	}
 	t.id = id;
 	t.pid = pid;
+	t.node = s->node;
 	for (int c = 0; c < TB_CG_SLOTS; c++)
 		t.cgroup[c] = given_dirs[c];
 	warn_roots(l, service, given_dirs);
@@ -180,7 +183,7 @@ static int discover_cgroup(struct local *l, struct tb_inventory *inv, struct svc
 		if (dirs[c] && tb_cg_procs(dirs[c], &pid, 1) != 1)
 			pid = 0;
 	snprintf(id, sizeof(id), "%s cgroup %s", s->name, s->cgroup);
-	r = discover_pid(l, inv, s->name, pid, id, dirs);
+	r = discover_pid(l, inv, s, pid, id, dirs);
 	tb_cg_paths_free(dirs);
 	return r;
 }
@@ -208,7 +211,7 @@ static int local_discover(void *state, struct tb_inventory *inv)
 		case SVC_PIDS:
 			for (size_t k = 0; k < s->npids && r == 0; k++) {
 				snprintf(id, sizeof(id), "%s pid %ld", s->name, (long)s->pids[k]);
-				r = discover_pid(l, inv, s->name, s->pids[k], id, NULL);
+				r = discover_pid(l, inv, s, s->pids[k], id, NULL);
 			}
 			break;
 		case SVC_CGROUP:

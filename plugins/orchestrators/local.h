@@ -33,6 +33,7 @@ extern const struct local_v1_hier local_v1_hiers[LOCAL_NV1];
 struct svc {
 	const struct tb_config *cfg;
 	const char *name;
+	const char *node;       /* the node named in the configuration, or NULL */
 	enum svc_kind kind;
 	char **argv;            /* argv[0] resolved to a path */
 	const char *cwd, *ready_path;

@@ -238,6 +238,7 @@ static const struct tb_setting_spec service_keys[] = {
 	{ "new_netns", TB_SETTING_BOOL, 0, "run in a namespace of its own, with a veth pair" },
 	{ "address", TB_SETTING_STRING, 0, "the service's address in its new namespace" },
 	{ "host_address", TB_SETTING_STRING, 0, "the host side's address" },
+	{ "node", TB_SETTING_STRING, 0, "the node it runs on, when its throttles go through that node's agent" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -257,6 +258,9 @@ static int parse_service(struct local *l, struct svc *s, size_t index)
 	if (!valid_name(s->name))
 		return h->config_error(h, s->cfg, "name",
 				       "service name '%s' must be 1-64 of [A-Za-z0-9_.-]", s->name);
+	r = h->get_string(h, s->cfg, "node", &s->node);
+	if (r < 0 && r != -ENOENT)
+		return r;
 	for (size_t i = 0; i < index; i++)
 		if (!strcmp(l->svcs[i].name, s->name))
 			return h->config_error(h, s->cfg, "name", "service '%s' is named twice", s->name);

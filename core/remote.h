@@ -1,0 +1,37 @@
+/* remote.h - throttles on another node: sent to its agent over HTTPS, journalled so that restore reaches them. */
+#ifndef TB_REMOTE_H
+#define TB_REMOTE_H
+
+#include <stddef.h>
+#include <throttlebot/plugin.h>
+#include "agents.h"
+
+/* The journal's kind for a throttle an agent holds. */
+#define TB_REMOTE_KIND "agent"
+
+/*
+ * The record of one remote throttle, made before it is asked for: the
+ * agent's url and credentials' paths, and a fresh handle that names the
+ * throttle to the agent.  It is what the journal keeps as saved text, and
+ * all that renew and release need.  0 or -errno.
+ */
+int tb_remote_record(const struct tb_agent_ref *ag, char *saved, size_t size);
+
+/* Ask the agent to apply: target by pid (or container key), the throttler by
+ * its instance name, under the record's lease.  0 or -errno with err set. */
+int tb_remote_apply(const char *saved, const struct tb_target *t, const char *throttler,
+		    double stress, char *err, size_t errlen);
+/* Extend the lease.  -ENOENT: the agent holds no such throttle any more. */
+int tb_remote_renew(const char *saved);
+/* Restore it.  0 also when the agent no longer holds it (never applied, or
+ * its lease ran out and the agent restored it).  The record is checked
+ * first: it may come from a journal on disk. */
+int tb_remote_release(const char *saved);
+
+/* Keep renewing the record's lease from a thread of its own until
+ * tb_renew_remove(); tb_renew_stop() ends the thread. */
+int tb_renew_add(const char *saved);
+void tb_renew_remove(const char *saved);
+void tb_renew_stop(void);
+
+#endif
