@@ -227,7 +227,7 @@ const char *tb_conf_string(config_setting_t *root, const char *key, const char *
 static int get_boost(struct tb_conf *c, config_setting_t *root)
 {
 	config_setting_t *s = config_setting_get_member(root, "boost");
-	const char *pairs = get_string(root, "boost_pairs", "all");
+	const char *pairs = tb_conf_string(root, "boost_pairs", "all");
 	int r;
 
 	c->boost = s && config_setting_get_bool(s);
