@@ -367,26 +367,13 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* The plugin through the host: settings, and errors without a daemon.       */
 
-static char last_log[4096];
-
-static void capture_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	if (level <= TB_LOG_WARNING)
-		fprintf(stderr, "%s: %s\n", h->plugin_name, last_log);
-}
-
 static int plugin_init(struct tb_test_plugin *t, const char *conf, void **st)
 {
 	int r;
 
 	ck_assert_int_eq(tb_test_plugin_open(t, &throttlebot_plugin, conf), 0);
-	t->in.host.log = capture_log;
-	last_log[0] = '\0';
+	t->in.host.log = tb_test_capture_log;
+	tb_test_last_log[0] = '\0';
 	r = throttlebot_plugin.init(&t->in.host, tb_test_plugin_config(t), st);
 	return r;
 }
@@ -413,19 +400,19 @@ START_TEST(settings)
 	setenv("DOCKER_CERT_PATH", "/nonexistent/throttlebot-certs", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2376\";", &st),
 			 -EINVAL);
-	ck_assert_msg(strstr(last_log, "/nonexistent/throttlebot-certs/ca.pem") &&
-		      strstr(last_log, "DOCKER_CERT_PATH"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "/nonexistent/throttlebot-certs/ca.pem") &&
+		      strstr(tb_test_last_log, "DOCKER_CERT_PATH"), "%s", tb_test_last_log);
 	tb_test_plugin_close(&t);
 	unsetenv("DOCKER_TLS_VERIFY");
 	unsetenv("DOCKER_CERT_PATH");
 	/* Plain HTTP over TCP: refused unless insecure = true, which warns.
-	 * (Configuration errors go to the host's log, not to capture_log.) */
+	 * (Configuration errors go to the host's log, not to tb_test_capture_log.) */
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\";", &st),
 			 -EINVAL);
 	tb_test_plugin_close(&t);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; host = \"tcp://127.0.0.1:2375\"; "
 				     "insecure = true;", &st), 0);
-	ck_assert_msg(strstr(last_log, "not authenticated") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "not authenticated") != NULL, "%s", tb_test_last_log);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	/* TLS settings that cannot work. */
@@ -441,8 +428,8 @@ START_TEST(settings)
 	/* DOCKER_HOST is used when there is no host setting. */
 	setenv("DOCKER_HOST", "ssh://somewhere", 1);
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\";", &st), -EINVAL);
-	ck_assert_msg(strstr(last_log, "ssh://somewhere") && strstr(last_log, "DOCKER_HOST"), "%s",
-		      last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "ssh://somewhere") && strstr(tb_test_last_log, "DOCKER_HOST"), "%s",
+		      tb_test_last_log);
 	tb_test_plugin_close(&t);
 	unsetenv("DOCKER_HOST");
 	ck_assert_int_eq(plugin_init(&t, "containers = [\"web*\"]; labels = [\"a=b\", \"c\"]; "
@@ -462,9 +449,9 @@ START_TEST(unreachable)
 	ck_assert_int_eq(plugin_init(&t, "project = \"p\"; "
 				     "host = \"unix:///nonexistent/throttlebot/docker.sock\";", &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -ECONNREFUSED);
-	ck_assert_msg(strstr(last_log, "cannot reach the Docker daemon at "
+	ck_assert_msg(strstr(tb_test_last_log, "cannot reach the Docker daemon at "
 			     "unix:///nonexistent/throttlebot/docker.sock: No such file or directory"),
-		      "%s", last_log);
+		      "%s", tb_test_last_log);
 	ck_assert_int_eq((int)inv.nservices, 0);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
@@ -706,8 +693,8 @@ START_TEST(fake_cgroup_parent_escapes)
 		snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
 		ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 		ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EXDEV);
-		ck_assert_msg(strstr(last_log, "refused: its cgroup") && strstr(last_log, "is outside"),
-			      "%s", last_log);
+		ck_assert_msg(strstr(tb_test_last_log, "refused: its cgroup") && strstr(tb_test_last_log, "is outside"),
+			      "%s", tb_test_last_log);
 		ck_assert_int_eq((int)inv.nservices, 0);
 		throttlebot_plugin.fini(st);
 		tb_test_plugin_close(&t);
@@ -764,8 +751,8 @@ START_TEST(fake_errors)
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\"; insecure = true;", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
-	ck_assert_msg(strstr(last_log, "GET /v1.41/info") && strstr(last_log, "HTTP 500: boom: "
-			     "the daemon is shutting down"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "GET /v1.41/info") && strstr(tb_test_last_log, "HTTP 500: boom: "
+			     "the daemon is shutting down"), "%s", tb_test_last_log);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
@@ -774,7 +761,7 @@ START_TEST(fake_errors)
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
-	ck_assert_msg(strstr(last_log, "bad JSON") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "bad JSON") != NULL, "%s", tb_test_last_log);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
@@ -783,7 +770,7 @@ START_TEST(fake_errors)
 	snprintf(conf, sizeof(conf), "project = \"tbtest\"; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EPROTO);
-	ck_assert_msg(strstr(last_log, "API 1.12") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "API 1.12") != NULL, "%s", tb_test_last_log);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
@@ -796,11 +783,11 @@ START_TEST(fake_errors)
 	ck_assert_int_eq((int)inv.nservices, 1);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &inv.services[0].targets[0]), 1);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &gone), 0);
-	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "gone") != NULL, "%s", tb_test_last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &restarted), 0);
-	ck_assert_msg(strstr(last_log, "restarted") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "restarted") != NULL, "%s", tb_test_last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &unreadable), -EPROTO);
-	ck_assert_msg(strstr(last_log, "no State.Pid") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "no State.Pid") != NULL, "%s", tb_test_last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, &foreign), -EINVAL);
 	/* The display id is for people: the key alone finds the container. */
 	ck_assert_str_eq(inv.services[0].targets[0].key, WEB1);
@@ -811,7 +798,7 @@ START_TEST(fake_errors)
 
 		renamed.key = bad_keys[b];
 		ck_assert_int_eq(throttlebot_plugin.alive(st, &renamed), -EINVAL);
-		ck_assert_msg(strstr(last_log, "refused") != NULL, "%s", last_log);
+		ck_assert_msg(strstr(tb_test_last_log, "refused") != NULL, "%s", tb_test_last_log);
 		ck_assert_int_eq(throttlebot_plugin.revive(st, &renamed), -EINVAL);
 		ck_assert_int_eq(fe.nrequests, before);
 	}
@@ -899,8 +886,8 @@ START_TEST(fake_health)
 	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; host = \"%s\";", fe.host);
 	ck_assert_int_eq(plugin_init(&t, conf, &st), 0);
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -EIO);
-	ck_assert_msg(strstr(last_log, "container tbtest_web_1 (service tbtest_web_1) is unhealthy: "
-			     "127.0.0.1:5432 - no response: "), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "container tbtest_web_1 (service tbtest_web_1) is unhealthy: "
+			     "127.0.0.1:5432 - no response: "), "%s", tb_test_last_log);
 	ck_assert_uint_eq(fake_engine_hits(&fe, 3), 1);
 	ck_assert_int_eq((int)inv.nservices, 0);
 	throttlebot_plugin.fini(st);
@@ -917,8 +904,8 @@ START_TEST(fake_health)
 	ck_assert_int_eq(throttlebot_plugin.discover(st, &inv), -ETIMEDOUT);
 	ck_assert_double_ge(now() - t0, 0.5);
 	ck_assert_double_lt(now() - t0, 3);
-	ck_assert_msg(strstr(last_log, "not healthy within 0.5 s (health_timeout): still starting; "
-			     "last check said: no response"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "not healthy within 0.5 s (health_timeout): still starting; "
+			     "last check said: no response"), "%s", tb_test_last_log);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 	fake_engine_stop(&fe);
@@ -1073,18 +1060,18 @@ START_TEST(fake_tls)
 	snprintf(env, sizeof(env), "tls_ca = \"%s/ca.pem\";", dir);
 	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
 	ck_assert_int_eq(n, 0);
-	ck_assert_msg(strstr(last_log, "TLS with the Docker daemon at tcp://127.0.0.1:") &&
-		      strstr(last_log, "failed"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "TLS with the Docker daemon at tcp://127.0.0.1:") &&
+		      strstr(tb_test_last_log, "failed"), "%s", tb_test_last_log);
 	/* Another CA: we refuse the daemon. */
 	snprintf(env, sizeof(env), "tls_ca = \"%1$s/otherca.pem\"; tls_cert = \"%1$s/client.pem\"; "
 		 "tls_key = \"%1$s/client-key.pem\";", dir);
 	ck_assert_int_eq(tls_discover(port, env, &n), -EKEYREJECTED);
 	ck_assert_int_eq(n, 0);
-	ck_assert_msg(strstr(last_log, "certificate"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "certificate"), "%s", tb_test_last_log);
 	/* A certificate for another name: refused as well. */
 	ck_assert_int_eq(tls_discover(other, ours, &n), -EKEYREJECTED);
 	ck_assert_int_eq(n, 0);
-	ck_assert_msg(strstr(last_log, "127.0.0.1") && strstr(last_log, "name"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "127.0.0.1") && strstr(tb_test_last_log, "name"), "%s", tb_test_last_log);
 	/* None of them got a request through to the daemon. */
 	ck_assert_int_eq(fe.nrequests, 0);
 	/* tls_verify = false takes any daemon, saying so. */
@@ -1324,8 +1311,8 @@ START_TEST(real_no_match)
 	void *st;
 
 	discover(&t, "project = \"throttlebot-nosuch\";", &st, &inv, -ENOENT);
-	ck_assert_msg(strstr(last_log, "no running container matched project "
-			     "\"throttlebot-nosuch\" at unix:///var/run/docker.sock"), "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "no running container matched project "
+			     "\"throttlebot-nosuch\" at unix:///var/run/docker.sock"), "%s", tb_test_last_log);
 	ck_assert_int_eq((int)inv.nservices, 0);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
@@ -1350,7 +1337,7 @@ START_TEST(real_alive)
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 1);
 	ck_assert_int_eq(tb_test_sh("docker stop -t 1 %s_web_2 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web2), 0);
-	ck_assert_msg(strstr(last_log, "no longer running") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "no longer running") != NULL, "%s", tb_test_last_log);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 1);
 	/* revive() restarts it through the engine: running again, a new process. */
 	ck_assert_int_eq(throttlebot_plugin.revive(st, web2), 0);
@@ -1360,10 +1347,10 @@ START_TEST(real_alive)
 	/* A restarted container has a new process: not the target discovered. */
 	ck_assert_int_eq(tb_test_sh("docker restart -t 1 %s_web_1 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, web1), 0);
-	ck_assert_msg(strstr(last_log, "was restarted") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "was restarted") != NULL, "%s", tb_test_last_log);
 	ck_assert_int_eq(tb_test_sh("docker rm -f %s_db_1 >/dev/null", project), 0);
 	ck_assert_int_eq(throttlebot_plugin.alive(st, db1), 0);
-	ck_assert_msg(strstr(last_log, "gone") != NULL, "%s", last_log);
+	ck_assert_msg(strstr(tb_test_last_log, "gone") != NULL, "%s", tb_test_last_log);
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);

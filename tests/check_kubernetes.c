@@ -87,19 +87,6 @@ static void faults(const char *json)
 	put("faults.json", "%s", json);
 }
 
-static char last_log[2048];
-
-static void capture_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	if (level <= TB_LOG_WARNING)
-		fprintf(stderr, "%s: %s\n", h->plugin_name, last_log);
-}
-
 static int plugin_init(struct tb_test_plugin *t, const char *extra, void **st)
 {
 	char conf[2048];
@@ -107,8 +94,8 @@ static int plugin_init(struct tb_test_plugin *t, const char *extra, void **st)
 	snprintf(conf, sizeof(conf), "kubeconfig = \"%s/config\"; selector = "
 		 "\"app.kubernetes.io/part-of=shop\"; %s", dir, extra);
 	ck_assert_int_eq(tb_test_plugin_open(t, &throttlebot_plugin, conf), 0);
-	t->in.host.log = capture_log;
-	last_log[0] = '\0';
+	t->in.host.log = tb_test_capture_log;
+	tb_test_last_log[0] = '\0';
 	return throttlebot_plugin.init(&t->in.host, tb_test_plugin_config(t), st);
 }
 
@@ -234,7 +221,7 @@ START_TEST(discover_by_label)
 	ck_assert_int_eq(kube_parse_key(db->targets[0].key, &c), 0);
 	ck_assert_str_eq(c.pod, "storage-0");
 	/* node-b has no agent, and is named. */
-	ck_assert_ptr_nonnull(strstr(last_log, "node-b"));
+	ck_assert_ptr_nonnull(strstr(tb_test_last_log, "node-b"));
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
@@ -285,14 +272,14 @@ START_TEST(api_faults)
 
 	faults("{\"fail\": [503, 503, 503]}");
 	ck_assert_int_eq(discover("", &inv, &st, &t), -EIO);
-	ck_assert_ptr_nonnull(strstr(last_log, "HTTP 503"));
+	ck_assert_ptr_nonnull(strstr(tb_test_last_log, "HTTP 503"));
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
 
 	faults("{\"forbid\": true}");
 	ck_assert_int_eq(discover("", &inv, &st, &t), -EACCES);
-	ck_assert_ptr_nonnull(strstr(last_log, "forbidden"));
+	ck_assert_ptr_nonnull(strstr(tb_test_last_log, "forbidden"));
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);
 	tb_test_plugin_close(&t);
@@ -300,7 +287,7 @@ START_TEST(api_faults)
 	faults("{}");
 	kubeconfig("config", good_cluster, "    token: wrong\n");
 	ck_assert_int_eq(discover("", &inv, &st, &t), -EACCES);
-	ck_assert_ptr_nonnull(strstr(last_log, "401"));
+	ck_assert_ptr_nonnull(strstr(tb_test_last_log, "401"));
 	ck_assert_uint_eq(inv.nservices, 0);
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);

@@ -97,3 +97,16 @@ int tb_test_is_root(void)
 {
 	return geteuid() == 0 && access("/sys/fs/cgroup", W_OK) == 0;
 }
+
+char tb_test_last_log[4096];
+
+void tb_test_capture_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tb_test_last_log, sizeof(tb_test_last_log), fmt, ap);
+	va_end(ap);
+	if (level <= TB_LOG_WARNING)
+		fprintf(stderr, "%s: %s\n", h->plugin_name, tb_test_last_log);
+}

@@ -22,6 +22,13 @@ void tb_test_plugin_close(struct tb_test_plugin *t);
  * then fini() it: what failed first (the settings check or init), or 0. */
 int tb_test_init(const void *descriptor, const char *config_text);
 
+/* A host log function that keeps the last message in tb_test_last_log (and
+ * shows warnings and errors on stderr): set it as t->in.host.log to assert
+ * on what a plugin said. */
+extern char tb_test_last_log[4096];
+void tb_test_capture_log(const struct tb_host *h, enum tb_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Run a shell command (tests only), return its exit status. */
 int tb_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 1 when running as root with real cgroups; tests that need it skip otherwise. */
