@@ -63,6 +63,23 @@ sys.exit(1 if mine or (strict and foreign) else 0)
 PY
 }
 
+# e2e_workdir NAME: $work, a directory of the test's own under /var/tmp (a real disk), with a journal and
+# run lock of its own there (a parallel make check may hold the shared ones); on exit the run still
+# going is ended and $work removed (E2E_KEEP=1 keeps it).
+e2e_workdir() {
+	work=$(mktemp -d "/var/tmp/throttlebot-$1.XXXXXX") || exit 1
+	chmod 755 "$work"
+	export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
+	run_pid=
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+e2e_cleanup() {
+	e2e_stop_run
+	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
+}
+
 # e2e_stop_run: end the run still going, if any (it restores by itself on SIGTERM), and replay the
 # journal for anything else.  Uses run_pid, tb and THROTTLEBOT_JOURNAL.
 e2e_stop_run() {

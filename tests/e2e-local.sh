@@ -17,20 +17,8 @@ for p in tb-single tb-single-run tb-sink tb-frontend tb-storage tb-client; do
 	[ -x "$abs_top_builddir/apps/$p" ] || skip "apps/$p is not built"
 done
 tb=$abs_top_builddir/throttlebot
-work=$(mktemp -d /var/tmp/throttlebot-e2e-local.XXXXXX) || exit 1
-chmod 755 "$work"
-# A journal and run lock of our own: a parallel `make check` may hold the shared ones.
-export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
-run_pid=
-
-cleanup() {
-	e2e_stop_run
-	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 . "$abs_top_srcdir/tests/e2e-lib.sh"
+e2e_workdir e2e-local
 
 # Ports and a subnet away from the examples' (and from each other run of this test).
 base=$((21000 + ($$ % 400) * 10)) net=$((20 + $$ % 200))

@@ -19,20 +19,9 @@ py=$(command -v python3) || skip "needs python3"
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3     # not a version manager's shim: its start is slow
 tb=$abs_top_builddir/throttlebot
 svc=$abs_top_srcdir/tests/memsvc.py
-# On a real disk: what a limit evicts from the page cache is read again from there.
-work=$(mktemp -d /var/tmp/throttlebot-e2e-memory.XXXXXX) || exit 1
-chmod 755 "$work"
-export THROTTLEBOT_JOURNAL=$work/journal THROTTLEBOT_LOCK=$work/lock
-run_pid=
-
-cleanup() {
-	e2e_stop_run
-	if [ "${E2E_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 . "$abs_top_srcdir/tests/e2e-lib.sh"
+# On a real disk (/var/tmp): what a limit evicts from the page cache is read again from there.
+e2e_workdir e2e-memory
 
 # service NAME MIB [HOG]: one entry of the local orchestrator's services.
 service() {
