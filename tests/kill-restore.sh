@@ -27,7 +27,7 @@ echo "$spin" > "$victim/cgroup.procs"
 cat > "$tmp/app.conf" <<CONF
 application = "kill-test";
 output_dir = "$tmp/out";
-orchestrator = { plugin = "local";
+orchestrator = { plugin = "local"; log_dir = "$tmp";
   services = ( { name = "operator"; cgroup = "/throttlebot-kill-test-$$"; },
                { name = "launched"; command = ["/bin/sleep", "300"]; } ); };
 throttlers = ( { plugin = "cpu_quota"; } );

@@ -251,7 +251,7 @@ if [ -w /sys/fs/cgroup/cpu ] && mkdir "$victim" 2>/dev/null; then
 	cat > "$work/local.conf" <<CONF
 application = "resume-local";
 output_dir = "$work/local";
-orchestrator = { plugin = "local";
+orchestrator = { plugin = "local"; log_dir = "$work";
   services = ( { name = "operator"; cgroup = "/throttlebot-resume-test-$$"; },
                { name = "launched"; command = ["/bin/sleep", "300"]; } ); };
 throttlers = ( { plugin = "cpu_quota"; } );
