@@ -15,6 +15,7 @@
 #include "outdir.h"
 #include "progress.h"
 #include "rank.h"
+#include "stats.h"
 #include "report.h"
 #include "resume.h"
 #include "run.h"
@@ -77,10 +78,23 @@ struct schedule {
 
 static uint64_t next_random(struct schedule *s)
 {
-	s->rng ^= s->rng << 13;
-	s->rng ^= s->rng >> 7;
-	s->rng ^= s->rng << 17;
-	return s->rng;
+	return tb_xorshift(&s->rng);
+}
+
+/* Fisher-Yates: n items of size bytes at base in a seeded random order. */
+static void shuffle(struct schedule *s, void *base, size_t n, size_t size)
+{
+	unsigned char *a = base, tmp[64];
+
+	for (size_t i = n; i > 1; i--) {
+		size_t j = next_random(s) % i;
+
+		if (j == i - 1)
+			continue;
+		memcpy(tmp, a + (i - 1) * size, size);
+		memcpy(a + (i - 1) * size, a + j * size, size);
+		memcpy(a + j * size, tmp, size);
+	}
 }
 
 /* A trial taken from the record, with the schedule's state it left. */
@@ -237,13 +251,8 @@ static int strategy_trials(struct tb_run *run, struct schedule *s)
  * keeps slowing down biases as many pairs one way as the other. */
 static int replication_pairs(struct tb_run *run, struct schedule *s, struct tb_throttle *t, size_t n)
 {
-	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
-		size_t j = next_random(s) % i;
-		struct tb_throttle x = t[i - 1];
-
-		t[i - 1] = t[j];
-		t[j] = x;
-	}
+	_Static_assert(sizeof(*t) <= 64, "shuffle() swaps through 64 bytes");
+	shuffle(s, t, n, sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
 		struct tb_experiment e = { 1, &t[i] };
 		int baseline_first = next_random(s) & 1, r;
@@ -307,12 +316,7 @@ static int boost_phase(struct tb_run *run, struct schedule *s)
 	for (size_t k = 0; k < run->nboosts; k++)
 		for (unsigned i = 0; !run->boosts[k].error[0] && i < per; i++)
 			order[n++] = k;
-	for (size_t i = n; i > 1; i--) {            /* Fisher-Yates */
-		size_t j = next_random(s) % i, x = order[i - 1];
-
-		order[i - 1] = order[j];
-		order[j] = x;
-	}
+	shuffle(s, order, n, sizeof(*order));
 	if (n > 0)
 		tb_info("boost: %zu pair%s, %u trials each, each with a baseline", n / per,
 			n / per == 1 ? "" : "s", per);

@@ -187,7 +187,7 @@ double tb_mann_whitney_greater(const double *x, size_t nx, const double *y, size
 	return 0.5 * erfc(z / sqrt(2));
 }
 
-static uint64_t xorshift(uint64_t *s)
+uint64_t tb_xorshift(uint64_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -205,7 +205,7 @@ void tb_bootstrap_median(const double *x, size_t n, unsigned rounds, double *lo,
 	if (medians && buf && n > 0 && rounds > 0) {
 		for (unsigned r = 0; r < rounds; r++) {
 			for (size_t i = 0; i < n; i++)
-				buf[i] = x[xorshift(&seed) % n];
+				buf[i] = x[tb_xorshift(&seed) % n];
 			medians[r] = quantile_in_place(buf, n, 0.5);
 		}
 		*lo = quantile_in_place(medians, rounds, 0.025);

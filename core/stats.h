@@ -3,6 +3,7 @@
 #define TB_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Quantiles by selection (no sort): v is left untouched. */
 double tb_median(const double *v, size_t n);
@@ -45,6 +46,10 @@ int tb_holm(const double *p, size_t n, double *adjusted);
 
 /* 95% bootstrap interval of the median of x, with a fixed seed so reports
  * are reproducible. */
+/* The next number of a xorshift64 generator whose state (never 0) is *s:
+ * every seeded draw of the core (schedules, coins, bootstraps) comes from it. */
+uint64_t tb_xorshift(uint64_t *s);
+
 void tb_bootstrap_median(const double *x, size_t n, unsigned rounds, double *lo, double *hi);
 
 /* Sort ascending (for the *_sorted inputs above). */

@@ -86,14 +86,6 @@ int tb_tune_set_end(struct tb_run *run, struct tb_tune_set *set, int keep)
 	return r;
 }
 
-static uint64_t coin(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* One trial of the host as it is (no throttle): the primary metric, or NAN. */
 static int measure_once(struct tb_run *run, double *value)
 {
@@ -138,7 +130,7 @@ int tb_tune_compare(struct tb_run *run, const struct tb_tune_step *steps, size_t
 	for (unsigned i = 0; i < npairs && r == 0; i++) {
 		double base = NAN, with = NAN;
 
-		if (coin(rng) & 1) {
+		if (tb_xorshift(rng) & 1) {
 			r = measure_once(run, &base);
 			if (r == 0)
 				r = measure_with(run, steps, nsteps, made, &with);
