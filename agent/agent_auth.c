@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
+#include "small_file.h"
 #include "log.h"
 
 #define PEM_MAX (256 * 1024)
@@ -18,34 +19,20 @@
 /* Read a whole small file; secret: nobody but its owner and group may read it. */
 static int read_file(const char *path, int secret, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	ssize_t n;
-	char *buf;
+	int r = tb_read_small_file(path, PEM_MAX, out, len, &st);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		tb_error("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (r < 0) {
+		tb_error("%s: %s", path, r == -EINVAL ? "refused: not a regular file"
+			 : r == -EFBIG ? "refused: too large" : strerror(-r));
+		return r == -EIO || r == -ENOMEM ? r : -EACCES;
+	}
+	if (secret && (st.st_mode & 0007)) {
+		tb_error("%s: refused: others may read it (chmod o-rwx)", path);
+		free(*out);
+		*out = NULL;
 		return -EACCES;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > PEM_MAX || (secret && (st.st_mode & 0007))) {
-		tb_error("%s: refused: %s", path, !S_ISREG(st.st_mode) ? "not a regular file"
-			 : st.st_size > PEM_MAX ? "too large" : "others may read it (chmod o-rwx)");
-		close(fd);
-		return -EACCES;
-	}
-	buf = calloc(1, (size_t)st.st_size + 1);
-	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n != st.st_size) {
-		tb_error("%s: cannot read it", path);
-		free(buf);
-		return -EIO;
-	}
-	*out = buf;
-	if (len)
-		*len = (size_t)n;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 #include <yaml.h>
 #include "kube_config.h"
+#include "small_file.h"
 
 /* A kubeconfig is a few KiB; certificates and tokens, a few more. */
 #define KUBE_FILE_MAX (1u << 20)
@@ -31,31 +32,12 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 /* The whole of a regular file, NUL-terminated, at most KUBE_FILE_MAX. */
 static int read_file(const char *path, struct kube_blob *b)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *data;
+	int r = tb_read_small_file(path, KUBE_FILE_MAX, &data, &b->len, NULL);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KUBE_FILE_MAX) {
-		close(fd);
-		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-	}
-	b->data = malloc((size_t)st.st_size + 1);
-	if (!b->data) {
-		close(fd);
-		return -ENOMEM;
-	}
-	n = read(fd, b->data, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(b->data);
-		b->data = NULL;
-		return n < 0 ? -errno : -EIO;
-	}
-	b->data[n] = '\0';
-	b->len = (size_t)n;
-	return 0;
+	if (r == 0)
+		b->data = (unsigned char *)data;
+	return r;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <throttlebot/plugin.h>
 #include "quilt_ps.h"
+#include "small_file.h"
 
 /* A listing of thousands of containers is well under this. */
 #define LISTING_MAX (4u << 20)
@@ -102,26 +103,7 @@ static int quilt_init(const struct tb_host *h, const struct tb_config *cfg, void
 
 static int read_listing(struct quilt *q, char **text)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = open(q->listing, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LISTING_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	if (!(*text = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return -ENOMEM;
-	}
-	n = read(fd, *text, (size_t)st.st_size);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	(*text)[n] = '\0';
-	return 0;
+	return tb_read_small_file(q->listing, LISTING_MAX, text, NULL, NULL);
 }
 
 /* The command's standard output, within the timeout and LISTING_MAX. */
