@@ -56,7 +56,7 @@ AT(tb_service, ntargets, 8);
 AT(tb_service, targets, 16);
 
 /* struct tb_host */
-SIZE(tb_host, 152);
+SIZE(tb_host, 160);
 AT(tb_host, abi, 0);
 AT(tb_host, plugin_name, 8);
 AT(tb_host, log, 16);
@@ -76,6 +76,7 @@ AT(tb_host, remember, 120);
 AT(tb_host, forget, 128);
 AT(tb_host, cancelled, 136);
 AT(tb_host, host_private, 144);
+AT(tb_host, add_agent, 152);            /* since 1.3 */
 
 /* struct tb_plugin_header */
 SIZE(tb_plugin_header, 48);
@@ -88,7 +89,7 @@ AT(tb_plugin_header, settings, 32);
 AT(tb_plugin_header, flags, 40);
 
 /* struct tb_orchestrator */
-SIZE(tb_orchestrator, 112);
+SIZE(tb_orchestrator, 136);
 AT(tb_orchestrator, header, 0);
 AT(tb_orchestrator, init, 48);
 AT(tb_orchestrator, fini, 56);
@@ -98,6 +99,9 @@ AT(tb_orchestrator, alive, 80);
 AT(tb_orchestrator, stop, 88);
 AT(tb_orchestrator, restore, 96);
 AT(tb_orchestrator, revive, 104);        /* since 1.2 */
+AT(tb_orchestrator, throttle_save, 112); /* since 1.3 */
+AT(tb_orchestrator, throttle_apply, 120);
+AT(tb_orchestrator, throttle_restore, 128);
 
 /* struct tb_throttler */
 SIZE(tb_throttler, 144);

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define TB_ABI_MAJOR 1
-#define TB_ABI_MINOR 2
+#define TB_ABI_MINOR 3
 #define TB_ABI_VERSION(major, minor) ((uint32_t)(major) << 16 | (uint16_t)(minor))
 #define TB_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define TB_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
@@ -195,6 +195,16 @@ struct tb_host {
 	int (*cancelled)(const struct tb_host *h);
 
 	void *host_private;        /* the host's own, do not touch */
+
+	/* since 1.3.  Orchestrators: the agent of node listens at url
+	 * ("https://host:port"), as found through the orchestrator's own API
+	 * (the agents' DaemonSet pod on that node, say).  The host sends that
+	 * node's throttles there, with the credentials of the configuration's
+	 * agents entry for node "*", unless the configuration names the node's
+	 * agent itself.  Call it from discover(), and only when
+	 * TB_ABI_VERSION_MINOR(h->abi) >= 3. */
+	int (*add_agent)(const struct tb_host *h, struct tb_inventory *inv,
+			 const char *node, const char *url);
 };
 
 #define TB_LOG(h, lvl, ...) ((h)->log((h), (lvl), __VA_ARGS__))
@@ -260,6 +270,23 @@ struct tb_orchestrator {
 	 * launches its process again, docker restarts the container.  Called
 	 * before the services are discovered again; 0 once it runs again. */
 	int (*revive)(void *state, const struct tb_target *t);
+
+	/*
+	 * since 1.3, all optional.  Throttle a target through the
+	 * orchestrator's own API when its node has no agent (the Docker
+	 * Engine's container update, say).  throttler names the throttler plugin
+	 * whose meaning to follow ("cpu_quota", "cpuset"): save() returns
+	 * -EOPNOTSUPP for one it cannot do, and the host says so.  The contract
+	 * is a throttler's: save() before, restore() after, with the same text,
+	 * whether apply() succeeded or not.  The text is journalled and, after a
+	 * crash, handed to throttle_restore() of an instance made with no
+	 * configuration, so it names everything restore needs (the engine).
+	 */
+	int (*throttle_save)(void *state, const struct tb_target *t, const char *throttler,
+			     char *saved, size_t size);
+	int (*throttle_apply)(void *state, const struct tb_target *t, const char *saved,
+			      double stress);
+	int (*throttle_restore)(void *state, const char *saved);
 };
 
 struct tb_throttler {
