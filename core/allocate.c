@@ -56,7 +56,7 @@ static int change_one(struct tb_run *run, struct tb_change *c, const struct tb_t
 	int r, limited = 0;
 
 	/* Its node's agent applies stress only: acting here would change this host instead. */
-	if (tb_agents_find(&run->conf->agents, t->node)) {
+	if (tb_run_agent(run, t)) {
 		snprintf(err, errlen, "%s is on node %s, whose agent takes throttles but not allocations",
 			 t->id, t->node);
 		return -EOPNOTSUPP;

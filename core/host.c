@@ -222,6 +222,17 @@ static int add_service(const struct tb_host *h, struct tb_inventory *inv, const 
 	return tb_inventory_add(h, inv, service, t);
 }
 
+static int add_agent(const struct tb_host *h, struct tb_inventory *inv, const char *node,
+		     const char *url)
+{
+	int r = tb_inventory_add_agent(inv, node, url);
+
+	if (r == -EINVAL)
+		TB_LOG(h, TB_LOG_WARNING, "agent of node '%s' at '%s' refused: not a node name and "
+		       "an https://host:port address", node ? node : "(none)", url ? url : "(none)");
+	return r;
+}
+
 static int cancelled(const struct tb_host *h)
 {
 	return tb_cancelled;
@@ -251,6 +262,7 @@ void tb_instance_bind(struct tb_instance *in, struct tb_journal *journal)
 	h->forget = forget;
 	h->cancelled = cancelled;
 	h->host_private = in;
+	h->add_agent = add_agent;
 	in->journal = journal;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "agents.h"
 #include "inventory.h"
 
 static char *dup_or_null(const char *s)
@@ -159,6 +160,14 @@ void tb_inventory_adopt_targets(struct tb_inventory *inv, struct tb_inventory *f
 			free((void *)targets);
 		}
 	}
+	/* The agents found now are the ones that answer now. */
+	struct tb_found_agent *agents = inv->agents;
+	size_t nagents = inv->nagents;
+
+	inv->agents = fresh->agents;
+	inv->nagents = fresh->nagents;
+	fresh->agents = agents;
+	fresh->nagents = nagents;
 	tb_inventory_free(fresh);
 }
 
@@ -167,5 +176,54 @@ void tb_inventory_free(struct tb_inventory *inv)
 	for (size_t i = 0; i < inv->nservices; i++)
 		service_free(&inv->services[i]);
 	free(inv->services);
+	for (size_t i = 0; i < inv->nagents; i++) {
+		free(inv->agents[i].node);
+		free(inv->agents[i].url);
+	}
+	free(inv->agents);
 	memset(inv, 0, sizeof(*inv));
+}
+
+int tb_inventory_add_agent(struct tb_inventory *inv, const char *node, const char *url)
+{
+	struct tb_found_agent *grown, *a = NULL;
+	char *copy;
+
+	if (!node || !*node || strlen(node) > 253 || !strcmp(node, "*") || !url ||
+	    !tb_agent_url_ok(url))
+		return -EINVAL;
+	copy = strdup(url);
+	if (!copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < inv->nagents && !a; i++)
+		if (!strcmp(inv->agents[i].node, node))
+			a = &inv->agents[i];
+	if (a) {
+		free(a->url);
+		a->url = copy;
+		return 0;
+	}
+	grown = realloc(inv->agents, (inv->nagents + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	inv->agents = grown;
+	a = &grown[inv->nagents];
+	a->url = copy;
+	a->node = strdup(node);
+	if (!a->node) {
+		free(copy);
+		return -ENOMEM;
+	}
+	inv->nagents++;
+	return 0;
+}
+
+const char *tb_inventory_agent(const struct tb_inventory *inv, const char *node)
+{
+	for (size_t i = 0; node && i < inv->nagents; i++)
+		if (!strcmp(inv->agents[i].node, node))
+			return inv->agents[i].url;
+	return NULL;
 }

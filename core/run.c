@@ -156,6 +156,19 @@ int tb_run_keep_target(const struct tb_target *t, void *arg)
 	return !t->node || !tb_conf_excluded(run->conf, "nodes", t->node);
 }
 
+/* Agents the orchestrator found that the configuration gives no way to reach. */
+static void warn_unreachable(const struct tb_run *run)
+{
+	for (size_t i = 0; i < run->inv.nagents; i++) {
+		const struct tb_found_agent *a = &run->inv.agents[i];
+
+		if (tb_agents_unreachable(&run->conf->agents, a->node, a->url))
+			tb_warn("%s found node %s's agent at %s, but the configuration gives no "
+				"credentials for it: add agents = ( { node = \"*\"; token_file = ...; "
+				"ca = ...; } )", run->orchestrator.name, a->node, a->url);
+	}
+}
+
 int tb_run_discover(struct tb_run *run, int launch)
 {
 	const struct tb_orchestrator *o = tb_run_orchestrator(run);
@@ -175,6 +188,7 @@ int tb_run_discover(struct tb_run *run, int launch)
 		tb_error("%s: could not discover the services: %s", run->orchestrator.name, strerror(-r));
 		return r;
 	}
+	warn_unreachable(run);
 	tb_inventory_filter(&run->inv, keep_service, run);
 	tb_inventory_filter_targets(&run->inv, tb_run_keep_target, run);
 	if (run->inv.nservices == 0) {

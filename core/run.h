@@ -58,6 +58,7 @@ struct tb_run {
 	int refused;                   /* the recorded trials are not this run's: no report */
 	struct tb_boost *boosts;       /* the boost phase (boost.h) */
 	size_t nboosts;
+	struct tb_agent_ref found_agent;   /* tb_run_agent()'s answer for a found agent */
 };
 
 /* Load every plugin the configuration names and check their settings.
@@ -76,6 +77,9 @@ int tb_run_keep_target(const struct tb_target *t, void *arg);
 /* Build the search space and init the strategy (plan.c). */
 int tb_run_plan(struct tb_run *run);
 /* Journal and apply every throttle of e on every target; all or nothing (trial.c). */
+/* The agent that throttles t (its node's, named in the configuration or found
+ * by the orchestrator), or NULL: this host does.  Valid until the next call. */
+const struct tb_agent_ref *tb_run_agent(struct tb_run *run, const struct tb_target *t);
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
 /* Restore whatever is applied, newest first.  0 or the first error; what
  * could not be restored is added to run->unrestored. */

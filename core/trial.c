@@ -61,11 +61,17 @@ static int apply_remote(struct tb_run *run, struct tb_instance *t, const struct 
 	return r;
 }
 
+const struct tb_agent_ref *tb_run_agent(struct tb_run *run, const struct tb_target *t)
+{
+	return tb_agents_for(&run->conf->agents, t->node, tb_inventory_agent(&run->inv, t->node),
+			     &run->found_agent);
+}
+
 static int apply_target(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
 			double stress, char *err, size_t errlen)
 {
 	const struct tb_throttler *ops = tb_throttler_ops(t);
-	const struct tb_agent_ref *ag = tb_agents_find(&run->conf->agents, target->node);
+	const struct tb_agent_ref *ag = tb_run_agent(run, target);
 	char saved[TB_SAVED_MAX] = "";
 	long id;
 	int r;

@@ -1,6 +1,7 @@
 /* check_config.c - every class of bad configuration is reported as file:line with exit status 2, before anything runs. */
 #define _GNU_SOURCE
 #include <check.h>
+#include "agents.h"
 #include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -97,6 +98,47 @@ START_TEST(agents_checked)
 	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n\"; url = \"https://a:1\"; token_file = "
 		     "\"/t\"; },\n { node = \"n\"; url = \"https://b:1\"; token_file = \"/t\"; } );\n", 7,
 		     "node 'n' has two agents");
+	/* "*": credentials for the agents the orchestrator finds, without a url. */
+	ck_assert_int_eq(plan(HEAD THROTTLERS METRICS "agents = ( { node = \"*\"; token_file = "
+			      "\"/etc/t\"; ca = \"/etc/ca.pem\"; } );\n"), TB_EXIT_OK);
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"*\";\n url = \"https://a:1\"; "
+		     "token_file = \"/t\"; } );\n", 7, "no url");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\"; token_file = \"/t\"; } );\n",
+		     6, "url missing");
+	assert_error(HEAD THROTTLERS METRICS "agents = ( { node = \"n2\";\n url = \"https://a:1/x?y\"; "
+		     "token_file = \"/t\"; } );\n", 7, "url must be https://host:port");
+}
+END_TEST
+
+/* A node's agent: the configuration's own entry first, else the one found,
+ * reached with the credentials of the entry for "*". */
+START_TEST(agents_resolved)
+{
+	struct tb_agents a = { .n = 2 };
+	struct tb_agent_ref scratch;
+	const struct tb_agent_ref *r;
+
+	a.list[0] = (struct tb_agent_ref){ .node = "n1", .url = "https://n1:7443", .token_file = "/t1" };
+	a.list[1] = (struct tb_agent_ref){ .node = "*", .token_file = "/t", .ca = "/ca", .lease = 9 };
+	r = tb_agents_for(&a, "n1", "https://10.0.0.9:7443", &scratch);
+	ck_assert_str_eq(r->url, "https://n1:7443");
+	r = tb_agents_for(&a, "n2", "https://10.0.0.2:8443", &scratch);
+	ck_assert_ptr_eq(r, &scratch);
+	ck_assert_str_eq(r->node, "n2");
+	ck_assert_str_eq(r->url, "https://10.0.0.2:8443");
+	ck_assert_str_eq(r->ca, "/ca");
+	ck_assert(r->lease == 9);
+	ck_assert_ptr_null(tb_agents_for(&a, "n3", NULL, &scratch));
+	ck_assert_ptr_null(tb_agents_find(&a, "*"));
+	ck_assert_int_eq(tb_agents_unreachable(&a, "n3", "https://x:1"), 0);
+	a.n = 1;
+	ck_assert_ptr_null(tb_agents_for(&a, "n2", "https://10.0.0.2:8443", &scratch));
+	ck_assert_int_eq(tb_agents_unreachable(&a, "n2", "https://10.0.0.2:8443"), 1);
+	ck_assert_int_eq(tb_agents_unreachable(&a, "n1", "https://10.0.0.2:8443"), 0);
+	ck_assert_int_eq(tb_agent_url_ok("https://[fd00::1]:7443"), 1);
+	ck_assert_int_eq(tb_agent_url_ok("https://a b:1"), 0);
+	ck_assert_int_eq(tb_agent_url_ok("https://a:1\r\nX: y"), 0);
+	ck_assert_int_eq(tb_agent_url_ok("https://"), 0);
 }
 END_TEST
 
@@ -241,6 +283,7 @@ int main(void)
 	tcase_add_test(tc, valid_configuration_plans);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, agents_checked);
+	tcase_add_test(tc, agents_resolved);
 	tcase_add_test(tc, unknown_key);
 	tcase_add_test(tc, unknown_plugin_key);
 	tcase_add_test(tc, wrong_type);

@@ -220,7 +220,11 @@ START_TEST(discover_by_label)
 	ck_assert_str_eq(db->targets[0].id, "shop/storage-0/db");
 	ck_assert_int_eq(kube_parse_key(db->targets[0].key, &c), 0);
 	ck_assert_str_eq(c.pod, "storage-0");
-	/* node-b has no agent, and is named. */
+	/* node-a's agent is declared at its pod's address and "https" port;
+	 * node-b has no agent, and is named. */
+	ck_assert_uint_eq(inv.nagents, 1);
+	ck_assert_str_eq(tb_inventory_agent(&inv, "node-a"), "https://192.168.10.2:8443");
+	ck_assert_ptr_null(tb_inventory_agent(&inv, "node-b"));
 	ck_assert_ptr_nonnull(strstr(tb_test_last_log, "node-b"));
 	tb_inventory_free(&inv);
 	throttlebot_plugin.fini(st);

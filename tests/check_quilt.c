@@ -85,6 +85,9 @@ static void assert_spark(const struct tb_inventory *inv)
 	ck_assert_str_eq(inv->services[1].name, "spark-wk");
 	ck_assert_uint_eq(inv->services[1].ntargets, 2);
 	ck_assert_str_eq(inv->services[1].targets[1].node, "54.219.1.12");
+	/* Each machine's agent, at its public address. */
+	ck_assert_str_eq(tb_inventory_agent(inv, "54.241.251.192"), "https://54.241.251.192:7443");
+	ck_assert_str_eq(tb_inventory_agent(inv, "54.219.1.12"), "https://54.219.1.12:7443");
 }
 
 /* Discovery from the file and from the command give the same services. */

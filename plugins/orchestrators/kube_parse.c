@@ -229,6 +229,25 @@ int kube_same_container(const json_t *pod, const struct kube_container *c)
 	return 0;
 }
 
+/* The port the agent's container names "https", as the DaemonSet declares it. */
+static int https_port(const json_t *pod)
+{
+	const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
+	size_t i, j;
+	json_t *c, *p;
+
+	json_array_foreach(containers, i, c) {
+		json_array_foreach(json_object_get(c, "ports"), j, p) {
+			json_int_t port = json_integer_value(json_object_get(p, "containerPort"));
+			const char *name = text(p, "name");
+
+			if (name && !strcmp(name, "https") && port > 0 && port < 65536)
+				return (int)port;
+		}
+	}
+	return 0;
+}
+
 int kube_agents(const json_t *items, struct kube_agent **out)
 {
 	size_t n = 0, i;
@@ -243,6 +262,7 @@ int kube_agents(const json_t *items, struct kube_agent **out)
 		    !ip || strlen(ip) >= sizeof(a.ip) || strspn(ip, "0123456789abcdef.:") != strlen(ip))
 			continue;
 		strcpy(a.ip, ip);
+		a.port = https_port(pod);
 		if (!(grown = realloc(*out, (n + 1) * sizeof(*grown)))) {
 			free(*out);
 			*out = NULL;

@@ -50,6 +50,7 @@ int kube_same_container(const json_t *pod, const struct kube_container *c);
 struct kube_agent {
 	char node[KUBE_NAME_MAX];
 	char ip[64];                   /* status.podIP */
+	int port;                      /* its container port named "https", or 0 */
 };
 /* The ready agent pods in items; *out malloc()ed.  Returns the count or -errno. */
 int kube_agents(const json_t *items, struct kube_agent **out);

@@ -13,6 +13,7 @@
 #define DEFAULT_GROUP_LABEL "app.kubernetes.io/name"
 #define DEFAULT_AGENT_NAMESPACE "throttlebot"
 #define DEFAULT_AGENT_SELECTOR "app.kubernetes.io/name=throttlebot-agent"
+#define DEFAULT_AGENT_PORT 7443
 
 struct kube {
 	const struct tb_host *h;
@@ -21,6 +22,7 @@ struct kube {
 	char *namespace, *selector, *group_label;   /* group_label NULL: by owner */
 	char *agent_namespace, *agent_selector;
 	unsigned page_size;
+	int agent_port;
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -38,6 +40,8 @@ static const struct tb_setting_spec settings[] = {
 	  DEFAULT_AGENT_NAMESPACE ")" },
 	{ "agent_selector", TB_SETTING_STRING, 0, "label selector of the agent's pods (default "
 	  DEFAULT_AGENT_SELECTOR ")" },
+	{ "agent_port", TB_SETTING_INT, 0, "the agents' port when their pod names none \"https\" "
+	  "(default 7443)" },
 	{ "allow_insecure", TB_SETTING_BOOL, 0, "accept a kubeconfig's insecure-skip-tls-verify "
 	  "(default false: refused)" },
 	{ "page_size", TB_SETTING_INT, 0, "items per list request (default 500)" },
@@ -114,7 +118,7 @@ static int credentials(struct kube *k, const struct tb_config *cfg)
 static int kube_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
 	struct kube *k = calloc(1, sizeof(*k));
-	long long page = 500;
+	long long page = 500, port = DEFAULT_AGENT_PORT;
 	double timeout = 10;
 	char *group = NULL;
 	int r;
@@ -142,6 +146,11 @@ static int kube_init(const struct tb_host *h, const struct tb_config *cfg, void 
 	if (page < 1 || page > 10000)
 		return h->config_error(h, cfg, "page_size", "page_size must be 1 to 10000");
 	k->page_size = (unsigned)page;
+	if ((r = h->get_int(h, cfg, "agent_port", &port)) < 0 && r != -ENOENT)
+		return r;
+	if (port < 1 || port > 65535)
+		return h->config_error(h, cfg, "agent_port", "agent_port must be 1 to 65535");
+	k->agent_port = (int)port;
 	if ((r = h->get_number(h, cfg, "timeout", &timeout)) < 0 && r != -ENOENT)
 		return r;
 	if (!(timeout > 0 && timeout <= 600))
@@ -166,28 +175,46 @@ static int list_pods(struct kube *k, const char *ns, const char *selector, json_
 	return r;
 }
 
-/* Which nodes have a ready agent, said for the nodes the targets are on. */
-static void report_agents(struct kube *k, const struct kube_container *c, int n)
+/* The agent pod's address: the host's, since the DaemonSet runs on the host network. */
+static void agent_url(const struct kube *k, const struct kube_agent *a, char *url, size_t size)
+{
+	int v6 = strchr(a->ip, ':') != NULL;
+
+	snprintf(url, size, "https://%s%s%s:%d", v6 ? "[" : "", a->ip, v6 ? "]" : "",
+		 a->port ? a->port : k->agent_port);
+}
+
+/* Declare the ready agent of each node the targets are on, and name the nodes without one. */
+static int declare_agents(struct kube *k, struct tb_inventory *inv, const struct kube_container *c,
+			  int n)
 {
 	struct kube_agent *agents = NULL;
 	json_t *items = NULL;
 	int na = list_pods(k, k->agent_namespace, k->agent_selector, &items) < 0 ? -1
-		 : kube_agents(items, &agents);
+		 : kube_agents(items, &agents), r = 0;
 
 	json_decref(items);
-	for (int i = 0; i < n; i++) {
-		int found = 0;
+	for (int i = 0; i < n && r == 0; i++) {
+		const struct kube_agent *found = NULL;
+		char url[128];
 
 		if (i > 0 && !strcmp(c[i].node, c[i - 1].node))
 			continue;
 		for (int a = 0; a < na && !found; a++)
-			found = !strcmp(agents[a].node, c[i].node);
-		if (!found)
+			if (!strcmp(agents[a].node, c[i].node))
+				found = &agents[a];
+		if (!found) {
 			TB_LOG(k->h, TB_LOG_WARNING, "node %s runs %s but no ready agent (pods %s in "
 			       "namespace %s): its targets cannot be throttled", c[i].node, c[i].pod,
 			       k->agent_selector, k->agent_namespace);
+			continue;
+		}
+		agent_url(k, found, url, sizeof(url));
+		if (TB_ABI_VERSION_MINOR(k->h->abi) >= 3)
+			r = k->h->add_agent(k->h, inv, found->node, url);
 	}
 	free(agents);
+	return r;
 }
 
 static int kube_discover(void *state, struct tb_inventory *inv)
@@ -223,7 +250,7 @@ static int kube_discover(void *state, struct tb_inventory *inv)
 		r = k->h->add_service(k->h, inv, c[i].service, &t);
 	}
 	if (r == 0)
-		report_agents(k, c, n);
+		r = declare_agents(k, inv, c, n);
 	free(c);
 	return r;
 }

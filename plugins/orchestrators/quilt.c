@@ -26,6 +26,7 @@ struct quilt {
 	char *listing;             /* a file holding the listing, or NULL */
 	char **argv;               /* else the command that prints it */
 	double timeout;
+	long long agent_port;
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -33,6 +34,8 @@ static const struct tb_setting_spec settings[] = {
 	{ "command", TB_SETTING_STRINGS, 0, "the command that prints it, as argv (default "
 	  "[\"quilt\", \"ps\"]); no shell" },
 	{ "timeout", TB_SETTING_NUMBER, 0, "seconds the command may take (default 30)" },
+	{ "agent_port", TB_SETTING_INT, 0, "the port each machine's agent listens on, at the "
+	  "machine's public address (default 7443)" },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -82,6 +85,7 @@ static int quilt_init(const struct tb_host *h, const struct tb_config *cfg, void
 		return -ENOMEM;
 	q->h = h;
 	q->timeout = 30;
+	q->agent_port = 7443;
 	*state = q;
 	if (!cfg)
 		return 0;
@@ -98,7 +102,24 @@ static int quilt_init(const struct tb_host *h, const struct tb_config *cfg, void
 		return r;
 	if (!(q->timeout > 0 && q->timeout <= 600))
 		return h->config_error(h, cfg, "timeout", "timeout must be in (0, 600] seconds");
+	if ((r = h->get_int(h, cfg, "agent_port", &q->agent_port)) < 0 && r != -ENOENT)
+		return r;
+	if (q->agent_port < 1 || q->agent_port > 65535)
+		return h->config_error(h, cfg, "agent_port", "agent_port must be 1 to 65535");
 	return 0;
+}
+
+/* The machine's agent, where Quilt's machines are reached: their public address. */
+static int declare_agent(struct quilt *q, struct tb_inventory *inv, const struct quilt_machine *m)
+{
+	int v6 = strchr(m->public_ip, ':') != NULL;
+	char url[QUILT_FIELD_MAX + 32];
+
+	if (!*m->public_ip || TB_ABI_VERSION_MINOR(q->h->abi) < 3)
+		return 0;
+	snprintf(url, sizeof(url), "https://%s%s%s:%lld", v6 ? "[" : "", m->public_ip, v6 ? "]" : "",
+		 q->agent_port);
+	return q->h->add_agent(q->h, inv, m->public_ip, url);
 }
 
 static int read_listing(struct quilt *q, char **text)
@@ -198,6 +219,8 @@ static int quilt_discover(void *state, struct tb_inventory *inv)
 		t.node = *m->public_ip ? m->public_ip : m->id;
 		snprintf(id, sizeof(id), "quilt/%s", c->id);
 		r = q->h->add_service(q->h, inv, c->service, &t);
+		if (r == 0)
+			r = declare_agent(q, inv, m);
 		taken++;
 	}
 	if (r == 0 && taken == 0) {
