@@ -1,0 +1,184 @@
+#!/bin/sh
+# kube-cluster.sh - the kubernetes orchestrator finds the pods of an application and, through the API, the
+# agent on each pod's node; the run throttles each container through its node's agent and names the MIMR,
+# whose bottleneck sits on the second node; a controller killed with SIGKILL leaves what `throttlebot
+# restore` puts back exactly.
+# No Kubernetes API server can run here: tests/kube-apiserver.py stands in for one, serving pods this test
+# writes (the application's and the agents' DaemonSet pods, in the API's v1 Pod shape).  The nodes are
+# network namespaces made by this test, each with a real agent on its own address; the containers are
+# cgroups named as containerd's systemd driver names them, kubelet's four levels down, with real processes.
+set -u
+: "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+[ -d /sys/fs/cgroup/cpu ] || { echo "skipped: needs the cgroup v1 cpu hierarchy"; exit 77; }
+for p in openssl nsenter ip python3; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
+tb=$abs_top_builddir/throttlebot
+tmp=$(mktemp -d /tmp/throttlebot-kcluster-XXXXXX)
+chmod 700 "$tmp"
+export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
+n=$$
+top=/sys/fs/cgroup/cpu/throttlebot-kube-$n
+ida=$(printf 'a%063x' $n); idb=$(printf 'b%063x' $n)
+cga=$top/kubepods/poda/cri-containerd-$ida.scope
+cgb=$top/kubepods/podb/cri-containerd-$idb.scope
+agents=; pids=; run=
+cleanup() {
+	[ -n "$run" ] && kill -9 "$run" 2>/dev/null
+	[ -n "$run" ] && "$tb" restore >/dev/null 2>&1
+	for p in $agents; do kill -TERM "$p" 2>/dev/null; done
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for i in 1 2; do ip netns del "throttlebot-k$i-$n" 2>/dev/null; done
+	for d in "$cga" "$cgb" "$top/kubepods/poda" "$top/kubepods/podb" "$top/kubepods" "$top"; do
+		rmdir "$d" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+. "$abs_top_srcdir/tests/agent-lib.sh"
+cd "$tmp" || exit 1
+
+# Two nodes: namespace k<i> at 10.221.<i>.2, this host at 10.221.<i>.1.
+for i in 1 2; do
+	ns=throttlebot-k$i-$n
+	ip netns add "$ns" && ip link add "tbk$i.$n" type veth peer name eth0 netns "$ns" &&
+	ip addr add "10.221.$i.1/24" dev "tbk$i.$n" && ip link set "tbk$i.$n" up &&
+	ip -n "$ns" addr add "10.221.$i.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
+	ip -n "$ns" link set lo up || { echo "FAILED: cannot make node k$i"; exit 1; }
+done
+agent_certs 10.221.1.2 10.221.2.2 127.0.0.1
+for i in 1 2; do
+	cat > k$i.conf <<CONF
+listen = "10.221.$i.2:7443";
+certificate = "$tmp/server.crt";
+key = "$tmp/server.key";
+token_file = "$tmp/token";
+journal = "$tmp/k$i-journal";
+lock = "$tmp/k$i-lock";
+throttlers = ( { plugin = "cpu_quota"; } );
+CONF
+	nsenter --net="/run/netns/throttlebot-k$i-$n" "$tb" agent --config "$tmp/k$i.conf" > k$i.log 2>&1 &
+	agents="$agents $!"
+done
+
+# The containers: frontend (node k1) and storage (node k2), half a core each, each with a process.
+mkdir -p "$cga" "$cgb" && echo 50000 > "$cga/cpu.cfs_quota_us" && echo 50000 > "$cgb/cpu.cfs_quota_us" || exit 1
+for cg in "$cga" "$cgb"; do
+	sleep 600 &
+	pids="$pids $!"
+	echo $! > "$cg/cgroup.procs"
+done
+
+# The API: the application's pods in "shop", the agents' DaemonSet pods in "throttlebot".
+mkdir fixtures && echo '{}' > faults.json
+python3 - "$n" "$ida" "$idb" <<'PY' || exit 1
+import json, sys
+n, ida, idb = sys.argv[1:]
+ready = [{"type": t, "status": "True"} for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")]
+def pod(ns, name, labels, node, ip, container, cid=None, ports=None):
+    spec = {"name": container, "image": "registry.local/%s:1" % container}
+    if ports:
+        spec["ports"] = ports
+    status = {"name": container, "ready": True, "started": True, "restartCount": 0,
+              "state": {"running": {"startedAt": "2026-11-20T09:14:09Z"}}}
+    if cid:
+        status["containerID"] = "containerd://" + cid
+    return {"metadata": {"name": name, "namespace": ns, "uid": "%s-%s-uid" % (name, n), "labels": labels},
+            "spec": {"containers": [spec], "nodeName": node},
+            "status": {"phase": "Running", "conditions": ready, "hostIP": ip, "podIP": ip,
+                       "containerStatuses": [status]}}
+def lst(items):
+    return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
+shop = lambda name: {"app.kubernetes.io/part-of": "shop", "app.kubernetes.io/name": name}
+agent = {"app.kubernetes.io/name": "throttlebot-agent"}
+https = [{"name": "https", "containerPort": 7443, "protocol": "TCP"}]
+json.dump(lst([pod("shop", "frontend-0", shop("frontend"), "k1", "10.244.1.5", "app", ida),
+               pod("shop", "storage-0", shop("storage"), "k2", "10.244.2.5", "db", idb)]),
+          open("fixtures/pods-shop.json", "w"))
+json.dump(lst([pod("throttlebot", "throttlebot-agent-%d" % i, agent, "k%d" % i, "10.221.%d.2" % i, "agent",
+                   ports=https) for i in (1, 2)]),
+          open("fixtures/pods-throttlebot.json", "w"))
+PY
+python3 "$abs_top_srcdir/tests/kube-apiserver.py" fixtures port server.crt server.key "$(cat token)" \
+	faults.json > apiserver.log 2>&1 &
+pids="$pids $!"
+for _ in $(seq 1 50); do
+	[ -s port ] && grep -q listening k1.log && grep -q listening k2.log && break
+	sleep 0.1
+done
+[ -s port ] && grep -q listening k1.log && grep -q listening k2.log ||
+	{ bad "the API stand-in or the agents did not start"; cat apiserver.log k1.log k2.log; exit 1; }
+cat > kubeconfig <<YAML
+apiVersion: v1
+kind: Config
+current-context: test
+clusters:
+- name: test
+  cluster:
+    server: https://127.0.0.1:$(cat port)
+    certificate-authority: $tmp/ca.crt
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: controller
+    namespace: shop
+users:
+- name: controller
+  user:
+    tokenFile: $tmp/token
+YAML
+
+# The workload does its work inside storage's container: storage's CPU is the bottleneck, frontend's
+# is not.  The agents are named by nobody but the API; "*" gives the credentials to reach them.
+cat > app.conf <<CONF
+application = "kube-cluster";
+output_dir = "$tmp/out";
+seed = 7;
+orchestrator = { plugin = "kubernetes"; kubeconfig = "$tmp/kubeconfig";
+  selector = "app.kubernetes.io/part-of=shop"; };
+throttlers = ( { plugin = "cpu_quota"; } );
+metrics = ( { plugin = "command";
+  command = ["/bin/sh", "-c", "echo \$\$ > $cgb/cgroup.procs && i=0 && while [ \$i -lt 400000 ]; do i=\$((i+1)); done"]; } );
+stress_levels = [0.5];
+trials = 5;
+baseline_trials = 5;
+warmup_trials = 1;
+max_extra_trials = 6;
+agents = ( { node = "*"; token_file = "$tmp/token"; ca = "$tmp/ca.crt"; lease_seconds = 5; } );
+CONF
+"$tb" run app.conf > run.log 2>&1; st=$?
+[ $st = 0 ] || { bad "the run exited $st"; tail -20 run.log; }
+grep -q "applied stress 0.500" k1.log && grep -q "applied stress 0.500" k2.log ||
+	bad "not every node's agent applied a throttle"
+grep -q "released by the client" k1.log && grep -q "released by the client" k2.log || bad "the run did not release"
+python3 - out/report.json <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r.get("mimr") or {}
+print("MIMR: %s %s (%+.0f%%)" % (m.get("service"), m.get("resource"), 100 * (m.get("degradation") or 0)))
+if (m.get("service"), m.get("resource")) != ("storage", "cpu"):
+    sys.exit("FAILED: the MIMR is not storage's cpu")
+imrs = {(p["service"], p["resource"]) for p in r.get("imrs", [])}
+if ("frontend", "cpu") in imrs:
+    sys.exit("FAILED: frontend's cpu, which the workload never uses, is an IMR")
+PY
+[ "$(cat "$cga/cpu.cfs_quota_us")" = 50000 ] || bad "frontend's quota is $(cat "$cga/cpu.cfs_quota_us"), not 50000"
+[ "$(cat "$cgb/cpu.cfs_quota_us")" = 50000 ] || bad "storage's quota is $(cat "$cgb/cpu.cfs_quota_us"), not 50000"
+[ -e "$THROTTLEBOT_JOURNAL" ] && bad "the run left its journal"
+
+# SIGKILL while storage is throttled: the journal names its node's agent, found through the API.
+sed -i "s/^trials = 5;/trials = 30;/" app.conf
+"$tb" run app.conf > run2.log 2>&1 &
+run=$!
+for _ in $(seq 1 600); do [ "$(cat "$cgb/cpu.cfs_quota_us")" = 25000 ] && break; sleep 0.1; done
+kill -9 "$run"; wait "$run" 2>/dev/null; run=
+[ "$(cat "$cgb/cpu.cfs_quota_us")" = 25000 ] || bad "storage was not throttled when the controller was killed"
+"$tb" restore > restore.log 2>&1 || { bad "restore failed"; cat restore.log; }
+[ "$(cat "$cgb/cpu.cfs_quota_us")" = 50000 ] || bad "storage's quota is $(cat "$cgb/cpu.cfs_quota_us") after restore"
+grep -q "at its node's agent" restore.log || { bad "restore did not go through the agent"; cat restore.log; }
+
+for p in $agents; do kill -TERM "$p"; done
+for p in $agents; do wait "$p" || bad "an agent exited $?"; done
+agents=
+[ $fail = 0 ] || { echo "--- run.log"; tail -30 run.log; echo "--- k1.log"; tail -20 k1.log; echo "--- k2.log"; tail -20 k2.log; }
+exit $fail
