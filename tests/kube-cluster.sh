@@ -37,18 +37,18 @@ cleanup() {
 . "$abs_top_srcdir/tests/agent-lib.sh"
 cd "$tmp" || exit 1
 
-# Two nodes: namespace k<i> at 10.221.<i>.2, this host at 10.221.<i>.1.
+# Two nodes: namespace k<i> at 10.226.<i>.2, this host at 10.226.<i>.1.
 for i in 1 2; do
 	ns=throttlebot-k$i-$n
 	ip netns add "$ns" && ip link add "tbk$i.$n" type veth peer name eth0 netns "$ns" &&
-	ip addr add "10.221.$i.1/24" dev "tbk$i.$n" && ip link set "tbk$i.$n" up &&
-	ip -n "$ns" addr add "10.221.$i.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
+	ip addr add "10.226.$i.1/24" dev "tbk$i.$n" && ip link set "tbk$i.$n" up &&
+	ip -n "$ns" addr add "10.226.$i.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
 	ip -n "$ns" link set lo up || { echo "FAILED: cannot make node k$i"; exit 1; }
 done
-agent_certs 10.221.1.2 10.221.2.2 127.0.0.1
+agent_certs 10.226.1.2 10.226.2.2 127.0.0.1
 for i in 1 2; do
 	cat > k$i.conf <<CONF
-listen = "10.221.$i.2:7443";
+listen = "10.226.$i.2:7443";
 certificate = "$tmp/server.crt";
 key = "$tmp/server.key";
 token_file = "$tmp/token";
@@ -94,7 +94,7 @@ https = [{"name": "https", "containerPort": 7443, "protocol": "TCP"}]
 json.dump(lst([pod("shop", "frontend-0", shop("frontend"), "k1", "10.244.1.5", "app", ida),
                pod("shop", "storage-0", shop("storage"), "k2", "10.244.2.5", "db", idb)]),
           open("fixtures/pods-shop.json", "w"))
-json.dump(lst([pod("throttlebot", "throttlebot-agent-%d" % i, agent, "k%d" % i, "10.221.%d.2" % i, "agent",
+json.dump(lst([pod("throttlebot", "throttlebot-agent-%d" % i, agent, "k%d" % i, "10.226.%d.2" % i, "agent",
                    ports=https) for i in (1, 2)]),
           open("fixtures/pods-throttlebot.json", "w"))
 PY
@@ -180,5 +180,5 @@ grep -q "at its node's agent" restore.log || { bad "restore did not go through t
 for p in $agents; do kill -TERM "$p"; done
 for p in $agents; do wait "$p" || bad "an agent exited $?"; done
 agents=
-[ $fail = 0 ] || { echo "--- run.log"; tail -30 run.log; echo "--- k1.log"; tail -20 k1.log; echo "--- k2.log"; tail -20 k2.log; }
+[ $fail = 0 ] || { echo "--- run.log"; grep -i "error\|fail" run.log | head -20; tail -30 run.log; echo "--- k1.log"; tail -20 k1.log; echo "--- k2.log"; tail -20 k2.log; }
 exit $fail
