@@ -442,8 +442,14 @@ int tb_cmd_probe(const char *config, const struct tb_options *o)
 
 		printf("service %s: %zu target%s\n", sv->name, sv->ntargets, sv->ntargets == 1 ? "" : "s");
 		for (size_t j = 0; j < sv->ntargets; j++) {
+			const struct tb_agent_ref *ag = tb_run_agent(&run, &sv->targets[j]);
+
 			print_target(&sv->targets[j]);
-			for (size_t t = 0; t < run.nthrottlers; t++) {
+			/* This host's cgroups say nothing of another node's. */
+			if (ag)
+				printf("      agent   %s (throttles it; its capacity is not read "
+				       "from here)\n", ag->url);
+			for (size_t t = 0; !ag && t < run.nthrottlers; t++) {
 				const struct tb_throttler *th = (const void *)run.throttlers[t].lib.header;
 				double cap = NAN;
 				int pr = th->probe ? th->probe(run.throttlers[t].state, &sv->targets[j], &cap)

@@ -146,6 +146,10 @@ warmup_trials = 1;
 max_extra_trials = 6;
 agents = ( { node = "*"; token_file = "$tmp/token"; ca = "$tmp/ca.crt"; lease_seconds = 5; } );
 CONF
+# probe names each target's node and the agent found for it.
+"$tb" probe app.conf > probe.log 2>&1 || { bad "probe failed"; cat probe.log; }
+grep -A4 "storage-0/db" probe.log | grep -q "agent   https://10.226.2.2:7443" ||
+	{ bad "probe does not name storage's agent"; cat probe.log; }
 "$tb" run app.conf > run.log 2>&1; st=$?
 [ $st = 0 ] || { bad "the run exited $st"; tail -20 run.log; }
 grep -q "applied stress 0.500" k1.log && grep -q "applied stress 0.500" k2.log ||
