@@ -296,6 +296,36 @@ START_TEST(an_operators_shaping_is_read)
 }
 END_TEST
 
+/* Stress takes its share of what an operator's shaping allows, not of the
+ * path: half of a 50 Mbit/s TBF is 25 Mbit/s; the TBF comes back. */
+START_TEST(stress_takes_a_share_of_an_operators_shaping)
+{
+	struct tb_target a = target_of(0);
+	char before[8192], after[8192], saved[TB_SAVED_MAX], cmd[1024];
+	struct inst in;
+	double n = 0;
+
+	clean_devices();
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s tc qdisc add dev %s root handle 1: tbf rate "
+		 "50mbit burst 32kb latency 50ms", np.ns[0], np.ifname[0]);
+	ck_assert_int_eq(tb_test_sh("%s", cmd), 0);
+	show(np.ns[0], np.ifname[0], before, sizeof(before));
+	open_inst(&in, "capacity = \"1gbit\";");
+	ck_assert_int_eq(P->save(in.st, &a, saved, sizeof(saved)), 0);
+	ck_assert_msg(strstr(saved, "\nallowance 6250000\n"), "%s", saved);
+	ck_assert_int_eq(P->apply(in.st, &a, saved, 0.5), 0);
+	ck_assert_int_eq(P->allocation(in.st, &a, &n), 0);
+	ck_assert_double_eq(n, 25e6 / 8);
+	/* The path, not the operator's rate, bounds what allocate may give. */
+	ck_assert_int_eq(P->allocate(in.st, &a, saved, 100e6 / 8), 0);
+	ck_assert_int_eq(P->restore(in.st, saved), 0);
+	show(np.ns[0], np.ifname[0], after, sizeof(after));
+	ck_assert_str_eq(after, before);
+	close_inst(&in);
+	clean_devices();
+}
+END_TEST
+
 /* Operators' root qdiscs that must come back exactly. */
 static const char *const existing[] = {
 	"tc qdisc add dev %1$s root handle 1: tbf rate 50mbit burst 32kb latency 50ms",
@@ -596,6 +626,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, ingress_through_host_peer_limits_what_b_receives);
 	tcase_add_test(tc, allocate_sets_an_absolute_rate);
 	tcase_add_test(tc, an_operators_shaping_is_read);
+	tcase_add_test(tc, stress_takes_a_share_of_an_operators_shaping);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -360,11 +360,54 @@ static int probe(void *state, const struct tb_target *t, double *capacity)
 
 /* ---- saved state (tc_saved.h) ------------------------------------------ */
 
+/* What holds a leg's traffic: its device's root, or the IFB's if there is one. */
+static int leg_rate(struct tc_state *st, const struct tc_leg *l, double *rate)
+{
+	struct tc_conn *c;
+	struct rtnl_link *ifb;
+	int ifindex = l->ifindex, r = tc_conn_get(&st->conns, leg_ns(l), &c);
+
+	if (r < 0)
+		return r;
+	if (l->kind == LEG_IFB) {
+		if (rtnl_link_get_kernel(c->sk, 0, l->ifb, &ifb) < 0)
+			return -ENODATA;     /* no IFB: its ingress is not shaped */
+		ifindex = rtnl_link_get_ifindex(ifb);
+		rtnl_link_put(ifb);
+	}
+	return tc_shaped_rate(c->sk, ifindex, rate);
+}
+
+/*
+ * The rate the legs' shaping holds the target to, ours or an operator's (an
+ * HTB default class, a TBF root): the lowest over the directions
+ * configured; -ENODATA when none is shaped.
+ */
+static int legs_rate(struct tc_state *st, const struct tc_leg *legs, int n, double *amount)
+{
+	int found = 0, r = 0;
+
+	for (int i = 0; i < n && r == 0; i++) {
+		double rate;
+
+		r = leg_rate(st, &legs[i], &rate);
+		if (r == -ENODATA) {
+			r = 0;
+			continue;
+		}
+		if (r == 0 && (!found || rate < *amount))
+			*amount = rate;
+		found |= r == 0;
+	}
+	return r < 0 ? r : found ? 0 : -ENODATA;
+}
+
+
 static int save(void *state, const struct tb_target *t, char *saved, size_t size)
 {
 	struct tc_state *st = state;
 	struct tc_leg own, legs[TC_MAX_LEGS];
-	double capacity;
+	double capacity, allowance;
 	int n, r;
 
 	r = resolve(st, t, st->dirs, &own, legs, &n, 1);
@@ -372,7 +415,11 @@ static int save(void *state, const struct tb_target *t, char *saved, size_t size
 		r = capacity_of(st, t, &own, &capacity);
 	if (r < 0)
 		return r;
-	r = tc_saved_format(capacity, legs, n, saved, size);
+	/* An operator's shaping below the path is what the target may send now:
+	 * stress takes a share of that, as cpu_quota takes one of a quota. */
+	if (legs_rate(st, legs, n, &allowance) < 0 || allowance > capacity)
+		allowance = capacity;
+	r = tc_saved_format(capacity, allowance, legs, n, saved, size);
 	if (r < 0)
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: the qdiscs of %s are too many to save", t->id,
 		       own.ifname);
@@ -421,65 +468,31 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 {
 	struct tc_state *st = state;
 	struct tc_leg legs[TC_MAX_LEGS];
-	double capacity, rate;
+	double capacity, allowance, rate;
 	int n, r;
 
 	if (!tb_stress_valid(stress))
 		return -EINVAL;
-	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
+	if (tc_saved_parse(saved, &capacity, &allowance, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
 		return -EINVAL;
 	}
-	rate = (1 - stress) * capacity;
+	rate = (1 - stress) * allowance;
 	r = shape_legs(st, t, legs, n, rate);
 	if (r == 0)
 		TB_LOG(st->h, TB_LOG_DEBUG, "%s: %.0f bytes/s (stress %.2f of %.0f)", t->id, rate,
-		       stress, capacity);
+		       stress, allowance);
 	return r;
 }
 
-/* What holds a leg's traffic: its device's root, or the IFB's if there is one. */
-static int leg_rate(struct tc_state *st, const struct tc_leg *l, double *rate)
-{
-	struct tc_conn *c;
-	struct rtnl_link *ifb;
-	int ifindex = l->ifindex, r = tc_conn_get(&st->conns, leg_ns(l), &c);
-
-	if (r < 0)
-		return r;
-	if (l->kind == LEG_IFB) {
-		if (rtnl_link_get_kernel(c->sk, 0, l->ifb, &ifb) < 0)
-			return -ENODATA;     /* no IFB: its ingress is not shaped */
-		ifindex = rtnl_link_get_ifindex(ifb);
-		rtnl_link_put(ifb);
-	}
-	return tc_shaped_rate(c->sk, ifindex, rate);
-}
-
-/*
- * The rate its shaping holds it to, ours or an operator's (an HTB default
- * class, a TBF root): the lowest over the directions configured; -ENODATA
- * when none is shaped.
- */
+/* The rate its shaping holds it to, ours or an operator's (tc_legs_rate). */
 static int allocation(void *state, const struct tb_target *t, double *amount)
 {
 	struct tc_state *st = state;
 	struct tc_leg own, legs[TC_MAX_LEGS];
-	int n, found = 0, r = resolve(st, t, st->dirs, &own, legs, &n, 0);
+	int n, r = resolve(st, t, st->dirs, &own, legs, &n, 0);
 
-	for (int i = 0; i < n && r == 0; i++) {
-		double rate;
-
-		r = leg_rate(st, &legs[i], &rate);
-		if (r == -ENODATA) {
-			r = 0;
-			continue;
-		}
-		if (r == 0 && (!found || rate < *amount))
-			*amount = rate;
-		found |= r == 0;
-	}
-	return r < 0 ? r : found ? 0 : -ENODATA;
+	return r < 0 ? r : legs_rate(st, legs, n, amount);
 }
 
 /* Shape as apply() does, to amount bytes/s; HTB takes no less than 1000. */
@@ -487,12 +500,12 @@ static int allocate(void *state, const struct tb_target *t, const char *saved, d
 {
 	struct tc_state *st = state;
 	struct tc_leg legs[TC_MAX_LEGS];
-	double capacity;
+	double capacity, allowance;
 	int n, r;
 
 	if (!(amount > 0))
 		return -EINVAL;
-	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
+	if (tc_saved_parse(saved, &capacity, &allowance, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "%s: saved state is not the tc throttler's", t->id);
 		return -EINVAL;
 	}
@@ -511,10 +524,10 @@ static int restore(void *state, const char *saved)
 {
 	struct tc_state *st = state;
 	struct tc_leg legs[TC_MAX_LEGS];
-	double capacity;
+	double capacity, allowance;
 	int n, first = 0;
 
-	if (tc_saved_parse(saved, &capacity, legs, &n) < 0) {
+	if (tc_saved_parse(saved, &capacity, &allowance, legs, &n) < 0) {
 		TB_LOG(st->h, TB_LOG_ERROR, "saved state is not the tc throttler's");
 		return -EINVAL;
 	}

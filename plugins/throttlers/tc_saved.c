@@ -8,9 +8,11 @@
 
 const char *const tc_leg_names[3] = { "egress", "peer", "ifb" };
 
-int tc_saved_format(double capacity, const struct tc_leg *legs, int n, char *buf, size_t size)
+int tc_saved_format(double capacity, double allowance, const struct tc_leg *legs, int n,
+		    char *buf, size_t size)
 {
-	if ((size_t)snprintf(buf, size, "tc 2\ncapacity %.0f\n", capacity) >= size)
+	if ((size_t)snprintf(buf, size, "tc 3\ncapacity %.0f\nallowance %.0f\n", capacity,
+			     allowance) >= size)
 		return -ENOSPC;
 	for (int i = 0; i < n; i++) {
 		const struct tc_leg *l = &legs[i];
@@ -76,17 +78,29 @@ static int parse_leg(const char *p, int version, struct tc_leg *l, int *used)
 	return 0;
 }
 
-int tc_saved_parse(const char *saved, double *capacity, struct tc_leg *legs, int *nlegs)
+/* save writes whole bytes/s, at least 1 */
+static int rate_valid(double rate)
+{
+	return rate >= 1 && isfinite(rate);
+}
+
+int tc_saved_parse(const char *saved, double *capacity, double *allowance, struct tc_leg *legs,
+		   int *nlegs)
 {
 	const char *p = saved;
 	int n = 0, used = 0, version;
 
-	/* save writes whole bytes/s, at least 1 */
 	if (sscanf(p, "tc %d capacity %lf%n", &version, capacity, &used) != 2 ||
-	    p[used] != '\n' || (version != 1 && version != 2) || !(*capacity >= 1) ||
-	    !isfinite(*capacity))
+	    p[used] != '\n' || version < 1 || version > 3 || !rate_valid(*capacity))
 		return -EINVAL;
 	p += used + 1;
+	*allowance = *capacity;
+	if (version == 3 && (sscanf(p, "allowance %lf%n", allowance, &used) != 1 ||
+			     p[used] != '\n' || !rate_valid(*allowance) || *allowance > *capacity))
+		return -EINVAL;
+	if (version == 3)
+		p += used + 1;
+	version = version == 3 ? 2 : version;      /* the same legs */
 	while (!strncmp(p, "leg ", 4)) {
 		struct tc_leg *l = &legs[n];
 		int m;

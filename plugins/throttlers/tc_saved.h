@@ -39,18 +39,24 @@ struct tc_leg {
 #define TC_MAX_LEGS 2
 
 /*
- * Text, "tc 2": the capacity, then one "leg" line per device, each followed
- * by the tree to put back on it (tc_tree.h's lines, prefixed "node "):
- *   tc 2
+ * Text, "tc 3": the capacity, the allowance (what the target's shaping let
+ * it send at save time, an operator's below the capacity; stress takes a
+ * share of it), then one "leg" line per device, each followed by the tree to
+ * put back on it (tc_tree.h's lines, prefixed "node "):
+ *   tc 3
  *   capacity 12500000
+ *   allowance 6250000
  *   leg egress 2 1500 eth0 - 4:4026532291 9a:3e:5c:0b:1f:22 /proc/1234/ns/net
  *   node q ffffffff 00000000 noqueue -
  * A leg line: kind, ifindex, mtu, name, IFB or "-", namespace dev:inode,
- * hardware address or "-", namespace path or "-".  "tc 1" lines lack the
- * two identity fields.  format returns 0 or -ENOSPC; parse 0 or -EINVAL for
- * anything but what format writes (or tc 1).
+ * hardware address or "-", namespace path or "-".  "tc 2" has no allowance
+ * (the capacity then); "tc 1" lines also lack the two identity fields.
+ * format returns 0 or -ENOSPC; parse 0 or -EINVAL for anything but what
+ * format writes (or tc 1 and 2).
  */
-int tc_saved_format(double capacity, const struct tc_leg *legs, int n, char *buf, size_t size);
-int tc_saved_parse(const char *saved, double *capacity, struct tc_leg *legs, int *nlegs);
+int tc_saved_format(double capacity, double allowance, const struct tc_leg *legs, int n,
+		    char *buf, size_t size);
+int tc_saved_parse(const char *saved, double *capacity, double *allowance, struct tc_leg *legs,
+		   int *nlegs);
 
 #endif

@@ -14,12 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct tc_leg legs[TC_MAX_LEGS], back[TC_MAX_LEGS];
 	static char text[TB_SAVED_MAX];
 	char *in = fuzz_string(data, size);
-	double capacity, again;
+	double capacity, allowance, again, again_allowance;
 	int n, m;
 
 	memset(legs, 0, sizeof(legs));
-	if (tc_saved_parse(in, &capacity, legs, &n) == 0) {
-		if (n < 0 || n > TC_MAX_LEGS || !(capacity > 0))
+	if (tc_saved_parse(in, &capacity, &allowance, legs, &n) == 0) {
+		if (n < 0 || n > TC_MAX_LEGS || !(capacity > 0) || !(allowance > 0) ||
+		    allowance > capacity)
 			abort();
 		for (int i = 0; i < n; i++) {
 			/* restore deletes an IFB by this name: never another device */
@@ -29,12 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (legs[i].netns[0] && legs[i].netns[0] != '/')
 				abort();
 		}
-		/* "tc 2" as save writes it comes back the same (the capacity in
-		 * whole bytes/s); "tc 1" has no identity to write back. */
+		/* "tc 2" and "tc 3" as save writes them come back the same (the
+		 * rates in whole bytes/s); "tc 1" has no identity to write back. */
 		memset(back, 0, sizeof(back));
-		if (!strncmp(in, "tc 2", 4) &&
-		    tc_saved_format(capacity, legs, n, text, sizeof(text)) == 0 &&
-		    (tc_saved_parse(text, &again, back, &m) != 0 || m != n ||
+		if ((!strncmp(in, "tc 2", 4) || !strncmp(in, "tc 3", 4)) &&
+		    tc_saved_format(capacity, allowance, legs, n, text, sizeof(text)) == 0 &&
+		    (tc_saved_parse(text, &again, &again_allowance, back, &m) != 0 || m != n ||
 		     memcmp(back, legs, sizeof(legs))))
 			abort();
 	}
