@@ -32,27 +32,12 @@ cleanup() {
 cd "$tmp" || exit 1
 
 # Two nodes: namespace n<i> at 10.219.<i>.2, this host at 10.219.<i>.1.
-for i in 1 2; do
-	ns=throttlebot-n$i-$n
-	ip netns add "$ns" && ip link add "tbc$i.$n" type veth peer name eth0 netns "$ns" &&
-	ip addr add "10.219.$i.1/24" dev "tbc$i.$n" && ip link set "tbc$i.$n" up &&
-	ip -n "$ns" addr add "10.219.$i.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
-	ip -n "$ns" link set lo up || { echo "FAILED: cannot make node n$i"; exit 1; }
-done
+for i in 1 2; do agent_node "throttlebot-n$i-$n" "tbc$i.$n" "10.219.$i"; done
 
 agent_certs 10.219.1.2 10.219.2.2
 for i in 1 2; do
 	extra=; [ $i = 2 ] && extra="client_ca = \"$tmp/ca.crt\";"
-	cat > n$i.conf <<CONF
-listen = "10.219.$i.2:7443";
-certificate = "$tmp/server.crt";
-key = "$tmp/server.key";
-token_file = "$tmp/token$i";
-$extra
-journal = "$tmp/n$i-journal";
-lock = "$tmp/n$i-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
-CONF
+	agent_conf n$i.conf "10.219.$i.2:7443" token$i n$i "$extra"
 	nsenter --net="/run/netns/throttlebot-n$i-$n" "$tb" agent --config "$tmp/n$i.conf" > n$i.log 2>&1 &
 	agents="$agents $!"
 done

@@ -20,3 +20,28 @@ agent_certs() {
 	for t in token token1 token2; do head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $t; done
 	chmod 600 token token1 token2 server.key client.key rogue.key
 }
+
+# agent_node NAMESPACE HOSTIF NET: a "node", the network namespace NAMESPACE, at NET.2 on its eth0, reached
+# from this host at NET.1 over the veth HOSTIF (at most 15 characters).
+agent_node() {
+	ip netns add "$1" && ip link add "$2" type veth peer name eth0 netns "$1" &&
+	ip addr add "$3.1/24" dev "$2" && ip link set "$2" up &&
+	ip -n "$1" addr add "$3.2/24" dev eth0 && ip -n "$1" link set eth0 up &&
+	ip -n "$1" link set lo up || { echo "FAILED: cannot make node $1"; exit 1; }
+}
+
+# agent_conf FILE LISTEN TOKEN NAME [EXTRA]: an agent's configuration listening on LISTEN, with the
+# certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal and
+# NAME-lock, the cpu_quota throttler, and EXTRA (more settings) if given; all in this directory.
+agent_conf() {
+	cat > "$1" <<CONF
+listen = "$2";
+certificate = "$PWD/server.crt";
+key = "$PWD/server.key";
+token_file = "$PWD/$3";
+journal = "$PWD/$4-journal";
+lock = "$PWD/$4-lock";
+throttlers = ( { plugin = "cpu_quota"; } );
+${5:-}
+CONF
+}

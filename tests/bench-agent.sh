@@ -23,15 +23,7 @@ cleanup() {
 cd "$tmp" || exit 1
 agent_certs 127.0.0.1
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > agent.conf <<CONF
-listen = "127.0.0.1:$port";
-certificate = "$tmp/server.crt";
-key = "$tmp/server.key";
-token_file = "$tmp/token";
-journal = "$tmp/agent-journal";
-lock = "$tmp/agent-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
-CONF
+agent_conf agent.conf "127.0.0.1:$port" token agent
 mkdir "$cg" && echo 70000 > "$cg/cpu.cfs_quota_us" || { echo "bench-agent: cannot make $cg"; exit 1; }
 sleep 600 & sleeper=$!
 echo "$sleeper" > "$cg/cgroup.procs"

@@ -38,24 +38,10 @@ cleanup() {
 cd "$tmp" || exit 1
 
 # Two nodes: namespace k<i> at 10.226.<i>.2, this host at 10.226.<i>.1.
-for i in 1 2; do
-	ns=throttlebot-k$i-$n
-	ip netns add "$ns" && ip link add "tbk$i.$n" type veth peer name eth0 netns "$ns" &&
-	ip addr add "10.226.$i.1/24" dev "tbk$i.$n" && ip link set "tbk$i.$n" up &&
-	ip -n "$ns" addr add "10.226.$i.2/24" dev eth0 && ip -n "$ns" link set eth0 up &&
-	ip -n "$ns" link set lo up || { echo "FAILED: cannot make node k$i"; exit 1; }
-done
+for i in 1 2; do agent_node "throttlebot-k$i-$n" "tbk$i.$n" "10.226.$i"; done
 agent_certs 10.226.1.2 10.226.2.2 127.0.0.1
 for i in 1 2; do
-	cat > k$i.conf <<CONF
-listen = "10.226.$i.2:7443";
-certificate = "$tmp/server.crt";
-key = "$tmp/server.key";
-token_file = "$tmp/token";
-journal = "$tmp/k$i-journal";
-lock = "$tmp/k$i-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
-CONF
+	agent_conf k$i.conf "10.226.$i.2:7443" token k$i
 	nsenter --net="/run/netns/throttlebot-k$i-$n" "$tb" agent --config "$tmp/k$i.conf" > k$i.log 2>&1 &
 	agents="$agents $!"
 done
