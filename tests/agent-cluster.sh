@@ -17,13 +17,9 @@ export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 cga=/sys/fs/cgroup/cpu/throttlebot-cluster-a-$n
 cgb=/sys/fs/cgroup/cpu/throttlebot-cluster-b-$n
-agents=; spins=; run=
+agents=; pids=; run=
 cleanup() {
-	[ -n "$run" ] && kill -9 "$run" 2>/dev/null
-	[ -n "$run" ] && "$tb" restore >/dev/null 2>&1
-	for p in $agents; do kill -TERM "$p" 2>/dev/null; done
-	for p in $spins; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	cluster_stop
 	for i in 1 2; do ip netns del "throttlebot-n$i-$n" 2>/dev/null; done
 	rmdir "$cga" "$cgb" 2>/dev/null
 	rm -rf "$tmp"
@@ -51,7 +47,7 @@ grep -q listening n1.log && grep -q listening n2.log || { bad "the agents did no
 mkdir "$cga" "$cgb" && echo 70000 > "$cga/cpu.cfs_quota_us" && echo 60000 > "$cgb/cpu.cfs_quota_us" || exit 1
 for cg in "$cga" "$cgb"; do
 	( exec sh -c 'i=0; while [ $i -lt 300000000 ]; do i=$((i+1)); done' ) &
-	spins="$spins $!"
+	pids="$pids $!"
 	echo $! > "$cg/cgroup.procs"
 done
 

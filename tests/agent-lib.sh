@@ -45,3 +45,13 @@ throttlers = ( { plugin = "cpu_quota"; } );
 ${5:-}
 CONF
 }
+
+# cluster_stop: end what a cluster test started, as its cleanup does: the controller run (killed, then
+# `throttlebot restore` for what it left), the agents (SIGTERM: each restores what it holds), the pids.
+cluster_stop() {
+	[ -n "${run:-}" ] && kill -9 "$run" 2>/dev/null
+	[ -n "${run:-}" ] && "$tb" restore >/dev/null 2>&1
+	for p in ${agents:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${pids:-}; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}

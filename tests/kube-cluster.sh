@@ -23,11 +23,7 @@ cga=$top/kubepods/poda/cri-containerd-$ida.scope
 cgb=$top/kubepods/podb/cri-containerd-$idb.scope
 agents=; pids=; run=
 cleanup() {
-	[ -n "$run" ] && kill -9 "$run" 2>/dev/null
-	[ -n "$run" ] && "$tb" restore >/dev/null 2>&1
-	for p in $agents; do kill -TERM "$p" 2>/dev/null; done
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	cluster_stop
 	for i in 1 2; do ip netns del "throttlebot-k$i-$n" 2>/dev/null; done
 	for d in "$cga" "$cgb" "$top/kubepods/poda" "$top/kubepods/podb" "$top/kubepods" "$top"; do
 		rmdir "$d" 2>/dev/null
