@@ -24,6 +24,13 @@ cgb=$top/kubepods/podb/cri-containerd-$idb.scope
 agents=; pids=; run=
 cleanup() {
 	cluster_stop
+	# The workload of a killed run may still be running in storage's container.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		procs=$(cat "$cga/cgroup.procs" "$cgb/cgroup.procs" 2>/dev/null)
+		[ -z "$procs" ] && break
+		kill -9 $procs 2>/dev/null
+		sleep 0.1
+	done
 	for i in 1 2; do ip netns del "throttlebot-k$i-$n" 2>/dev/null; done
 	for d in "$cga" "$cgb" "$top/kubepods/poda" "$top/kubepods/podb" "$top/kubepods" "$top"; do
 		rmdir "$d" 2>/dev/null
