@@ -245,6 +245,9 @@ int dk_record_parse(const char *text, struct dk_record *r, char *err, size_t err
 		if (line(r, s, &seen, err, errlen) < 0)
 			return -EINVAL;
 	}
+	/* Said first: a downgrade from TLS is the likeliest tampering. */
+	if (strncmp(r->url, "https://", 8) && (seen & (BIT(1) | BIT(2) | BIT(3))))
+		return fail(err, errlen, "TLS files recorded for %.300s, which is not https://", r->url);
 	want = BIT(0) | BIT(5) | BIT(6) | (r->knob == DK_CPU_QUOTA ? QUOTA_KEYS : CPUSET_KEYS) |
 	       (!strncmp(r->url, "https://", 8) ? BIT(4) : 0);
 	if ((seen & ~(BIT(1) | BIT(2) | BIT(3))) != want)
