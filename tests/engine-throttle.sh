@@ -60,14 +60,15 @@ tcp://*) host=$DOCKER_HOST ;;
 	host=tcp://127.0.0.1:$port ;;
 esac
 
-# config NAME METRIC-COMMAND: the container, on node far-node, its CPU throttled at stress 0.5.
+# config NAME METRIC-COMMAND [THROTTLER]: the container, on node far-node, throttled (its CPU by
+# default) at stress 0.5.
 config() {
 	cat >"$work/$1.conf" <<CONF
 application = "engine-throttle";
 output_dir = "$work/$1";
 orchestrator = { plugin = "docker"; containers = ["$name"];
   engines = ( { host = "$host"; node = "far-node"; insecure = true; } ); };
-throttlers = ( { plugin = "cpu_quota"; } );
+throttlers = ( { plugin = "${3:-cpu_quota}"; } );
 metrics = ( { plugin = "command"; command = $2; } );
 stress_levels = [0.5];
 trials = 2;
@@ -107,4 +108,11 @@ grep -q "pending .*: engine docker" "$work/check.log" || fail "the journal holds
 "$tb" restore 2>&1 | tee "$work/restore.log" || fail "throttlebot restore failed"
 [ "$(cat "$quota_file")" = "$quota0" ] || fail "after restore the quota is \"$(cat "$quota_file")\", not \"$quota0\""
 [ -e "$THROTTLEBOT_JOURNAL" ] && fail "restore left a journal"
+echo "== memory, which the Engine API is not used for: the trial fails saying what to do"
+config refused '["/bin/true"]' memory
+(cd "$abs_top_builddir" && exec "$tb" run "$work/refused.conf") >"$work/refused.log" 2>&1 ||
+	{ tail -30 "$work/refused.log"; fail "the run with memory exited $?"; }
+grep -q "give node far-node an agent in the configuration's agents list" "$work/refused/report.json" ||
+	{ tail -30 "$work/refused.log"; fail "the failed trial does not say to give far-node an agent"; }
+grep "trial .* failed" "$work/refused.log"
 echo "PASS: throttled through the Engine API during the trials, \"$quota0\" again after the run and after restore"

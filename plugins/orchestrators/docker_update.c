@@ -94,10 +94,10 @@ static enum dk_knob knob_of(struct docker *d, const struct tb_target *t, const c
 	if (!strcmp(throttler, "blkio"))
 		TB_LOG(d->h, TB_LOG_ERROR, "%s: blkio cannot go through the Docker Engine API: its "
 		       "container update applied only BlkioWeight, silently ignoring per-device limits, "
-		       "until 2026 engines; give node %s an agent", t->id, t->node ? t->node : "(this one)");
+		       "until 2026 engines", t->id);
 	else
-		TB_LOG(d->h, TB_LOG_ERROR, "%s: the Docker Engine API throttles cpu_quota and cpuset, not "
-		       "%s; give node %s an agent", t->id, throttler, t->node ? t->node : "(this one)");
+		TB_LOG(d->h, TB_LOG_ERROR, "%s: the Docker Engine API throttles cpu_quota and cpuset, "
+		       "not %s", t->id, throttler);
 	return 0;
 }
 
