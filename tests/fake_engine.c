@@ -247,24 +247,26 @@ void fake_engine_stop(struct fake_engine *e)
 	pthread_mutex_destroy(&e->lock);
 }
 
-const char *fake_engine_update(struct fake_engine *e, int i)
+/* Entry i of a list the server thread appends to, or NULL. */
+static const char *entry(struct fake_engine *e, const int *n, const char *first, size_t stride,
+			 int i)
 {
 	const char *r;
 
 	pthread_mutex_lock(&e->lock);
-	r = i >= 0 && i < e->nupdates ? e->updates[i] : NULL;
+	r = i >= 0 && i < *n ? first + (size_t)i * stride : NULL;
 	pthread_mutex_unlock(&e->lock);
 	return r;
 }
 
+const char *fake_engine_update(struct fake_engine *e, int i)
+{
+	return entry(e, &e->nupdates, e->updates[0], sizeof(e->updates[0]), i);
+}
+
 const char *fake_engine_request(struct fake_engine *e, int i)
 {
-	const char *r;
-
-	pthread_mutex_lock(&e->lock);
-	r = i >= 0 && i < e->nrequests ? e->requests[i] : NULL;
-	pthread_mutex_unlock(&e->lock);
-	return r;
+	return entry(e, &e->nrequests, e->requests[0], sizeof(e->requests[0]), i);
 }
 
 void fake_engine_then(struct fake_engine *e, size_t route, const char *const *bodies, size_t n)
