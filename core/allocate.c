@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "allocate.h"
+#include "engine_throttle.h"
 #include "journal.h"
 #include "log.h"
 #include "plugin.h"
@@ -35,7 +36,7 @@ int tb_alloc_read(struct tb_run *run, size_t service, size_t throttler, double *
 	*amount = 0;
 	for (size_t i = 0; i < s->ntargets; i++) {
 		double a;
-		int r = target_amount(&run->throttlers[throttler], &s->targets[i], &a);
+		int r = tb_engine_target(&s->targets[i]) ? -EOPNOTSUPP : target_amount(&run->throttlers[throttler], &s->targets[i], &a);
 
 		if (r < 0 && r != -ENODATA)
 			return r;
@@ -59,6 +60,12 @@ static int change_one(struct tb_run *run, struct tb_change *c, const struct tb_t
 	if (tb_run_agent(run, t)) {
 		snprintf(err, errlen, "%s is on node %s, whose agent takes throttles but not allocations",
 			 t->id, t->node);
+		return -EOPNOTSUPP;
+	}
+	if (tb_engine_target(t)) {
+		snprintf(err, errlen, "%s is on node %s, which has no agent: its engine takes throttles "
+			 "but not allocations; give node %s an agent in the configuration's agents list",
+			 t->id, t->node, t->node);
 		return -EOPNOTSUPP;
 	}
 	if (c->kind == TB_CHANGE_ALLOCATE) {

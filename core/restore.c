@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "engine_throttle.h"
 #include "instance.h"
 #include "journal.h"
 #include "log.h"
@@ -48,9 +49,22 @@ static int load(struct tb_instance *in, const struct tb_journal_entry *e, unsign
 	return 0;
 }
 
+/* The plugin's undo for an entry of kind: a throttler's restore, an
+ * orchestrator's (optional) restore, or for an engine throttle its
+ * throttle_restore (since 1.3). */
+static int (*undo_of(const struct tb_instance *in, const char *kind))(void *, const char *)
+{
+	const struct tb_orchestrator *o = (const void *)in->lib.header;
+
+	if (kind_of(kind) == TB_KIND_THROTTLER)
+		return ((const struct tb_throttler *)in->lib.header)->restore;
+	return strcmp(kind, TB_ENGINE_KIND) ? o->restore : TB_SINCE(o, 3, throttle_restore);
+}
+
 int tb_restore_entry(const struct tb_journal_entry *e)
 {
-	unsigned kind = kind_of(e->kind);
+	int engine = !strcmp(e->kind, TB_ENGINE_KIND);
+	unsigned kind = engine ? TB_KIND_ORCHESTRATOR : kind_of(e->kind);
 	int (*restore)(void *state, const char *saved);
 	struct tb_instance in;
 	int r;
@@ -71,9 +85,7 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 		free(in.name);
 		return r;
 	}
-	/* Both kinds undo with restore(state, saved); an orchestrator's is optional. */
-	restore = kind == TB_KIND_THROTTLER ? ((const struct tb_throttler *)in.lib.header)->restore
-		  : ((const struct tb_orchestrator *)in.lib.header)->restore;
+	restore = undo_of(&in, e->kind);
 	r = restore ? tb_instance_init(&in, NULL) : -ENOTSUP;
 	if (r == 0)
 		r = restore(in.state, e->saved);
@@ -83,7 +95,7 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 	if (r < 0)
 		tb_error("%s: could not restore %s: %s", e->plugin, e->target, strerror(-r));
 	else
-		tb_info("restored %s (%s)", e->target, e->plugin);
+		tb_info("restored %s (%s%s)", e->target, e->plugin, engine ? ", through its engine" : "");
 	tb_instance_unload(&in);
 	return r;
 }

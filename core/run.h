@@ -11,12 +11,19 @@
 
 struct tb_boost;
 
+/* Who applied a throttle, and so undoes it. */
+enum tb_applied_by {
+	TB_BY_THROTTLER = 0,     /* the throttler, on this machine */
+	TB_BY_AGENT = 1,         /* the node's agent; saved is its record */
+	TB_BY_ENGINE = 2,        /* the orchestrator, through its engine's API */
+};
+
 struct tb_applied {
 	struct tb_instance *throttler;
 	const struct tb_target *target;
 	long journal_id;
 	char *saved;
-	int remote;              /* held by the node's agent; saved is its record */
+	int remote;              /* enum tb_applied_by */
 };
 
 struct tb_run {
@@ -81,6 +88,9 @@ int tb_run_plan(struct tb_run *run);
  * by the orchestrator), or NULL: this host does.  Valid until the next call. */
 const struct tb_agent_ref *tb_run_agent(struct tb_run *run, const struct tb_target *t);
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
+/* Record a throttle as applied (to be restored by tb_run_restore), by whom. */
+int tb_run_push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
+			long id, const char *saved, enum tb_applied_by by);
 /* Restore whatever is applied, newest first.  0 or the first error; what
  * could not be restored is added to run->unrestored. */
 int tb_run_restore(struct tb_run *run);

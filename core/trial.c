@@ -6,14 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "engine_throttle.h"
 #include "journal.h"
 #include "log.h"
 #include "progress.h"
 #include "remote.h"
 #include "run.h"
 
-static int push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
-			long id, const char *saved, int remote)
+int tb_run_push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
+			long id, const char *saved, enum tb_applied_by remote)
 {
 	struct tb_applied *grown = realloc(run->applied, (run->napplied + 1) * sizeof(*grown));
 
@@ -53,7 +54,7 @@ static int apply_remote(struct tb_run *run, struct tb_instance *t, const struct 
 		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
 		return (int)id;
 	}
-	r = push_applied(run, t, target, id, saved, 1);
+	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_AGENT);
 	if (r == 0)
 		r = tb_remote_apply(saved, target, t->name, stress, err, errlen);
 	if (r == 0)
@@ -78,6 +79,8 @@ static int apply_target(struct tb_run *run, struct tb_instance *t, const struct 
 
 	if (ag)
 		return apply_remote(run, t, target, ag, stress, err, errlen);
+	if (tb_engine_target(target))
+		return tb_engine_apply(run, t, target, stress, err, errlen);
 
 	r = ops->save(t->state, target, saved, sizeof(saved));
 	if (r < 0) {
@@ -92,7 +95,7 @@ static int apply_target(struct tb_run *run, struct tb_instance *t, const struct 
 		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
 		return (int)id;
 	}
-	r = push_applied(run, t, target, id, saved, 0);
+	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_THROTTLER);
 	if (r < 0)
 		return r;
 	r = ops->apply(t->state, target, saved, stress);
@@ -146,10 +149,11 @@ int tb_run_restore(struct tb_run *run)
 		struct tb_applied *a = &run->applied[--run->napplied];
 		int r;
 
-		if (a->remote)
+		if (a->remote == TB_BY_AGENT)
 			tb_renew_remove(a->saved);
-		r = a->remote ? tb_remote_release(a->saved)
-			      : tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
+		r = a->remote == TB_BY_AGENT ? tb_remote_release(a->saved)
+		    : a->remote == TB_BY_ENGINE ? tb_engine_restore(&run->orchestrator, a->saved)
+		    : tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
 
 		if (r == -ENOENT)       /* the target is gone, and its throttle with it */
 			r = 0;
@@ -286,7 +290,7 @@ static int targets_harmed(struct tb_run *run, int measured, struct casualties *l
 		char why[256] = "";
 		int r;
 
-		if (!check)
+		if (!check || a->remote == TB_BY_ENGINE)   /* nothing of it on this machine */
 			continue;
 		r = check(a->throttler->state, a->target, a->saved, why, sizeof(why));
 		if (r > 0) {

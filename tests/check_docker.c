@@ -19,6 +19,7 @@
 #include "testhost.h"
 #include "docker_api.h"
 #include "docker_parse.h"
+#include "docker_record.h"
 #include "fake_engine.h"
 
 #ifndef TB_DOCKER_FIXTURES
@@ -926,6 +927,303 @@ START_TEST(fake_health)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Throttling through the Engine API (a node without an agent): the stand-in  */
+/* merges each update into the container's HostConfig as the Engine does and */
+/* serves it back, so what is asserted is what an inspect would show.         */
+
+struct remote_engine {
+	char *body[4];
+	struct fake_route routes[4];
+	struct fake_engine fe;
+	struct tb_test_plugin t;
+	struct tb_inventory inv;
+	void *st;
+	const struct tb_target *web1;
+	json_t *before;                  /* web_1's HostConfig as it was */
+};
+
+/* web_1 on node n2, reached at the stand-in engine over TCP; hc (JSON)
+ * merged into its HostConfig.  NCPU is 2. */
+static void remote_engine(struct remote_engine *r, const char *hc)
+{
+	json_t *j = fixture("inspect-web_1.json"), *extra = json_loads(hc, 0, NULL);
+	const char *paths[] = { "/version", "/v1.41/info", "/v1.41/containers/json",
+				"/v1.41/containers/" WEB1 "/json" };
+	char conf[512];
+
+	ck_assert_ptr_nonnull(extra);
+	json_object_set_new(json_object_get(j, "State"), "Pid", json_integer(getpid()));
+	json_object_update(json_object_get(j, "HostConfig"), extra);
+	json_decref(extra);
+	r->before = json_deep_copy(json_object_get(j, "HostConfig"));
+	r->body[0] = version_body("1.41");
+	r->body[1] = dump("info-cgroupfs-v1.json");
+	r->body[2] = dump("containers-tbtest.json");
+	r->body[3] = json_dumps(j, 0);
+	json_decref(j);
+	for (int i = 0; i < 4; i++)
+		r->routes[i] = (struct fake_route){ paths[i], 200, r->body[i] };
+	ck_assert_int_eq(fake_engine_start(&r->fe, NULL, r->routes, 4), 0);
+	snprintf(conf, sizeof(conf), "containers = [\"tbtest_web_1\"]; engines = ( { host = \"%s\"; "
+		 "node = \"n2\"; insecure = true; } );", r->fe.host);
+	ck_assert_int_eq(plugin_init(&r->t, conf, &r->st), 0);
+	memset(&r->inv, 0, sizeof(r->inv));
+	ck_assert_int_eq(throttlebot_plugin.discover(r->st, &r->inv), 0);
+	r->web1 = &r->inv.services[0].targets[0];
+	ck_assert_str_eq(r->web1->node, "n2");
+	ck_assert_int_eq(r->web1->pid, 0);
+}
+
+static void remote_engine_free(struct remote_engine *r)
+{
+	tb_inventory_free(&r->inv);
+	throttlebot_plugin.fini(r->st);
+	tb_test_plugin_close(&r->t);
+	fake_engine_stop(&r->fe);
+	for (int i = 0; i < 4; i++)
+		free(r->body[i]);
+	json_decref(r->before);
+}
+
+/* web_1's HostConfig as the stand-in engine has it now. */
+static const json_t *host_config_now(struct remote_engine *r)
+{
+	return r->fe.updated[3] ? json_object_get(r->fe.updated[3], "HostConfig") : r->before;
+}
+
+static long long hc_int(struct remote_engine *r, const char *key)
+{
+	return json_integer_value(json_object_get(host_config_now(r), key));
+}
+
+/* Apply at stress, then restore; the update bodies sent, in order, are
+ * checked against want_apply and want_restore. */
+static void engine_cycle(struct remote_engine *r, const char *throttler, double stress,
+			 const char *want_apply, const char *want_restore, char *saved, size_t size)
+{
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r->st, r->web1, throttler, saved, size), 0);
+	ck_assert_int_eq(r->fe.nupdates, 0);
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r->st, r->web1, saved, stress), 0);
+	ck_assert_int_eq(r->fe.nupdates, 1);
+	ck_assert_str_eq(fake_engine_update(&r->fe, 0), want_apply);
+	/* From the saved settings: applied again, the same, not compounded. */
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r->st, r->web1, saved, stress), 0);
+	ck_assert_str_eq(fake_engine_update(&r->fe, 1), want_apply);
+	ck_assert_int_eq(throttlebot_plugin.throttle_restore(r->st, saved), 0);
+	ck_assert_int_eq(r->fe.nupdates, 3);
+	ck_assert_str_eq(fake_engine_update(&r->fe, 2), want_restore);
+}
+
+START_TEST(engine_cpu_quota)
+{
+	struct remote_engine r;
+	char saved[TB_SAVED_MAX];
+	json_t *want;
+
+	/* No limit: stress 0.5 leaves half of NCPU (2) cores at the default period. */
+	remote_engine(&r, "{}");
+	engine_cycle(&r, "cpu_quota", 0.5, "{\"CpuQuota\":100000}", "{\"CpuQuota\":-1}", saved,
+		     sizeof(saved));
+	ck_assert_msg(!strncmp(saved, "engine 1\nurl http://127.0.0.1:", 30), "%s", saved);
+	ck_assert_msg(strstr(saved, "\ncontainer " WEB1 "\nthrottler cpu_quota\ncpu_period 0\n"
+			     "cpu_quota 0\nnano_cpus 0\ncores 2\n"), "%s", saved);
+	/* An update takes 0 for "as it is": no quota comes back as -1, which
+	 * the Engine takes as none; the rest exactly as before. */
+	want = json_deep_copy(r.before);
+	json_object_set_new(want, "CpuQuota", json_integer(-1));
+	ck_assert(json_equal(want, (json_t *)host_config_now(&r)));
+	json_decref(want);
+	remote_engine_free(&r);
+
+	/* A quota of its own (1.5 cores per 50 ms): 0.2 of it taken, then exactly it again. */
+	remote_engine(&r, "{\"CpuPeriod\": 50000, \"CpuQuota\": 75000}");
+	engine_cycle(&r, "cpu_quota", 0.2, "{\"CpuQuota\":60000}",
+		     "{\"CpuPeriod\":50000,\"CpuQuota\":75000}", saved, sizeof(saved));
+	ck_assert(json_equal(r.before, (json_t *)host_config_now(&r)));
+	remote_engine_free(&r);
+
+	/* A cpuset of one CPU and no quota: half of that one. */
+	remote_engine(&r, "{\"CpusetCpus\": \"1\"}");
+	engine_cycle(&r, "cpu_quota", 0.5, "{\"CpuQuota\":50000}", "{\"CpuQuota\":-1}", saved,
+		     sizeof(saved));
+	remote_engine_free(&r);
+}
+END_TEST
+
+/* --cpus (NanoCpus): the Engine refuses a quota beside it, so it is
+ * throttled and put back through NanoCpus itself. */
+START_TEST(engine_nano_cpus)
+{
+	struct remote_engine r;
+	char saved[TB_SAVED_MAX];
+
+	remote_engine(&r, "{\"NanoCpus\": 1500000000}");
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r.st, r.web1, "cpu_quota", saved,
+							  sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r.st, r.web1, saved, 0.6), 0);
+	ck_assert_str_eq(fake_engine_update(&r.fe, 0), "{\"NanoCpus\":600000000}");
+	ck_assert_int_eq(hc_int(&r, "NanoCpus"), 600000000);
+	ck_assert_int_eq(hc_int(&r, "CpuQuota"), 0);
+	/* Never below the Engine's least, 0.01 CPU. */
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r.st, r.web1, saved, 0.99999), 0);
+	ck_assert_int_eq(hc_int(&r, "NanoCpus"), 10000000);
+	ck_assert_int_eq(throttlebot_plugin.throttle_restore(r.st, saved), 0);
+	ck_assert_str_eq(fake_engine_update(&r.fe, 2), "{\"NanoCpus\":1500000000}");
+	ck_assert(json_equal(r.before, (json_t *)host_config_now(&r)));
+	remote_engine_free(&r);
+}
+END_TEST
+
+START_TEST(engine_cpuset)
+{
+	struct remote_engine r;
+	char saved[TB_SAVED_MAX];
+
+	/* Every CPU (""): half of NCPU's, then all of them named, since the
+	 * Engine ignores an empty CpusetCpus. */
+	remote_engine(&r, "{}");
+	engine_cycle(&r, "cpuset", 0.5, "{\"CpusetCpus\":\"0\"}", "{\"CpusetCpus\":\"0-1\"}", saved,
+		     sizeof(saved));
+	ck_assert_msg(strstr(saved, "\nthrottler cpuset\ncpuset_cpus\nncpu 2\n"), "%s", saved);
+	remote_engine_free(&r);
+	/* A cpuset of its own: the lowest-numbered kept, then exactly it again. */
+	remote_engine(&r, "{\"CpusetCpus\": \"1-3,5\"}");
+	engine_cycle(&r, "cpuset", 0.5, "{\"CpusetCpus\":\"1-2\"}", "{\"CpusetCpus\":\"1-3,5\"}",
+		     saved, sizeof(saved));
+	ck_assert(json_equal(r.before, (json_t *)host_config_now(&r)));
+	remote_engine_free(&r);
+}
+END_TEST
+
+START_TEST(engine_refused)
+{
+	struct remote_engine r;
+	char saved[TB_SAVED_MAX] = "";
+
+	remote_engine(&r, "{}");
+	/* The update took only BlkioWeight until 2026 engines: not pretended. */
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r.st, r.web1, "blkio", saved, sizeof(saved)),
+			 -EOPNOTSUPP);
+	ck_assert_msg(strstr(tb_test_last_log, "BlkioWeight") && strstr(tb_test_last_log, "per-device"),
+		      "%s", tb_test_last_log);
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r.st, r.web1, "tc", saved, sizeof(saved)),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(r.fe.nupdates, 0);
+	/* An engine that answers OK and changes nothing is caught. */
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r.st, r.web1, "cpu_quota", saved,
+							  sizeof(saved)), 0);
+	r.fe.ignore_updates = 1;
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r.st, r.web1, saved, 0.5), -EIO);
+	ck_assert_msg(strstr(tb_test_last_log, "HostConfig.CpuQuota is 0: the engine did not apply it"),
+		      "%s", tb_test_last_log);
+	/* Saved text of another container is not applied to this one. */
+	ck_assert_ptr_nonnull(strstr(saved, WEB1));
+	strstr(saved, WEB1)[0] = 'f';
+	ck_assert_int_lt(throttlebot_plugin.throttle_apply(r.st, r.web1, saved, 0.5), 0);
+	ck_assert_int_eq(r.fe.nupdates, 1);
+	remote_engine_free(&r);
+}
+END_TEST
+
+/* After a crash: an instance made with no configuration restores from the
+ * saved text alone; a container gone since is nothing to undo. */
+START_TEST(engine_restore_alone)
+{
+	struct remote_engine r;
+	struct tb_test_plugin t;
+	char saved[TB_SAVED_MAX];
+	void *st;
+
+	remote_engine(&r, "{\"CpuPeriod\": 20000, \"CpuQuota\": 30000}");
+	ck_assert_int_eq(throttlebot_plugin.throttle_save(r.st, r.web1, "cpu_quota", saved,
+							  sizeof(saved)), 0);
+	ck_assert_int_eq(throttlebot_plugin.throttle_apply(r.st, r.web1, saved, 0.5), 0);
+	ck_assert_int_eq(hc_int(&r, "CpuQuota"), 15000);
+	ck_assert_int_eq(plugin_init(&t, NULL, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.throttle_restore(st, saved), 0);
+	ck_assert(json_equal(r.before, (json_t *)host_config_now(&r)));
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	r.routes[3].status = 404;
+	r.fe.updated[3] = (json_decref(r.fe.updated[3]), NULL);
+	ck_assert_int_eq(plugin_init(&t, NULL, &st), 0);
+	ck_assert_int_eq(throttlebot_plugin.throttle_restore(st, saved), -ENOENT);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	remote_engine_free(&r);
+}
+END_TEST
+
+/* The journal is a file: its text is checked before anything is sent. */
+START_TEST(engine_hostile_record)
+{
+	const char *quota = "container " WEB1 "\nthrottler cpu_quota\ncpu_period 0\ncpu_quota 0\n"
+			    "nano_cpus 0\ncores 2\n";
+	const char *bad[][2] = {
+		{ "engine 2\nurl %1$s\n%2$s", "version" },
+		{ "engine 1\nurl %1$s\ncontainer ../../../etc/x\nthrottler cpu_quota\ncpu_period 0\n"
+		  "cpu_quota 0\nnano_cpus 0\ncores 2\n", "64-hex" },
+		{ "engine 1\nurl %1$s\ncontainer 59BB56B844AC8E72313D811BB482BEF04680A6996531E62F748FA357BA651B84\n"
+		  "throttler cpu_quota\ncpu_period 0\ncpu_quota 0\nnano_cpus 0\ncores 2\n", "64-hex" },
+		{ "engine 1\nurl %1$s\x01\n%2$s", "control" },
+		{ "engine 1\nurl %1$s\ntls_ca /etc/ssl/ca.pem\n%2$s", "not https" },
+		{ "engine 1\nurl http://evil@127.0.0.1:1\n%2$s", "bad engine url" },
+		{ "engine 1\nurl unix:///run/../tmp/docker.sock\n%2$s", "bad engine url" },
+		{ "engine 1\nurl ftp://127.0.0.1:1\n%2$s", "bad engine url" },
+		{ "engine 1\nurl https://127.0.0.1:1\n%2$s", "out of place" },
+		{ "engine 1\nurl %1$s\nurl %1$s\n%2$s", "twice" },
+		{ "engine 1\nurl %1$s\nexec /bin/sh\n%2$s", "unknown key" },
+		{ "engine 1\nurl %1$s\n%2$stls_verify 1\n", "out of place" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpu_quota\ncpu_period 0\ncpu_quota 500\n"
+		  "nano_cpus 0\ncores 2\n", "cpu_quota" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpu_quota\ncpu_period 0\n"
+		  "cpu_quota 20000\nnano_cpus 1000000000\ncores 2\n", "nano_cpus with" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpu_quota\ncpu_period 0\ncpu_quota 0\n"
+		  "nano_cpus 0\ncores 0\n", "cores" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpu_quota\ncpu_period 0\ncpu_quota 0\n"
+		  "nano_cpus 0\ncores 2", "newline" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpuset\ncpuset_cpus 0-3;reboot\nncpu 4\n",
+		  "cpuset_cpus" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler blkio\n", "throttler" },
+		{ "engine 1\nurl %1$s\ncontainer " WEB1 "\nthrottler cpuset\ncpuset_cpus 0\nncpu 4\n"
+		  "cores 2\n", "out of place" },
+	};
+	struct remote_engine r;
+	struct tb_test_plugin t;
+	struct dk_record rec;
+	char url[200], text[2048], err[256];
+	void *st;
+
+	remote_engine(&r, "{}");
+	snprintf(url, sizeof(url), "http://%.180s", r.fe.host + strlen("tcp://"));
+	snprintf(text, sizeof(text), "engine 1\nurl %s\n%s", url, quota);
+	ck_assert_int_eq(dk_record_parse(text, &rec, err, sizeof(err)), 0);
+	ck_assert_int_eq(plugin_init(&t, NULL, &st), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int before = r.fe.nrequests;
+
+		snprintf(text, sizeof(text), bad[i][0], url, quota);
+		ck_assert_int_eq(dk_record_parse(text, &rec, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, bad[i][1]), "case %zu: %s", i, err);
+		ck_assert_int_eq(throttlebot_plugin.throttle_restore(st, text), -EINVAL);
+		ck_assert_msg(strstr(tb_test_last_log, "refused a saved engine throttle"), "%s",
+			      tb_test_last_log);
+		ck_assert_int_eq(r.fe.nrequests, before);
+	}
+	/* What restore would refuse is never saved. */
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.url, sizeof(rec.url), "%s", url);
+	snprintf(rec.id, sizeof(rec.id), "abc");
+	rec.knob = DK_CPU_QUOTA;
+	rec.cores = 2;
+	ck_assert_int_eq(dk_record_format(&rec, text, sizeof(text), err, sizeof(err)), -EINVAL);
+	throttlebot_plugin.fini(st);
+	tb_test_plugin_close(&t);
+	remote_engine_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* TLS: the stand-in daemon behind socat's TLS, with certificates made here  */
 /* by openssl (a CA, the daemon's, ours; another CA; a certificate for       */
 /* another host name).  Nothing is mocked in the TLS itself.                 */
@@ -1385,6 +1683,12 @@ int main(void)
 	tcase_add_test(unit, engines_settings);
 	tcase_add_test(unit, fake_cgroup_parent_escapes);
 	tcase_add_test(unit, fake_health);
+	tcase_add_test(unit, engine_cpu_quota);
+	tcase_add_test(unit, engine_nano_cpus);
+	tcase_add_test(unit, engine_cpuset);
+	tcase_add_test(unit, engine_refused);
+	tcase_add_test(unit, engine_restore_alone);
+	tcase_add_test(unit, engine_hostile_record);
 	if (tb_test_sh("command -v socat >/dev/null && command -v openssl >/dev/null") == 0)
 		tcase_add_test(unit, fake_tls);
 	else

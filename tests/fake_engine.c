@@ -1,4 +1,5 @@
-/* fake_engine.c - a stand-in Docker daemon for tests: answers GETs with fixed JSON over a unix socket or TCP. */
+/* fake_engine.c - a stand-in Docker daemon for tests: answers GETs with fixed JSON, and container updates, over a unix socket or TCP. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,48 +24,140 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void answer(struct fake_engine *e, int fd)
+/* The route serving path, or -1. */
+static int route_of(struct fake_engine *e, const char *path)
 {
-	char req[8192], target[2048], head[256];
-	const struct fake_route *route = NULL;
-	const char *body = "{\"message\":\"page not found\"}";
-	int status = 404, n;
-	size_t used = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	for (size_t i = 0; i < e->nroutes && i < FAKE_MAX_ROUTES; i++)
+		if (strcmp(e->routes[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
 
-	/* Only the request line matters; read until the end of the headers. */
-	while (used < sizeof(req) - 1 && poll(&p, 1, 2000) == 1) {
-		ssize_t r = read(fd, req + used, sizeof(req) - 1 - used);
+static long long int_of(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * The Engine's merge of an update into HostConfig (its UpdateContainer): a
+ * 0 or "" leaves a setting as it is; NanoCpus and a quota or period refuse
+ * each other; a quota under 1 ms is refused.  0, or an HTTP status with
+ * the Engine's message.
+ */
+static int merge(json_t *hc, json_t *u, const char **why)
+{
+	static const char *const ints[] = { "CpuPeriod", "CpuQuota", "NanoCpus", "BlkioWeight" };
+	const char *cpus = json_string_value(json_object_get(u, "CpusetCpus"));
+
+	*why = "Conflicting options: NanoCPUs and CPU Period or Quota";
+	if ((int_of(u, "NanoCpus") > 0 && (int_of(hc, "CpuPeriod") > 0 || int_of(hc, "CpuQuota") > 0)) ||
+	    ((int_of(u, "CpuPeriod") > 0 || int_of(u, "CpuQuota") > 0) && int_of(hc, "NanoCpus") > 0))
+		return 409;
+	*why = "CPU cfs quota can not be less than 1ms (i.e. 1000)";
+	if (int_of(u, "CpuQuota") > 0 && int_of(u, "CpuQuota") < 1000)
+		return 400;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++)
+		if (int_of(u, ints[i]))
+			json_object_set_new(hc, ints[i], json_integer(int_of(u, ints[i])));
+	if (cpus && *cpus)
+		json_object_set_new(hc, "CpusetCpus", json_string(cpus));
+	return 0;
+}
+
+/* POST /vX/containers/ID/update: merged into the container's inspect answer. */
+static int update(struct fake_engine *e, const char *target, const char *body, char **answer)
+{
+	char path[2048];
+	size_t n = strlen(target);
+	const char *why = "page not found";
+	json_t *u = json_loads(body, 0, NULL);
+	int i, status = 404;
+
+	if (n > 7 && !strcmp(target + n - 7, "/update"))
+		snprintf(path, sizeof(path), "%.*s/json", (int)(n - 7), target);
+	else
+		path[0] = '\0';
+	if (e->nupdates < FAKE_MAX_REQUESTS)
+		snprintf(e->updates[e->nupdates++], sizeof(e->updates[0]), "%s", body);
+	i = route_of(e, path);
+	if (i >= 0 && !e->updated[i] && e->routes[i].status == 200)
+		e->updated[i] = json_loads(e->routes[i].body, 0, NULL);
+	if (i >= 0 && e->routes[i].status != 200) {
+		why = "No such container";
+		status = e->routes[i].status;
+	} else if (i >= 0 && (!u || !json_is_object(json_object_get(e->updated[i], "HostConfig")))) {
+		why = "bad update";
+		status = 400;
+	} else if (i >= 0) {
+		status = e->ignore_updates ? 0 : merge(json_object_get(e->updated[i], "HostConfig"), u, &why);
+	}
+	json_decref(u);
+	u = status ? json_pack("{s:s}", "message", why) : json_pack("{s:n}", "Warnings");
+	*answer = json_dumps(u, JSON_COMPACT);
+	json_decref(u);
+	return status ? status : 200;
+}
+
+/* Read a request: its line, headers and (by Content-Length) body. */
+static int read_request(int fd, char *req, size_t size, char **body)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t used = 0, need = 0;
+	char *end = NULL, *cl;
+
+	while (used < size - 1 && poll(&p, 1, 2000) == 1) {
+		ssize_t r = read(fd, req + used, size - 1 - used);
 
 		if (r <= 0)
 			break;
 		used += (size_t)r;
 		req[used] = '\0';
-		if (strstr(req, "\r\n\r\n"))
+		if (!end && (end = strstr(req, "\r\n\r\n"))) {
+			cl = strcasestr(req, "\r\nContent-Length:");
+			need = (size_t)(end + 4 - req) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+		}
+		if (end && used >= need)
 			break;
 	}
 	req[used] = '\0';
-	if (sscanf(req, "GET %2047s HTTP/1.1", target) != 1)
+	*body = end ? end + 4 : req + used;
+	return end ? 0 : -1;
+}
+
+static void answer(struct fake_engine *e, int fd)
+{
+	char req[8192], target[2048], method[8], head[256], *sent, *dumped = NULL;
+	const char *body = "{\"message\":\"page not found\"}";
+	int status = 404, n, i;
+
+	if (read_request(fd, req, sizeof(req), &sent) < 0 ||
+	    sscanf(req, "%7s %2047s HTTP/1.1", method, target) != 2 ||
+	    (strcmp(method, "GET") && strcmp(method, "POST")))
 		return;
 	pthread_mutex_lock(&e->lock);
 	if (e->nrequests < FAKE_MAX_REQUESTS)
-		snprintf(e->requests[e->nrequests++], sizeof(e->requests[0]), "%s", target);
+		snprintf(e->requests[e->nrequests++], sizeof(e->requests[0]), "%s%.2040s",
+			 strcmp(method, "POST") ? "" : "POST ", target);
 	target[strcspn(target, "?")] = '\0';
-	for (size_t i = 0; i < e->nroutes && !route; i++)
-		if (strcmp(e->routes[i].path, target) == 0) {
-			unsigned k = i < FAKE_MAX_ROUTES ? e->hits[i]++ : 0;
+	if (!strcmp(method, "POST")) {
+		status = update(e, target, sent, &dumped);
+		body = dumped ? dumped : "{}";
+	} else if ((i = route_of(e, target)) >= 0) {
+		unsigned k = e->hits[i]++;
 
-			route = &e->routes[i];
-			status = route->status;
-			body = route->body;
-			if (k > 0 && i < FAKE_MAX_ROUTES && e->nthen[i])
-				body = e->then[i][k - 1 < e->nthen[i] ? k - 1 : e->nthen[i] - 1];
-		}
+		status = e->routes[i].status;
+		body = e->routes[i].body;
+		if (k > 0 && e->nthen[i])
+			body = e->then[i][k - 1 < e->nthen[i] ? k - 1 : e->nthen[i] - 1];
+		if (e->updated[i])
+			body = dumped = json_dumps(e->updated[i], JSON_COMPACT);
+	}
 	pthread_mutex_unlock(&e->lock);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d Fake\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
 	write_all(fd, head, (size_t)n);
 	write_all(fd, body, strlen(body));
+	free(dumped);
 }
 
 static void *serve(void *arg)
@@ -149,17 +242,31 @@ void fake_engine_stop(struct fake_engine *e)
 	close(e->fd);
 	if (e->sock[0])
 		unlink(e->sock);
+	for (int i = 0; i < FAKE_MAX_ROUTES; i++)
+		json_decref(e->updated[i]);
 	pthread_mutex_destroy(&e->lock);
 }
 
-const char *fake_engine_request(struct fake_engine *e, int i)
+/* Entry i of a list the server thread appends to, or NULL. */
+static const char *entry(struct fake_engine *e, const int *n, const char *first, size_t stride,
+			 int i)
 {
 	const char *r;
 
 	pthread_mutex_lock(&e->lock);
-	r = i >= 0 && i < e->nrequests ? e->requests[i] : NULL;
+	r = i >= 0 && i < *n ? first + (size_t)i * stride : NULL;
 	pthread_mutex_unlock(&e->lock);
 	return r;
+}
+
+const char *fake_engine_update(struct fake_engine *e, int i)
+{
+	return entry(e, &e->nupdates, e->updates[0], sizeof(e->updates[0]), i);
+}
+
+const char *fake_engine_request(struct fake_engine *e, int i)
+{
+	return entry(e, &e->nrequests, e->requests[0], sizeof(e->requests[0]), i);
 }
 
 void fake_engine_then(struct fake_engine *e, size_t route, const char *const *bodies, size_t n)

@@ -1,9 +1,10 @@
-/* fake_engine.h - a stand-in Docker daemon for tests: answers GETs with fixed JSON over a unix socket or TCP. */
+/* fake_engine.h - a stand-in Docker daemon for tests: answers GETs with fixed JSON, and container updates, over a unix socket or TCP. */
 #ifndef TB_FAKE_ENGINE_H
 #define TB_FAKE_ENGINE_H
 
 #include <pthread.h>
 #include <stddef.h>
+#include <jansson.h>
 
 /* An answer for a path (without the query string), matched exactly. */
 struct fake_route {
@@ -29,6 +30,13 @@ struct fake_engine {
 	const char *const *then[FAKE_MAX_ROUTES]; /* see fake_engine_then() */
 	size_t nthen[FAKE_MAX_ROUTES];
 	char requests[FAKE_MAX_REQUESTS][2048];   /* request targets, as received */
+	/* POST /containers/ID/update: the bodies received, and each updated
+	 * container's inspect answer (the route's, with HostConfig merged as
+	 * the Engine merges an update), served from then on. */
+	int nupdates;
+	char updates[FAKE_MAX_REQUESTS][512];
+	json_t *updated[FAKE_MAX_ROUTES];
+	int ignore_updates;              /* answer 200 yet change nothing */
 };
 
 /*
@@ -40,7 +48,7 @@ struct fake_engine {
 int fake_engine_start(struct fake_engine *e, const char *dir, const struct fake_route *routes,
 		      size_t n);
 void fake_engine_stop(struct fake_engine *e);
-/* Request target i ("/v1.41/info"), or NULL. */
+/* Request target i ("/v1.41/info", "POST /v1.41/containers/ID/update"), or NULL. */
 const char *fake_engine_request(struct fake_engine *e, int i);
 
 /* From now on the k-th request (from 0) to routes[route] is answered
@@ -49,5 +57,8 @@ const char *fake_engine_request(struct fake_engine *e, int i);
 void fake_engine_then(struct fake_engine *e, size_t route, const char *const *bodies, size_t n);
 /* How many requests routes[route] answered. */
 unsigned fake_engine_hits(struct fake_engine *e, size_t route);
+
+/* The body of update i, or NULL. */
+const char *fake_engine_update(struct fake_engine *e, int i);
 
 #endif

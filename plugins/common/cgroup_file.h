@@ -86,4 +86,14 @@ int tb_weight_raise(long long old, double factor, long long lo, long long hi, lo
 #define TB_CPU_LIMIT 65536
 int tb_cpulist_count(const char *list);
 
+/* cpulist.c.  A cpuset list into ascending CPU numbers (*cpus malloc()ed):
+ * the count, or -EINVAL for what the kernel would not print. */
+int tb_cpulist_parse(const char *s, int **cpus);
+/* Ascending CPU numbers as the kernel prints them: "0-3,6,8-9".  0 or -ENOSPC. */
+int tb_cpulist_format(const int *cpus, int n, char *out, size_t size);
+/* What stress (0 <= stress < 1) leaves of the CPUs of base: (1 - stress) of
+ * them rounded up, at least one, the lowest-numbered (the highest with
+ * keep_last), as a list in out.  The count kept, or -errno. */
+int tb_cpulist_shrink(const char *base, double stress, int keep_last, char *out, size_t size);
+
 #endif

@@ -14,6 +14,15 @@ static inline int tb_stress_valid(double stress)
 	return stress >= 0 && stress < 1;
 }
 
+/* What stress leaves of an allowance (a CPU quota in us, nano-CPUs),
+ * rounded, and never below min (what the kernel or the engine accepts). */
+static inline long long tb_stress_left(double allowance, double stress, long long min)
+{
+	long long left = (long long)((1 - stress) * allowance + 0.5);
+
+	return left < min ? min : left;
+}
+
 /* A level to throttle at (stress_levels, "throttlebot hold", a strategy's
  * level): as above, but above 0, which would throttle nothing. */
 static inline int tb_stress_level_valid(double stress)

@@ -12,21 +12,7 @@
 #include "docker_api.h"
 #include "docker_daemon.h"
 #include "docker_parse.h"
-
-
-struct docker {
-	const struct tb_host *h;
-	struct dk_daemon *daemons;     /* the engines, one per node */
-	size_t ndaemons;
-	double timeout;
-	double health_timeout;         /* seconds a discover waits for "healthy" */
-	double health_deadline;        /* this discover's, on h->now() */
-	char *project, *service_label;
-	char **labels, **patterns;
-	size_t nlabels, npatterns;
-	struct tb_cg_mounts mounts;    /* read at the first discover */
-	int have_mounts;
-};
+#include "docker.h"
 
 static const struct tb_setting_spec settings[] = {
 	{ "host", TB_SETTING_STRING, 0,
@@ -193,7 +179,7 @@ static struct dk_selector selector(const struct docker *d)
 }
 
 /* Connect on first use: a config can be checked without a daemon. */
-static int client(struct docker *d, struct dk_daemon *dm)
+int dk_use(struct docker *d, struct dk_daemon *dm)
 {
 	char err[1024];
 	int r;
@@ -438,7 +424,7 @@ static int discover_daemon(struct docker *d, struct dk_daemon *dm, struct tb_inv
 	json_t *info;
 	int r, n;
 
-	if ((r = client(d, dm)) < 0 || (r = get(d, dm, "/info", &info)) < 0)
+	if ((r = dk_use(d, dm)) < 0 || (r = get(d, dm, "/info", &info)) < 0)
 		return r;
 	r = dk_parse_info(info, &e, err, sizeof(err));
 	json_decref(info);
@@ -504,7 +490,7 @@ static int alive_locally(const char *id, pid_t pid, int unknown)
 /* The container id of t: its key, which goes into a request path and is
  * looked for in cgroup paths, so only what discover() set, a full container
  * id, is taken.  NULL (and said) otherwise. */
-static const char *container_id(const struct docker *d, const struct tb_target *t)
+const char *dk_container_of(const struct docker *d, const struct tb_target *t)
 {
 	if (!t->key || !dk_valid_id(t->key)) {
 		TB_LOG(d->h, TB_LOG_ERROR, "%s: refused: its key is not a 64-hex-digit container id",
@@ -523,7 +509,7 @@ static int docker_alive(void *state, const struct tb_target *t)
 	struct dk_daemon *dm = dk_daemon_of(d->daemons, d->ndaemons, t->node);
 	struct dk_container c = { 0 };
 	char path[128], err[1024];
-	const char *id = container_id(d, t);
+	const char *id = dk_container_of(d, t);
 	json_t *j;
 	int r;
 
@@ -568,13 +554,13 @@ static int docker_revive(void *state, const struct tb_target *t)
 {
 	struct docker *d = state;
 	struct dk_daemon *dm = dk_daemon_of(d->daemons, d->ndaemons, t->node);
-	const char *id = container_id(d, t);
+	const char *id = dk_container_of(d, t);
 	char path[128], err[1024];
 	int r;
 
 	if (!id || !dm)
 		return -EINVAL;
-	if (!dm->cli && (r = client(d, dm)) < 0)
+	if (!dm->cli && (r = dk_use(d, dm)) < 0)
 		return r;
 	/* t=10: the engine's own default wait before it kills a container that ignores SIGTERM. */
 	snprintf(path, sizeof(path), "/containers/%s/restart?t=10", id);
@@ -595,4 +581,7 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.discover = docker_discover,
 	.alive = docker_alive,
 	.revive = docker_revive,
+	.throttle_save = dk_throttle_save,
+	.throttle_apply = dk_throttle_apply,
+	.throttle_restore = dk_throttle_restore,
 };

@@ -158,12 +158,13 @@ static void tls_options(struct dk_client *c)
 	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 }
 
-/* method (GET, or POST without a body) path; out NULL: the answer is not read as JSON. */
-static int request(struct dk_client *c, const char *method, const char *path, long timeout_ms,
-		   json_t **out, char *err, size_t errlen)
+/* method (GET, or POST with body, a JSON text, or none) path; out NULL: the answer is not read as JSON. */
+static int request(struct dk_client *c, const char *method, const char *path, const char *body,
+		   long timeout_ms, json_t **out, char *err, size_t errlen)
 {
 	char url[4096], detail[CURL_ERROR_SIZE] = "";
 	struct tb_http_body b = { 0 };
+	struct curl_slist *headers = NULL;
 	json_error_t jerr;
 	CURLcode code;
 	long status = 0;
@@ -182,8 +183,16 @@ static int request(struct dk_client *c, const char *method, const char *path, lo
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->ep.socket);
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
+	}
+	if (body) {
+		headers = curl_slist_append(NULL, "Content-Type: application/json");
+		if (!headers) {
+			snprintf(err, errlen, "Docker API %s %s: out of memory", method, path);
+			return -ENOMEM;
+		}
+		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	}
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
@@ -215,18 +224,43 @@ static int request(struct dk_client *c, const char *method, const char *path, lo
 		r = -EPROTO;
 	}
 out:
+	curl_slist_free_all(headers);
 	free(b.data);
 	return r;
 }
 
 int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_t errlen)
 {
-	return request(c, "GET", path, c->timeout_ms, out, err, errlen);
+	return request(c, "GET", path, NULL, c->timeout_ms, out, err, errlen);
 }
 
 int dk_post(struct dk_client *c, const char *path, double timeout, char *err, size_t errlen)
 {
-	return request(c, "POST", path, (long)(timeout * 1000.0) + c->timeout_ms, NULL, err, errlen);
+	return request(c, "POST", path, NULL, (long)(timeout * 1000.0) + c->timeout_ms, NULL, err,
+		       errlen);
+}
+
+int dk_post_json(struct dk_client *c, const char *path, const json_t *body, json_t **out,
+		 char *err, size_t errlen)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	int r;
+
+	if (!text) {
+		snprintf(err, errlen, "Docker API POST %s: out of memory", path);
+		return -ENOMEM;
+	}
+	r = request(c, "POST", path, text, c->timeout_ms, out, err, errlen);
+	free(text);
+	return r;
+}
+
+int dk_client_url(const struct dk_client *c, char *out, size_t size)
+{
+	int n = c->ep.socket[0] ? snprintf(out, size, "unix://%s", c->ep.socket)
+				: snprintf(out, size, "%s", c->ep.base);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 int dk_connect(struct dk_client *c, char *err, size_t errlen)

@@ -47,6 +47,15 @@ int dk_get(struct dk_client *c, const char *path, json_t **out, char *err, size_
  */
 int dk_post(struct dk_client *c, const char *path, double timeout, char *err, size_t errlen);
 
+/* POST path with body (a JSON object, sent as application/json) and parse
+ * the JSON answer into *out (NULL: not read); errors as dk_get. */
+int dk_post_json(struct dk_client *c, const char *path, const json_t *body, json_t **out,
+		 char *err, size_t errlen);
+
+/* Where the client sends its requests, as a URL: "unix:///var/run/docker.sock",
+ * "https://10.0.0.2:2376" over TLS, else "http://10.0.0.2:2375".  0 or -ENAMETOOLONG. */
+int dk_client_url(const struct dk_client *c, char *out, size_t size);
+
 /* curl_easy_escape() of s, for query strings; free() it. */
 char *dk_escape(struct dk_client *c, const char *s);
 

@@ -197,9 +197,7 @@ static int apply(void *state, const struct tb_target *t, const char *saved, doub
 	if (r < 0)
 		return r;
 	allowance = a.quota > 0 ? (double)a.quota : cores_of(st, t) * (double)a.period;
-	quota = llround((1 - stress) * allowance);
-	if (quota < st->min_quota_us)
-		quota = st->min_quota_us;
+	quota = tb_stress_left(allowance, stress, st->min_quota_us);
 	r = write_quota(st, dir, &a, quota);
 	if (r == 0)
 		TB_LOG(st->h, TB_LOG_DEBUG, "%s: quota %lld us per %lld us (stress %.2f)", t->id,

@@ -9,9 +9,6 @@
 #include "cgroup_file.h"
 #include "stress.h"
 
-
-/* Kernel CPU numbers stay far below this; it bounds the parser's bitmap. */
-#define CPU_MAX 65536
 #define LIST_MAX 4096
 
 struct cpuset_state {
@@ -25,88 +22,6 @@ static const struct tb_setting_spec settings[] = {
 	  "which CPUs stay under stress: \"first\" (lowest-numbered, default) or \"last\"" },
 	{ NULL, 0, 0, NULL },
 };
-
-/*
- * Parse a cpuset list ("0-3,6") into ascending CPU numbers.  The kernel also
- * accepts strides ("0-7:2/4") on input but never prints them, so we only
- * ever read what it printed and reject the rest.  Returns the count or
- * -EINVAL; *cpus is malloc()ed.
- */
-static int cpulist_parse(const char *s, int **cpus)
-{
-	unsigned char *set = calloc(CPU_MAX / 8, 1);
-	int n = 0, *out;
-	long top = -1;      /* the highest CPU: the scans stop there, not at CPU_MAX */
-	const char *p = s;
-
-	if (!set)
-		return -ENOMEM;
-	while (*p) {
-		char *end;
-		long a, b;
-
-		while (*p == ' ' || *p == '\n' || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		if (*p < '0' || *p > '9')
-			goto bad;
-		a = b = strtol(p, &end, 10);
-		if (*end == '-') {
-			if (end[1] < '0' || end[1] > '9')
-				goto bad;
-			b = strtol(end + 1, &end, 10);
-		}
-		if (b < a || b >= CPU_MAX || (*end && *end != ',' && *end != '\n' && *end != ' '))
-			goto bad;
-		for (long c = a; c <= b; c++)
-			set[c / 8] |= (unsigned char)(1u << (c % 8));
-		if (b > top)
-			top = b;
-		p = end;
-	}
-	for (int c = 0; c <= top; c++)
-		n += (set[c / 8] >> (c % 8)) & 1;
-	out = malloc(sizeof(*out) * (size_t)(n ? n : 1));
-	if (!out) {
-		free(set);
-		return -ENOMEM;
-	}
-	n = 0;
-	for (int c = 0; c <= top; c++)
-		if ((set[c / 8] >> (c % 8)) & 1)
-			out[n++] = c;
-	free(set);
-	*cpus = out;
-	return n;
-bad:
-	free(set);
-	return -EINVAL;
-}
-
-/* Format ascending CPU numbers as the kernel does: "0-3,6,8-9". */
-static int cpulist_format(const int *cpus, int n, char *out, size_t size)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < n;) {
-		int j = i, w;
-
-		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
-			j++;
-		if (j == i)
-			w = snprintf(out + used, size - used, "%s%d", used ? "," : "", cpus[i]);
-		else
-			w = snprintf(out + used, size - used, "%s%d-%d", used ? "," : "", cpus[i],
-				     cpus[j]);
-		if (w < 0 || (size_t)w >= size - used)
-			return -ENOSPC;
-		used += (size_t)w;
-		i = j + 1;
-	}
-	return 0;
-}
 
 static int cpuset_init(const struct tb_host *h, const struct tb_config *cfg, void **state)
 {
@@ -243,7 +158,7 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 	struct cpuset_state *s = state;
 	const char *dir = cpuset_dir(s, t);
 	char base[LIST_MAX], list[LIST_MAX];
-	int *cpus, n, keep, r;
+	int n, keep, r;
 
 	if (!dir)
 		return -EINVAL;
@@ -254,23 +169,10 @@ static int cpuset_apply(void *state, const struct tb_target *t, const char *save
 	r = saved_base(s, t, dir, saved, base, sizeof(base));
 	if (r < 0)
 		return r;
-	n = cpulist_parse(base, &cpus);
-	if (n < 0)
-		return n;
-	if (n == 0) {
-		free(cpus);
-		return -EINVAL;
-	}
-	/* The epsilon keeps 0.7 * 10 from rounding up to 8. */
-	keep = (int)ceil((1.0 - stress) * n - 1e-9);
-	if (keep < 1)
-		keep = 1;
-	if (keep > n)
-		keep = n;
-	r = cpulist_format(s->keep_last ? cpus + (n - keep) : cpus, keep, list, sizeof(list));
-	free(cpus);
-	if (r < 0)
-		return r;
+	keep = tb_cpulist_shrink(base, stress, s->keep_last, list, sizeof(list));
+	if (keep < 0)
+		return keep;
+	n = tb_cpulist_count(base);   /* as printed by the kernel: no CPU twice */
 	r = tb_cg_files_write(s->files, dir, "cpuset.cpus", list);
 	if (r < 0) {
 		TB_LOG(s->h, TB_LOG_ERROR, "%s: writing \"%s\" to %s/cpuset.cpus: %s%s", t->id, list,
@@ -303,7 +205,7 @@ static int available_cpus(struct cpuset_state *s, const char *dir, int **cpus)
 		r = tb_cg_read("/sys/devices/system/cpu", "online", list, sizeof(list));
 	if (r < 0)
 		return r;
-	r = cpulist_parse(list, cpus);
+	r = tb_cpulist_parse(list, cpus);
 	if (r == 0) {
 		free(*cpus);
 		r = -EINVAL;
@@ -334,7 +236,7 @@ static int cpuset_allocation(void *state, const struct tb_target *t, double *amo
 		return r;
 	if (!cpus[0])
 		return -ENODATA;     /* v2: inherits its parent's */
-	n = cpulist_parse(cpus, &own);
+	n = tb_cpulist_parse(cpus, &own);
 	if (n < 0)
 		return n;
 	m = available_cpus(s, dir, &all);
@@ -378,7 +280,7 @@ static int choose_cpus(const struct cpuset_state *s, const int *base, int nb, co
 			pick[j] = pick[j - 1];
 			pick[j - 1] = c;
 		}
-	r = k == n ? cpulist_format(pick, k, out, size) : -ERANGE;
+	r = k == n ? tb_cpulist_format(pick, k, out, size) : -ERANGE;
 	free(pick);
 	return r;
 }
@@ -392,7 +294,7 @@ static int cpuset_allocate(void *state, const struct tb_target *t, const char *s
 	char base[LIST_MAX], list[LIST_MAX];
 	int *own = NULL, *all = NULL, nb, na, n, r;
 
-	if (!dir || !(amount > 0) || !(amount <= CPU_MAX))
+	if (!dir || !(amount > 0) || !(amount <= TB_CPU_LIMIT))
 		return -EINVAL;
 	n = (int)ceil(amount - 1e-9);
 	r = saved_base(s, t, dir, saved, base, sizeof(base));
@@ -401,7 +303,7 @@ static int cpuset_allocate(void *state, const struct tb_target *t, const char *s
 	na = available_cpus(s, dir, &all);
 	if (na < 0)
 		return na;
-	nb = cpulist_parse(base, &own);
+	nb = tb_cpulist_parse(base, &own);
 	if (nb < 0) {
 		free(all);
 		return nb;

@@ -1,10 +1,11 @@
-/* fuzz_docker.c - libFuzzer target for the Docker Engine API answer parsers: any JSON, no crash, only full ids and bounded paths. */
+/* fuzz_docker.c - libFuzzer target for the Docker Engine API answer parsers and the engine throttle record: no crash, only full ids and bounded paths. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "docker_parse.h"
+#include "docker_record.h"
 #include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +33,19 @@ static void containers(const json_t *root, const struct dk_selector *sel)
 	free(c);
 }
 
+/* A record read back is one that would be written again the same. */
+static void record(const char *text)
+{
+	struct dk_record r;
+	char again[8192], err[256];
+
+	if (dk_record_parse(text, &r, err, sizeof(err)) < 0)
+		return;
+	if (!dk_valid_id(r.id) || dk_record_format(&r, again, sizeof(again), err, sizeof(err)) < 0 ||
+	    dk_record_parse(again, &r, err, sizeof(err)) < 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const labels[] = { "tier=web", "role" };
@@ -57,8 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		containers(root, &by_label);
 		json_decref(root);
 	}
-	/* /proc/PID/net/dev and DOCKER_HOST are outside text too. */
+	/* /proc/PID/net/dev, DOCKER_HOST and the journal's records are outside text too. */
 	text = fuzz_string(data, size);
+	record(text);
 	dk_net_has_iface(text, "eth0");
 	if (dk_parse_endpoint(text, &ep, err, sizeof(err)) == 0 && !ep.base[0])
 		abort();
