@@ -152,7 +152,7 @@ static int apply_locked(struct tb_agent *a, const struct tb_agent_request *rq, s
 {
 	struct tb_instance *in = &a->throttlers[ti];
 	const struct tb_throttler *th = ops(a, ti);
-	char saved[TB_SAVED_MAX] = "";
+	char saved[TB_SAVED_MAX] = "", value[32];
 	struct tb_agent_throttle t = { .op = rq->op, .stress = rq->value };
 	long jid = 0;
 	int r;
@@ -210,8 +210,9 @@ static int apply_locked(struct tb_agent *a, const struct tb_agent_request *rq, s
 		return r;
 	}
 	*out = a->active[a->nactive - 1];
-	tb_info("%s: applied %s %g to %s %s, handle %s, lease %.0f s", in->name, op_names[rq->op],
-		rq->value, rq->kind, rq->id, t.handle, rq->lease);
+	snprintf(value, sizeof(value), rq->op == TB_AGENT_STRESS ? "%.3f" : "%g", rq->value);
+	tb_info("%s: applied %s %s to %s %s, handle %s, lease %.0f s", in->name, op_names[rq->op],
+		value, rq->kind, rq->id, t.handle, rq->lease);
 	return 0;
 }
 

@@ -1,0 +1,140 @@
+#!/bin/sh
+# agent-alloc.sh - boost and clampdown of a service on another node go through that node's agent: the
+# cgroup's limit really changes while the boost holds and is exactly back after; clampdown --keep leaves
+# the cut applied with both journals closed; a controller killed with SIGKILL mid-boost leaves the node
+# restored by its agent within the lease, with no restore run.
+# No cluster here: the node is a network namespace made by this test, its agent listening on the
+# namespace's own address, reached over a veth pair; the service is a process of this host in a cgroup
+# of its own, which the agent finds by pid.
+set -u
+: "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+[ -d /sys/fs/cgroup/cpu ] || { echo "skipped: needs the cgroup v1 cpu hierarchy"; exit 77; }
+for p in openssl nsenter ip; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
+tb=$abs_top_builddir/throttlebot
+tmp=$(mktemp -d /tmp/throttlebot-alloc-XXXXXX)
+chmod 700 "$tmp"
+export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
+n=$$
+ns=throttlebot-alloc-$n
+cga=/sys/fs/cgroup/cpu/throttlebot-alloc-a-$n
+agent=; spin=; run=
+cleanup() {
+	[ -n "$run" ] && kill -9 "$run" 2>/dev/null
+	[ -n "$run" ] && "$tb" restore >/dev/null 2>&1
+	[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null
+	[ -n "$spin" ] && kill -9 "$spin" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rmdir "$cga" 2>/dev/null
+	rm -rf "$tmp"
+}
+. "$abs_top_srcdir/tests/agent-lib.sh"
+cd "$tmp" || exit 1
+
+ip netns add "$ns" && ip link add "tba.$n" type veth peer name eth0 netns "$ns" &&
+ip addr add 10.219.9.1/24 dev "tba.$n" && ip link set "tba.$n" up &&
+ip -n "$ns" addr add 10.219.9.2/24 dev eth0 && ip -n "$ns" link set eth0 up &&
+ip -n "$ns" link set lo up || { echo "FAILED: cannot make the node"; exit 1; }
+agent_certs 10.219.9.2
+cat > n1.conf <<CONF
+listen = "10.219.9.2:7443";
+certificate = "$tmp/server.crt";
+key = "$tmp/server.key";
+token_file = "$tmp/token1";
+journal = "$tmp/n1-journal";
+lock = "$tmp/n1-lock";
+throttlers = ( { plugin = "cpu_quota"; } );
+CONF
+nsenter --net="/run/netns/$ns" "$tb" agent --config "$tmp/n1.conf" > n1.log 2>&1 &
+agent=$!
+for _ in $(seq 1 50); do grep -q listening n1.log && break; sleep 0.1; done
+grep -q listening n1.log || { bad "the agent did not start"; cat n1.log; exit 1; }
+
+# The service: busy, in an operator's cgroup held to 0.7 of a CPU.
+mkdir "$cga" && echo 70000 > "$cga/cpu.cfs_quota_us" || exit 1
+( exec sh -c 'i=0; while [ $i -lt 300000000 ]; do i=$((i+1)); done' ) &
+spin=$!
+echo $spin > "$cga/cgroup.procs"
+quota() { cat "$cga/cpu.cfs_quota_us"; }
+# The agent's journal keeps each record as an escaped string in a line of its own.
+pending() { echo $(( $(grep -cF 'op\":\"apply' n1-journal) - $(grep -cF 'op\":\"done' n1-journal) )); }
+
+cat > app.conf <<CONF
+application = "alloc";
+output_dir = "$tmp/out";
+orchestrator = { plugin = "local";
+  services = ( { name = "a"; cgroup = "/throttlebot-alloc-a-$n"; node = "n1"; } ); };
+throttlers = ( { plugin = "cpu_quota"; } );
+metrics = ( { plugin = "command"; command = ["/bin/sleep", "0.3"]; } );
+stress_levels = [0.5];
+trials = 2;
+baseline_trials = 2;
+warmup_trials = 0;
+max_extra_trials = 0;
+boost_trials = 4;
+clampdown_step = 0.5;
+clampdown_floor = 0.5;
+agents = ( { node = "n1"; url = "https://10.219.9.2:7443"; token_file = "$tmp/token1"; ca = "$tmp/ca.crt";
+             lease_seconds = 3; } );
+CONF
+
+# watch PID: until it ends (bounded: 120 s), the quotas seen, one a line, in seen.
+watch() {
+	: > seen
+	for _ in $(seq 1 2400); do
+		kill -0 "$1" 2>/dev/null || break
+		quota >> seen
+		sleep 0.05
+	done
+}
+
+# Boost: the limit is raised 1.5 times at the agent while the boost's trials run, then put back exactly.
+"$tb" boost app.conf > boost.log 2>&1 &
+run=$!
+watch $run
+wait "$run"; st=$?; run=
+[ $st = 0 ] || { bad "boost exited $st"; tail -20 boost.log; }
+grep -qx 105000 seen || bad "the limit was never raised at the agent (seen: $(sort -u seen | tr '\n' ' '))"
+[ "$(quota)" = 70000 ] || bad "the quota is $(quota) after boost, not 70000"
+grep -q "applied allocate 1.05" n1.log || bad "the agent applied no allocation"
+[ "$(pending)" = 0 ] || bad "the agent's journal holds $(pending) record(s) after boost"
+[ -e "$THROTTLEBOT_JOURNAL" ] && bad "boost left its journal"
+
+# SIGKILL of the controller while a boost holds: the agent puts back the limit when the lease (3 s) lapses.
+"$tb" boost app.conf > boost2.log 2>&1 &
+run=$!
+for _ in $(seq 1 1200); do [ "$(quota)" = 105000 ] && break; kill -0 $run 2>/dev/null || break; sleep 0.05; done
+kill -9 "$run"; wait "$run" 2>/dev/null
+[ "$(quota)" = 105000 ] || bad "not boosted when the controller was killed (quota $(quota))"
+t0=$(date +%s%N)
+for _ in $(seq 1 100); do [ "$(quota)" = 70000 ] && break; sleep 0.05; done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$(quota)" = 70000 ] || bad "the agent did not restore the boost after the controller died (quota $(quota))"
+[ "$ms" -le 4000 ] || bad "restored after $ms ms, past the lease of 3 s"
+echo "boost of a killed controller restored by the agent after $ms ms (lease 3 s)"
+grep -q "lease expired" n1.log || bad "the agent did not say the lease expired"
+"$tb" restore > restore.log 2>&1 || { bad "restore failed"; cat restore.log; }
+run=
+[ "$(quota)" = 70000 ] || bad "restore changed the quota to $(quota)"
+
+# Clampdown --keep: the service's CPU is not what sleep waits on, so the cut (half) is kept; the agent
+# forgets it without restoring, and neither journal holds anything.
+"$tb" clampdown app.conf --keep > clamp.log 2>&1 &
+run=$!
+watch $run
+wait "$run"; st=$?; run=
+[ $st = 0 ] || { bad "clampdown exited $st"; tail -20 clamp.log; }
+[ "$(quota)" = 35000 ] || bad "the kept cut is $(quota), not 35000 (seen: $(sort -u seen | tr '\n' ' '))"
+grep -q "kept .* as the client asked" n1.log || bad "the agent did not keep the cut"
+[ "$(pending)" = 0 ] || bad "the agent's journal holds $(pending) record(s) after --keep"
+[ -e "$THROTTLEBOT_JOURNAL" ] && bad "clampdown --keep left its journal"
+sleep 3.5   # past the lease: a kept change is not restored by the agent
+[ "$(quota)" = 35000 ] || bad "the agent restored a kept cut (quota $(quota))"
+echo 70000 > "$cga/cpu.cfs_quota_us"
+
+kill -TERM "$agent"; wait "$agent" || bad "the agent exited $?"
+agent=
+[ "$(quota)" = 70000 ] || bad "the agent's exit changed the quota to $(quota)"
+[ $fail = 0 ] || { echo "--- boost.log"; tail -30 boost.log; echo "--- clamp.log"; tail -30 clamp.log; echo "--- n1.log"; cat n1.log; }
+exit $fail
