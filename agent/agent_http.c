@@ -54,6 +54,7 @@ static unsigned status_of(int r)
 	case -ENOENT: case -ESRCH: return MHD_HTTP_NOT_FOUND;
 	case -EBUSY: return MHD_HTTP_CONFLICT;
 	case -ENOSPC: return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case -EOPNOTSUPP: return MHD_HTTP_NOT_IMPLEMENTED;
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 }
@@ -82,7 +83,7 @@ static enum MHD_Result do_allocation(struct tb_agent *a, struct MHD_Connection *
 	int r = tb_agent_allocation(a, rq, &amount, &limited, why, sizeof(why));
 
 	if (r < 0)
-		return fail(c, r == -EOPNOTSUPP ? MHD_HTTP_NOT_IMPLEMENTED : status_of(r), why);
+		return fail(c, status_of(r), why);
 	return send_json(c, MHD_HTTP_OK, json_pack("{s:f, s:b}", "amount", amount, "limited",
 						   limited));
 }
