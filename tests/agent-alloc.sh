@@ -2,7 +2,8 @@
 # agent-alloc.sh - boost and clampdown of a service on another node go through that node's agent: the
 # cgroup's limit really changes while the boost holds and is exactly back after; clampdown --keep leaves
 # the cut applied with both journals closed; a controller killed with SIGKILL mid-boost leaves the node
-# restored by its agent within the lease, with no restore run.
+# restored by its agent within the lease, with no restore run; an OOM kill there fails the trial through the
+# agent's check.
 # No cluster here: the node is a network namespace made by this test, its agent listening on the
 # namespace's own address, reached over a veth pair; the service is a process of this host in a cgroup
 # of its own, which the agent finds by pid.
@@ -44,7 +45,7 @@ key = "$tmp/server.key";
 token_file = "$tmp/token1";
 journal = "$tmp/n1-journal";
 lock = "$tmp/n1-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
+throttlers = ( { plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; } );
 CONF
 nsenter --net="/run/netns/$ns" "$tb" agent --config "$tmp/n1.conf" > n1.log 2>&1 &
 agent=$!
@@ -132,6 +133,40 @@ grep -q "kept .* as the client asked" n1.log || bad "the agent did not keep the 
 sleep 3.5   # past the lease: a kept change is not restored by the agent
 [ "$(quota)" = 35000 ] || bad "the agent restored a kept cut (quota $(quota))"
 echo 70000 > "$cga/cpu.cfs_quota_us"
+
+# An OOM kill on the node fails the trial: the controller asks the agent's check (the memory throttler's,
+# there) before the release.  hog (tests/memsvc.py) allocates 96 MiB per request; a hard limit of 0.4 of
+# 128 MiB kills it.  The run goes on with hog launched again.
+py=$(command -v python3); [ -x /usr/bin/python3 ] && py=/usr/bin/python3     # not a version manager's shim: its start is slow
+if [ -n "$py" ] && [ -d /sys/fs/cgroup/memory ]; then
+	svc() {   # svc NAME HOG: a memsvc service on node n1
+		printf '{ name = "%s"; node = "n1"; command = ["%s", "%s", "serve", "--socket", "%s/%s.sock", "--data", "%s/%s.dat", "--mib", "4", "--ready", "%s/%s.ready"%s];\n  ready_path = "%s/%s.ready"; ready_timeout = 30.0; }' \
+			"$1" "$py" "$abs_top_srcdir/tests/memsvc.py" "$tmp" "$1" "$tmp" "$1" "$tmp" "$1" "${2:+, \"--hog\", \"$2\"}" "$tmp" "$1"
+	}
+	cat > oom.conf <<CONF
+application = "alloc-oom";
+output_dir = "$tmp/oom";
+orchestrator = { plugin = "local"; services = ( $(svc hog 96), $(svc calm) ); cgroup_parent = "throttlebot"; log_dir = "$tmp"; };
+throttlers = ( { plugin = "memory"; hard = true; capacity = 134217728; } );
+metrics = ( { plugin = "command"; command = ["$py", "$abs_top_srcdir/tests/memsvc.py", "ask", "$tmp/hog.sock", "$tmp/calm.sock"]; timeout = 60.0; } );
+strategy = { plugin = "exhaustive"; };
+stress_levels = [0.6];
+trials = 1;
+baseline_trials = 2;
+warmup_trials = 0;
+max_extra_trials = 0;
+agents = ( { node = "n1"; url = "https://10.219.9.2:7443"; token_file = "$tmp/token1"; ca = "$tmp/ca.crt";
+             lease_seconds = 3; } );
+CONF
+	timeout 120 "$tb" run oom.conf > oom.log 2>&1 || { bad "the OOM run exited $?"; tail -20 oom.log; }
+	grep -q "service 'hog'.*harmed by memory: oom_kill 1" oom.log ||
+		{ bad "the OOM kill on the node was not found by the agent's check"; grep -i "hog\|fail" oom.log | tail; }
+	grep -q "service 'calm'.*harmed" oom.log && bad "calm was found harmed"
+	grep -q "brought hog pid [0-9]* back" oom.log || bad "hog was not launched again"
+	[ "$(pending)" = 0 ] || bad "the agent's journal holds $(pending) record(s) after the OOM run"
+else
+	echo "no python3 or no cgroup v1 memory hierarchy: the OOM check through the agent is not tested"
+fi
 
 kill -TERM "$agent"; wait "$agent" || bad "the agent exited $?"
 agent=
