@@ -105,9 +105,11 @@ int tb_agent_check(struct tb_agent *a, const char *handle, char *why, size_t why
 int tb_agent_keep(struct tb_agent *a, const char *handle);
 /* Extend the lease by lease seconds from now (0: by its own lease).  -ENOENT: no such handle. */
 int tb_agent_renew(struct tb_agent *a, const char *handle, double lease, double *left);
-/* Restore and forget it.  -ENOENT: no such handle; else restore()'s result. */
+/* Restore and forget it.  -ENOENT: no such handle; -EBUSY: a newer entry is
+ * stacked on the same key (it goes first); else restore()'s result. */
 int tb_agent_release(struct tb_agent *a, const char *handle);
-/* Restore every throttle whose lease ran out by now. */
+/* Restore every throttle whose lease ran out by now, and first what is
+ * stacked on it. */
 void tb_agent_expire(struct tb_agent *a, double now);
 /* Restore everything (at shutdown); 0 when all went back. */
 int tb_agent_release_all(struct tb_agent *a);

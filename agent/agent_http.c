@@ -132,6 +132,8 @@ static enum MHD_Result by_handle(struct tb_agent *a, struct MHD_Connection *c, c
 	if (!*rest && !strcmp(method, "DELETE")) {
 		r = tb_agent_release(a, handle);
 		return r == -ENOENT ? fail(c, MHD_HTTP_NOT_FOUND, "no throttle with that handle")
+		       : r == -EBUSY ? fail(c, MHD_HTTP_CONFLICT, "a newer throttle or change holds the "
+					    "same cgroup: release that first")
 		       : r < 0 ? fail(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r))
 		       : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:b}", "handle", handle,
 							     "restored", 1));

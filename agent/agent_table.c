@@ -101,10 +101,30 @@ static char *where(const struct tb_throttler *th, const struct tb_agent_target *
 	return key;
 }
 
+static int same_key(const struct tb_agent_throttle *x, const struct tb_agent_throttle *y)
+{
+	return x->throttler == y->throttler && !strcmp(x->where, y->where);
+}
+
+/* Another entry on the key that a new one may not stack on.  A throttle or a
+ * change may go over changes (improve ranks with its changes in place, and
+ * gives a pair more again): each saves what the one below left, and they are
+ * undone newest first.  Nothing goes over a stress: a trial's throttle is
+ * the last thing on a key. */
 static int busy(const struct tb_agent *a, size_t ti, const char *key)
 {
 	for (size_t i = 0; i < a->nactive; i++)
-		if (a->active[i].throttler == ti && !strcmp(a->active[i].where, key))
+		if (a->active[i].throttler == ti && !strcmp(a->active[i].where, key) &&
+		    a->active[i].op == TB_AGENT_STRESS)
+			return 1;
+	return 0;
+}
+
+/* A newer entry stacked on the same key: the one below may not go first. */
+static int covered(const struct tb_agent *a, const struct tb_agent_throttle *t)
+{
+	for (const struct tb_agent_throttle *u = t + 1; u < a->active + a->nactive; u++)
+		if (same_key(t, u))
 			return 1;
 	return 0;
 }
@@ -333,7 +353,9 @@ int tb_agent_release(struct tb_agent *a, const char *handle)
 
 	pthread_mutex_lock(&a->lock);
 	t = find(a, handle);
-	if (t)
+	if (t && covered(a, t))
+		r = -EBUSY;
+	else if (t)
 		r = undo(a, t, "released by the client");
 	pthread_mutex_unlock(&a->lock);
 	return r;
@@ -342,9 +364,17 @@ int tb_agent_release(struct tb_agent *a, const char *handle)
 void tb_agent_expire(struct tb_agent *a, double now)
 {
 	pthread_mutex_lock(&a->lock);
-	for (size_t i = a->nactive; i-- > 0;)
-		if (a->active[i].expires <= now)
-			undo(a, &a->active[i], "lease expired");
+	/* Newest first; what is stacked on a lapsed entry goes before it,
+	 * lapsed or not, so that the key comes back to what the oldest saved. */
+	for (size_t i = a->nactive; i-- > 0;) {
+		int lapsed = 0;
+
+		for (size_t j = 0; j <= i && !lapsed; j++)
+			lapsed = a->active[j].expires <= now && same_key(&a->active[j], &a->active[i]);
+		if (lapsed)
+			undo(a, &a->active[i], a->active[i].expires <= now ? "lease expired"
+					       : "lease of what it is stacked on expired");
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 

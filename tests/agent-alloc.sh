@@ -19,13 +19,9 @@ export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 ns=throttlebot-alloc-$n
 cga=/sys/fs/cgroup/cpu/throttlebot-alloc-a-$n
-agent=; spin=; run=
+agents=; pids=; run=
 cleanup() {
-	[ -n "$run" ] && kill -9 "$run" 2>/dev/null
-	[ -n "$run" ] && "$tb" restore >/dev/null 2>&1
-	[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null
-	[ -n "$spin" ] && kill -9 "$spin" 2>/dev/null
-	wait 2>/dev/null
+	cluster_stop
 	ip netns del "$ns" 2>/dev/null
 	rmdir "$cga" 2>/dev/null
 	rm -rf "$tmp"
@@ -33,33 +29,22 @@ cleanup() {
 . "$abs_top_srcdir/tests/agent-lib.sh"
 cd "$tmp" || exit 1
 
-ip netns add "$ns" && ip link add "tba.$n" type veth peer name eth0 netns "$ns" &&
-ip addr add 10.219.9.1/24 dev "tba.$n" && ip link set "tba.$n" up &&
-ip -n "$ns" addr add 10.219.9.2/24 dev eth0 && ip -n "$ns" link set eth0 up &&
-ip -n "$ns" link set lo up || { echo "FAILED: cannot make the node"; exit 1; }
+agent_node "$ns" "tba.$n" 10.219.9
 agent_certs 10.219.9.2
-cat > n1.conf <<CONF
-listen = "10.219.9.2:7443";
-certificate = "$tmp/server.crt";
-key = "$tmp/server.key";
-token_file = "$tmp/token1";
-journal = "$tmp/n1-journal";
-lock = "$tmp/n1-lock";
-throttlers = ( { plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; } );
-CONF
+AGENT_THROTTLERS='{ plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; }' \
+	agent_conf n1.conf 10.219.9.2:7443 token1 n1
 nsenter --net="/run/netns/$ns" "$tb" agent --config "$tmp/n1.conf" > n1.log 2>&1 &
-agent=$!
+agents=$!
 for _ in $(seq 1 50); do grep -q listening n1.log && break; sleep 0.1; done
 grep -q listening n1.log || { bad "the agent did not start"; cat n1.log; exit 1; }
 
 # The service: busy, in an operator's cgroup held to 0.7 of a CPU.
 mkdir "$cga" && echo 70000 > "$cga/cpu.cfs_quota_us" || exit 1
 ( exec sh -c 'i=0; while [ $i -lt 300000000 ]; do i=$((i+1)); done' ) &
-spin=$!
-echo $spin > "$cga/cgroup.procs"
+pids=$!
+echo $pids > "$cga/cgroup.procs"
 quota() { cat "$cga/cpu.cfs_quota_us"; }
-# The agent's journal keeps each record as an escaped string in a line of its own.
-pending() { echo $(( $(grep -cF 'op\":\"apply' n1-journal) - $(grep -cF 'op\":\"done' n1-journal) )); }
+pending() { agent_pending n1-journal; }
 
 cat > app.conf <<CONF
 application = "alloc";
@@ -168,8 +153,8 @@ else
 	echo "no python3 or no cgroup v1 memory hierarchy: the OOM check through the agent is not tested"
 fi
 
-kill -TERM "$agent"; wait "$agent" || bad "the agent exited $?"
-agent=
+kill -TERM "$agents"; wait "$agents" || bad "the agent exited $?"
+agents=
 [ "$(quota)" = 70000 ] || bad "the agent's exit changed the quota to $(quota)"
 [ $fail = 0 ] || { echo "--- boost.log"; tail -30 boost.log; echo "--- clamp.log"; tail -30 clamp.log; echo "--- n1.log"; cat n1.log; }
 exit $fail

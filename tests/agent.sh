@@ -131,8 +131,7 @@ unchanged() {
 	api GET /v1/throttles >/dev/null; grep -q '"throttles":\[\]' body || bad "$1 left something applied: $(cat body)"
 	[ "$(pending)" = 0 ] || bad "$1 left $(pending) record(s) pending in the agent's journal"
 }
-# The journal keeps each record as an escaped string in a line of its own.
-pending() { echo $(( $(grep -cF 'op\":\"apply' agent-journal) - $(grep -cF 'op\":\"done' agent-journal) )); }
+pending() { agent_pending agent-journal; }
 shares=$(cat "$cg/cpu.shares")
 
 # Authentication: each refused, and nothing changed.
@@ -212,6 +211,23 @@ st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"container\",\"id\":\"$kid\"
 api DELETE "/v1/throttles/$(field handle)" >/dev/null
 [ "$(cat "$kcg/cpu.cfs_quota_us")" = -1 ] || bad "containerd scope quota $(cat "$kcg/cpu.cfs_quota_us"), not -1"
 rmdir "$kcg" "$ktop/kubepods/pod1" "$ktop/kubepods" "$ktop"
+
+# Changes stack: an allocation (0.9 CPU), a throttle over it (half of that), and a second allocation is
+# refused over the throttle; the older may not be released first (409).  Its lease lapsing takes the
+# throttle with it, and the quota comes back to exactly 70000.
+st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"allocate\":0.9,\"lease_seconds\":2}")
+[ "$st" = 201 ] && [ "$(quota)" = 90000 ] || bad "allocate 0.9: $st, quota $(quota): $(cat body)"
+below=$(field handle)
+throttle "$spin" 30
+[ "$(quota)" = 45000 ] || bad "a throttle over the allocation left quota $(quota), not 45000"
+[ "$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"allocate\":0.5,\"lease_seconds\":5}")" = 409 ] ||
+	bad "a change over a throttle was not refused: $(cat body)"
+[ "$(api DELETE "/v1/throttles/$below")" = 409 ] || bad "the change below a throttle was released first: $(cat body)"
+[ "$(api GET "/v1/throttles/$handle/check")" = 501 ] || bad "cpu_quota has no check, yet: $(cat body)"
+for _ in $(seq 1 60); do [ "$(quota)" = 70000 ] && break; sleep 0.05; done
+[ "$(quota)" = 70000 ] || bad "the lapsed allocation and the throttle over it left quota $(quota), not 70000"
+[ "$(api DELETE "/v1/throttles/$handle")" = 404 ] || bad "the throttle over a lapsed change is still held"
+unchanged "the stacked changes, lapsed,"
 
 # A lease of 1 s, not renewed: restored by the agent itself within lease + 1 s.
 t0=$(date +%s%N)
