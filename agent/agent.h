@@ -8,11 +8,10 @@
 #include <pthread.h>
 #include "cgroup_paths.h"
 #include "conf.h"
+#include "agent_request.h"
 #include "instance.h"
 
-#define TB_AGENT_HANDLE_LEN 32          /* hex digits of a handle */
 #define TB_AGENT_MAX_THROTTLES 256      /* applied at once */
-#define TB_AGENT_ID_MAX 80              /* a target's id as given */
 
 /* The agent's configuration file (throttlebot-agent(8)). */
 struct tb_agent_conf {
@@ -53,13 +52,17 @@ int tb_agent_target_resolve(const struct tb_cg_mounts *m, const char *kind, cons
 			    struct tb_agent_target *out, char *why, size_t whylen);
 void tb_agent_target_free(struct tb_agent_target *t);
 
-/* One applied throttle. */
+/* One applied throttle, or a change of allocation or priority. */
 struct tb_agent_throttle {
 	char handle[TB_AGENT_HANDLE_LEN + 1];
 	char kind[16];
 	char id[TB_AGENT_ID_MAX + 1];
 	size_t throttler;            /* index into the agent's throttlers */
-	double stress;
+	enum tb_agent_op op;
+	double stress;               /* or the amount, or the factor, as op says */
+	char how[128];               /* prioritize: what changed, from what to what */
+	struct tb_agent_target *target;   /* as resolved when applied: check() needs it after
+					   * the process it was named by died */
 	double lease;                /* seconds a renewal extends it by */
 	double expires;              /* monotonic clock */
 	long journal_id;
@@ -83,17 +86,30 @@ struct tb_agent {
 };
 
 /* The table of applied throttles (agent_table.c); each call takes the lock.
- * Apply: save, journal (fsync), apply; a failed apply is restored at once.
- * out->handle: the client's own handle for it (it journalled that first),
- * or "" for a new random one; filled on success. */
-int tb_agent_apply(struct tb_agent *a, const char *kind, const char *id, const char *throttler,
-		   double stress, double lease, struct tb_agent_throttle *out, char *why,
-		   size_t whylen);
+ * Apply (a stress, an allocation or a priority, as rq->op says): save,
+ * journal (fsync), apply; a failed apply is restored at once.  rq->handle:
+ * the client's own handle for it (it journalled that first), or "" for a
+ * new random one.  out is filled on success. */
+int tb_agent_apply(struct tb_agent *a, const struct tb_agent_request *rq,
+		   struct tb_agent_throttle *out, char *why, size_t whylen);
+/* The target's own limit for the throttler (*limited 1), or without one the
+ * capacity it may use (*limited 0).  -EOPNOTSUPP: the throttler cannot tell. */
+int tb_agent_allocation(struct tb_agent *a, const struct tb_agent_request *rq, double *amount,
+			int *limited, char *why, size_t whylen);
+/* Did the throttle harm its target (the throttler's check())?  1 with why,
+ * 0, -ENOENT (no such handle), -EOPNOTSUPP (the throttler cannot tell), or
+ * check()'s -errno. */
+int tb_agent_check(struct tb_agent *a, const char *handle, char *why, size_t whylen);
+/* Forget it without restoring: what it changed stays, its journal record
+ * closes.  -ENOENT: no such handle. */
+int tb_agent_keep(struct tb_agent *a, const char *handle);
 /* Extend the lease by lease seconds from now (0: by its own lease).  -ENOENT: no such handle. */
 int tb_agent_renew(struct tb_agent *a, const char *handle, double lease, double *left);
-/* Restore and forget it.  -ENOENT: no such handle; else restore()'s result. */
+/* Restore and forget it.  -ENOENT: no such handle; -EBUSY: a newer entry is
+ * stacked on the same key (it goes first); else restore()'s result. */
 int tb_agent_release(struct tb_agent *a, const char *handle);
-/* Restore every throttle whose lease ran out by now. */
+/* Restore every throttle whose lease ran out by now, and first what is
+ * stacked on it. */
 void tb_agent_expire(struct tb_agent *a, double now);
 /* Restore everything (at shutdown); 0 when all went back. */
 int tb_agent_release_all(struct tb_agent *a);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include "agent.h"
 #include "log.h"
-#include "stress.h"
 
 #define BODY_MAX (64 * 1024)
 #define PREFIX "/v1/throttles"
@@ -55,88 +54,106 @@ static unsigned status_of(int r)
 	case -ENOENT: case -ESRCH: return MHD_HTTP_NOT_FOUND;
 	case -EBUSY: return MHD_HTTP_CONFLICT;
 	case -ENOSPC: return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case -EOPNOTSUPP: return MHD_HTTP_NOT_IMPLEMENTED;
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
 }
 
-/* The body as a JSON object, or NULL with why set; an empty body is {}. */
-static json_t *body_object(const struct request *rq, char *why, size_t whylen)
+static enum MHD_Result do_apply(struct tb_agent *a, struct MHD_Connection *c,
+				const struct tb_agent_request *rq)
 {
-	json_error_t err;
-	json_t *j;
+	static const char *const op_names[] = { "stress", "allocate", "prioritize" };
+	struct tb_agent_throttle t;
+	char why[1024] = "";
+	int r = tb_agent_apply(a, rq, &t, why, sizeof(why));
 
-	if (rq->len == 0)
-		return json_object();
-	j = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &err);
-	if (!j)
-		snprintf(why, whylen, "body: %s (at byte %d)", err.text, err.position);
-	else if (!json_is_object(j)) {
-		snprintf(why, whylen, "body: not a JSON object");
-		json_decref(j);
-		j = NULL;
-	}
-	return j;
-}
-
-static int lease_of(const struct tb_agent *a, json_t *body, int required, double *lease,
-		    char *why, size_t whylen)
-{
-	json_t *l = json_object_get(body, "lease_seconds");
-
-	*lease = 0;
-	if (!l && !required)
-		return 0;
-	if (!json_is_number(l) || !(json_number_value(l) > 0) ||
-	    json_number_value(l) > a->conf->max_lease) {
-		snprintf(why, whylen, "lease_seconds: a number of seconds above 0, at most %g",
-			 a->conf->max_lease);
-		return -EINVAL;
-	}
-	*lease = json_number_value(l);
-	return 0;
-}
-
-static int is_handle(const char *s, size_t len)
-{
-	return len == TB_AGENT_HANDLE_LEN && strspn(s, "0123456789abcdef") >= len;
-}
-
-static enum MHD_Result do_apply(struct tb_agent *a, struct MHD_Connection *c, json_t *body)
-{
-	json_t *target = json_object_get(body, "target"), *id;
-	const char *kind = NULL, *throttler = NULL;
-	char why[1024] = "", idtext[32];
-	double stress, lease;
-	struct tb_agent_throttle t = { .handle = "" };
-	json_t *handle = json_object_get(body, "handle");
-	int r;
-
-	if (handle && (!json_is_string(handle) ||
-		       !is_handle(json_string_value(handle), strlen(json_string_value(handle)))))
-		return fail(c, MHD_HTTP_BAD_REQUEST, "handle: 32 lowercase hex digits");
-	if (handle)
-		snprintf(t.handle, sizeof(t.handle), "%s", json_string_value(handle));
-	id = json_object_get(target, "id");
-	kind = json_string_value(json_object_get(target, "kind"));
-	throttler = json_string_value(json_object_get(body, "throttler"));
-	stress = json_number_value(json_object_get(body, "stress"));
-	if (json_is_integer(id)) {
-		snprintf(idtext, sizeof(idtext), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-		json_object_set_new(target, "id", json_string(idtext));
-	}
-	if (!kind || !json_string_value(json_object_get(target, "id")) || !throttler)
-		return fail(c, MHD_HTTP_BAD_REQUEST, "needs target {kind, id}, throttler, stress, "
-			    "lease_seconds");
-	if (!json_is_number(json_object_get(body, "stress")) || !tb_stress_valid(stress))
-		return fail(c, MHD_HTTP_BAD_REQUEST, "stress: from 0 up to, not including, 1");
-	if (lease_of(a, body, 1, &lease, why, sizeof(why)) < 0)
-		return fail(c, MHD_HTTP_BAD_REQUEST, why);
-	r = tb_agent_apply(a, kind, json_string_value(json_object_get(target, "id")), throttler,
-			   stress, lease, &t, why, sizeof(why));
 	if (r < 0)
 		return fail(c, status_of(r), why);
-	return send_json(c, MHD_HTTP_CREATED, json_pack("{s:s, s:s, s:f}", "handle", t.handle,
-							"saved", t.saved, "lease_seconds", lease));
+	return send_json(c, MHD_HTTP_CREATED, json_pack("{s:s, s:s, s:f, s:f, s:s}", "handle",
+		t.handle, "saved", t.saved, "lease_seconds", rq->lease, op_names[rq->op], rq->value,
+		"how", t.how));
+}
+
+static enum MHD_Result do_allocation(struct tb_agent *a, struct MHD_Connection *c,
+				     const struct tb_agent_request *rq)
+{
+	char why[1024] = "";
+	double amount = 0;
+	int limited = 0;
+	int r = tb_agent_allocation(a, rq, &amount, &limited, why, sizeof(why));
+
+	if (r < 0)
+		return fail(c, status_of(r), why);
+	return send_json(c, MHD_HTTP_OK, json_pack("{s:f, s:b}", "amount", amount, "limited",
+						   limited));
+}
+
+static enum MHD_Result do_check(struct tb_agent *a, struct MHD_Connection *c, const char *handle)
+{
+	char why[256] = "";
+	int r = tb_agent_check(a, handle, why, sizeof(why));
+
+	if (r == -ENOENT)
+		return fail(c, MHD_HTTP_NOT_FOUND, "no throttle with that handle");
+	if (r < 0)
+		return fail(c, r == -EOPNOTSUPP ? MHD_HTTP_NOT_IMPLEMENTED
+			    : MHD_HTTP_SERVICE_UNAVAILABLE, r == -EOPNOTSUPP
+			    ? "the throttler cannot tell" : strerror(-r));
+	return send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:b, s:s}", "handle", handle, "harmed",
+						   r > 0, "why", why));
+}
+
+/* What a handle's own resources answer: POST renew, POST keep, GET check, DELETE. */
+static enum MHD_Result by_handle(struct tb_agent *a, struct MHD_Connection *c, const char *handle,
+				 const char *rest, const char *method, const struct request *rq)
+{
+	struct tb_agent_request req;
+	char why[1024] = "";
+	double left;
+	int r;
+
+	if (!strcmp(rest, "/renew") && !strcmp(method, "POST")) {
+		r = tb_agent_request_parse(rq->body, rq->len, TB_AGENT_BODY_RENEW,
+					   a->conf->max_lease, &req, why, sizeof(why));
+		if (r == 0 && (r = tb_agent_renew(a, handle, req.lease, &left)) < 0)
+			snprintf(why, sizeof(why), "no throttle with that handle (restored already?)");
+		return r < 0 ? fail(c, status_of(r), why)
+			     : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:f}", "handle", handle,
+								   "expires_in", left));
+	}
+	if (!strcmp(rest, "/keep") && !strcmp(method, "POST")) {
+		r = tb_agent_keep(a, handle);
+		return r == -ENOENT ? fail(c, MHD_HTTP_NOT_FOUND, "no throttle with that handle")
+		       : r < 0 ? fail(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r))
+		       : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:b}", "handle", handle, "kept", 1));
+	}
+	if (!strcmp(rest, "/check") && !strcmp(method, "GET"))
+		return do_check(a, c, handle);
+	if (!*rest && !strcmp(method, "DELETE")) {
+		r = tb_agent_release(a, handle);
+		return r == -ENOENT ? fail(c, MHD_HTTP_NOT_FOUND, "no throttle with that handle")
+		       : r == -EBUSY ? fail(c, MHD_HTTP_CONFLICT, "a newer throttle or change holds the "
+					    "same cgroup: release that first")
+		       : r < 0 ? fail(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r))
+		       : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:b}", "handle", handle,
+							     "restored", 1));
+	}
+	return fail(c, *rest && strcmp(rest, "/renew") && strcmp(rest, "/keep") &&
+		    strcmp(rest, "/check") ? MHD_HTTP_NOT_FOUND : MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "no such resource or method");
+}
+
+/* POST /v1/throttles and POST /v1/allocation: a body naming a target. */
+static enum MHD_Result with_target(struct tb_agent *a, struct MHD_Connection *c,
+				   enum tb_agent_body what, const struct request *rq)
+{
+	struct tb_agent_request req;
+	char why[1024] = "";
+
+	if (tb_agent_request_parse(rq->body, rq->len, what, a->conf->max_lease, &req, why,
+				   sizeof(why)) < 0)
+		return fail(c, MHD_HTTP_BAD_REQUEST, why);
+	return what == TB_AGENT_BODY_CHANGE ? do_apply(a, c, &req) : do_allocation(a, c, &req);
 }
 
 static enum MHD_Result route(struct tb_agent *a, struct MHD_Connection *c, const char *url,
@@ -144,50 +161,24 @@ static enum MHD_Result route(struct tb_agent *a, struct MHD_Connection *c, const
 {
 	const char *rest = !strncmp(url, PREFIX, strlen(PREFIX)) ? url + strlen(PREFIX) : NULL;
 	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-	char why[1024] = "", handle[TB_AGENT_HANDLE_LEN + 1];
-	enum MHD_Result res;
-	double lease, left;
-	json_t *body;
-	int r;
+	char handle[TB_AGENT_HANDLE_LEN + 1];
 
 	if (!strcmp(url, "/v1/health"))
 		return get ? send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:s}", "status", "ok",
 								 "version", PACKAGE_VERSION))
 			   : fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
+	if (!strcmp(url, "/v1/allocation"))
+		return post ? with_target(a, c, TB_AGENT_BODY_ALLOCATION, rq)
+			    : fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only");
 	if (rest && !*rest && get)
 		return send_json(c, MHD_HTTP_OK, json_pack("{s:o}", "throttles", tb_agent_list(a)));
-	if (rest && !*rest && !post)
-		return fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or POST");
-	if (!rest || (*rest && (*rest != '/' || !is_handle(rest + 1, strcspn(rest + 1, "/")))))
+	if (rest && !*rest)
+		return post ? with_target(a, c, TB_AGENT_BODY_CHANGE, rq)
+			    : fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or POST");
+	if (!rest || *rest != '/' || !tb_agent_is_handle(rest + 1, strcspn(rest + 1, "/")))
 		return fail(c, MHD_HTTP_NOT_FOUND, "no such resource");
-	if (*rest) {
-		snprintf(handle, sizeof(handle), "%.*s", TB_AGENT_HANDLE_LEN, rest + 1);
-		rest += 1 + TB_AGENT_HANDLE_LEN;
-	}
-	body = body_object(rq, why, sizeof(why));
-	if (!body)
-		return fail(c, MHD_HTTP_BAD_REQUEST, why);
-	if (url + strlen(PREFIX) == rest && post) {
-		res = do_apply(a, c, body);
-	} else if (!strcmp(rest, "/renew") && post) {
-		r = lease_of(a, body, 0, &lease, why, sizeof(why));
-		if (r == 0 && (r = tb_agent_renew(a, handle, lease, &left)) < 0)
-			snprintf(why, sizeof(why), "no throttle with that handle (restored already?)");
-		res = r < 0 ? fail(c, status_of(r), why)
-			    : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:f}", "handle", handle,
-								  "expires_in", left));
-	} else if (!*rest && !strcmp(method, "DELETE")) {
-		r = tb_agent_release(a, handle);
-		res = r == -ENOENT ? fail(c, MHD_HTTP_NOT_FOUND, "no throttle with that handle")
-		      : r < 0 ? fail(c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-r))
-		      : send_json(c, MHD_HTTP_OK, json_pack("{s:s, s:b}", "handle", handle,
-							    "restored", 1));
-	} else {
-		res = fail(c, *rest && strcmp(rest, "/renew") ? MHD_HTTP_NOT_FOUND
-			   : MHD_HTTP_METHOD_NOT_ALLOWED, "no such resource or method");
-	}
-	json_decref(body);
-	return res;
+	snprintf(handle, sizeof(handle), "%.*s", TB_AGENT_HANDLE_LEN, rest + 1);
+	return by_handle(a, c, handle, rest + 1 + TB_AGENT_HANDLE_LEN, method, rq);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

@@ -14,6 +14,7 @@ struct tb_change_target {
 	char *target;          /* its id, for messages */
 	char *saved;
 	long journal_id;
+	int remote;            /* held by its node's agent; saved is the record (remote.h) */
 };
 
 struct tb_change {

@@ -224,52 +224,77 @@ static const char *container_of(const char *key)
 	return last && is_hex(last, 64) ? last : NULL;
 }
 
-int tb_remote_apply(const char *saved, const struct tb_target *t, const char *throttler,
-		    double stress, char *err, size_t errlen)
+long tb_remote_post_target(const char *saved, const struct tb_target *t, const char *path,
+			   json_t *body, json_t **answer, char *err, size_t errlen)
 {
 	struct endpoint ep;
-	json_t *body, *answer;
 	long st;
 	const char *container = container_of(t->key);
 
-	if (parse_record(saved, &ep) < 0)
+	*answer = NULL;
+	if (parse_record(saved, &ep) < 0) {
+		snprintf(err, errlen, "refused: not a record of a throttle at an agent");
 		return -EINVAL;
+	}
 	if (!container && t->pid <= 0) {
 		snprintf(err, errlen, "%s: no pid nor container id to name it to the agent", t->id);
 		json_decref(ep.json);
 		return -EINVAL;
 	}
-	body = container ? json_pack("{s:{s:s, s:s}}", "target", "kind", "container", "id", container)
-			 : json_pack("{s:{s:s, s:I}}", "target", "kind", "pid", "id",
-				     (json_int_t)t->pid);
-	json_object_set_new(body, "throttler", json_string(throttler));
-	json_object_set_new(body, "stress", json_real(stress));
+	json_object_set_new(body, "target", container
+		? json_pack("{s:s, s:s}", "kind", "container", "id", container)
+		: json_pack("{s:s, s:I}", "kind", "pid", "id", (json_int_t)t->pid));
 	json_object_set_new(body, "lease_seconds", json_real(ep.lease));
 	json_object_set_new(body, "handle", json_string(ep.handle));
-	st = request(&ep, "POST", "/v1/throttles", body, &answer, err, errlen);
-	json_decref(body);
-	json_decref(answer);
+	st = request(&ep, "POST", path, body, answer, err, errlen);
 	json_decref(ep.json);
-	return st == 201 ? 0 : st < 0 ? (int)st : st == 400 ? -EINVAL : st == 404 ? -ESRCH
-	       : st == 401 || st == 403 ? -EACCES : -EIO;
+	return st;
 }
 
-static long by_handle(const char *saved, const char *method, const char *suffix, char *err,
-		      size_t errlen)
+int tb_remote_errno(long status)
+{
+	return status >= 200 && status < 300 ? 0 : status < 0 ? (int)status
+	       : status == 400 ? -EINVAL : status == 404 ? -ESRCH
+	       : status == 401 || status == 403 ? -EACCES : status == 501 ? -EOPNOTSUPP : -EIO;
+}
+
+int tb_remote_apply(const char *saved, const struct tb_target *t, const char *throttler,
+		    double stress, char *err, size_t errlen)
+{
+	json_t *body = json_pack("{s:s, s:f}", "throttler", throttler, "stress", stress), *answer;
+	long st = body ? tb_remote_post_target(saved, t, "/v1/throttles", body, &answer, err, errlen)
+		       : -ENOMEM;
+
+	json_decref(body);
+	json_decref(answer);
+	return tb_remote_errno(st);
+}
+
+long tb_remote_by_handle(const char *saved, const char *method, const char *suffix,
+			 json_t **answer, char *err, size_t errlen)
 {
 	struct endpoint ep;
 	char path[128];
-	json_t *answer;
 	long st;
 
+	*answer = NULL;
 	if (parse_record(saved, &ep) < 0) {
 		snprintf(err, errlen, "refused: not a record of a throttle at an agent");
 		return -EINVAL;
 	}
 	snprintf(path, sizeof(path), "/v1/throttles/%s%s", ep.handle, suffix);
-	st = request(&ep, method, path, NULL, &answer, err, errlen);
-	json_decref(answer);
+	st = request(&ep, method, path, NULL, answer, err, errlen);
 	json_decref(ep.json);
+	return st;
+}
+
+static long by_handle(const char *saved, const char *method, const char *suffix, char *err,
+		      size_t errlen)
+{
+	json_t *answer;
+	long st = tb_remote_by_handle(saved, method, suffix, &answer, err, errlen);
+
+	json_decref(answer);
 	return st;
 }
 

@@ -290,9 +290,11 @@ static int targets_harmed(struct tb_run *run, int measured, struct casualties *l
 		char why[256] = "";
 		int r;
 
-		if (!check || a->remote == TB_BY_ENGINE)   /* nothing of it on this machine */
+		/* Its node's agent asks the throttler there; an engine cannot tell. */
+		if (a->remote == TB_BY_ENGINE || (a->remote == TB_BY_THROTTLER && !check))
 			continue;
-		r = check(a->throttler->state, a->target, a->saved, why, sizeof(why));
+		r = a->remote == TB_BY_AGENT ? tb_remote_check(a->saved, why, sizeof(why))
+		    : check(a->throttler->state, a->target, a->saved, why, sizeof(why));
 		if (r > 0) {
 			if (!harmed)
 				snprintf(what, sizeof(what), "service '%s': %s harmed by %s: %.200s",
@@ -300,7 +302,8 @@ static int targets_harmed(struct tb_run *run, int measured, struct casualties *l
 					 why[0] ? why : "no reason given");
 			harmed = 1;
 			note_casualty(lost, a->target);
-		} else if (r < 0 && r != -ENODATA && r != -ENOENT && !run->check_unknown++) {
+		} else if (r < 0 && r != -ENODATA && r != -ENOENT && r != -EOPNOTSUPP &&
+			   !run->check_unknown++) {
 			tb_warn("%s: could not tell whether %s was harmed (%s)", a->throttler->name,
 				a->target->id, strerror(-r));
 		}

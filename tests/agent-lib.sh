@@ -32,8 +32,10 @@ agent_node() {
 
 # agent_conf FILE LISTEN TOKEN NAME [EXTRA]: an agent's configuration listening on LISTEN, with the
 # certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal and
-# NAME-lock, the cpu_quota throttler, and EXTRA (more settings) if given; all in this directory.
+# NAME-lock, the cpu_quota throttler (or the groups in AGENT_THROTTLERS), and EXTRA (more settings) if
+# given; all in this directory.
 agent_conf() {
+	th=${AGENT_THROTTLERS:-'{ plugin = "cpu_quota"; }'}
 	cat > "$1" <<CONF
 listen = "$2";
 certificate = "$PWD/server.crt";
@@ -41,7 +43,7 @@ key = "$PWD/server.key";
 token_file = "$PWD/$3";
 journal = "$PWD/$4-journal";
 lock = "$PWD/$4-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
+throttlers = ( $th );
 ${5:-}
 CONF
 }
@@ -54,4 +56,10 @@ cluster_stop() {
 	for p in ${agents:-}; do kill -TERM "$p" 2>/dev/null; done
 	for p in ${pids:-}; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+}
+
+# agent_pending JOURNAL: how many records an agent's journal holds applied and not done (each record is
+# an escaped string in a line of its own).
+agent_pending() {
+	echo $(( $(grep -cF 'op\":\"apply' "$1") - $(grep -cF 'op\":\"done' "$1") ))
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # agent.sh - throttlebot agent over real HTTPS on loopback: authentication (token, client certificate), a
 # cpu_quota throttle by pid and by container id applied and restored to the exact previous value, hostile
-# targets refused, leases enforced, and what an agent killed with SIGKILL left restored by the next one.
+# targets, values, bodies and handles refused with nothing changed, leases enforced, and what an agent
+# killed with SIGKILL left restored by the next one.
 # No cluster here: the "node" is this host, its targets real processes in real cgroups.  No container
 # engine is used either: the "container" is a cgroup named as docker's cgroupfs driver names one.
 set -u
@@ -122,6 +123,17 @@ st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throt
 	bad "an unknown throttler was not 400"
 curl -s --max-time 5 --tls-max 1.1 --cacert ca.crt -o /dev/null "$url/v1/health" && bad "TLS 1.1 was accepted"
 
+# unchanged: nothing of a refused request reached the host: the quota and the weight as the operator set
+# them, nothing in the agent's table, nothing pending in its journal.
+unchanged() {
+	[ "$(quota)" = 70000 ] || bad "$1 changed the quota to $(quota)"
+	[ "$(cat "$cg/cpu.shares")" = "$shares" ] || bad "$1 changed cpu.shares to $(cat "$cg/cpu.shares")"
+	api GET /v1/throttles >/dev/null; grep -q '"throttles":\[\]' body || bad "$1 left something applied: $(cat body)"
+	[ "$(pending)" = 0 ] || bad "$1 left $(pending) record(s) pending in the agent's journal"
+}
+pending() { agent_pending agent-journal; }
+shares=$(cat "$cg/cpu.shares")
+
 # Authentication: each refused, and nothing changed.
 body="{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"stress\":0.5,\"lease_seconds\":30}"
 st=$(noauth=1 api POST /v1/throttles "$body" --cert client.crt --key client.key); [ "$st" = 401 ] || bad "no token: $st"
@@ -130,23 +142,51 @@ st=$(noauth=1 api POST /v1/throttles "$body" --cert client.crt --key client.key 
 st=$(noauth=1 api POST /v1/throttles "$body" -H "Authorization: Bearer $tok"); [ "$st" = 403 ] || bad "no client certificate: $st"
 st=$(noauth=1 api POST /v1/throttles "$body" --cert rogue.crt --key rogue.key -H "Authorization: Bearer $tok")
 [ "$st" = 403 ] || bad "a certificate from another CA: $st"
-[ "$(quota)" = 70000 ] || bad "a refused request changed the quota to $(quota)"
+unchanged "a refused client"
 
-# Hostile targets: never a path, never another kind, never a top cgroup (pid 2, kthreadd, is there);
-# 400 and nothing changes.
+# Hostile targets: never a path, never another kind, never a top cgroup (pid 2, kthreadd, is there), no
+# control characters; 400 and nothing changes.
 for t in '"kind":"pid","id":"../../etc"' '"kind":"pid","id":"/sys/fs/cgroup/cpu"' \
 	 '"kind":"container","id":"../../../sys/fs/cgroup/cpu"' '"kind":"cgroup","id":"/throttlebot-agent-test"' \
-	 '"kind":"pid","id":"1/../2"' '"kind":"pid","id":-1' '"kind":"pid","id":2' '"kind":"container","id":"/sys/fs/cgroup/cpu/docker"'; do
+	 '"kind":"pid","id":"1/../2"' '"kind":"pid","id":-1' '"kind":"pid","id":2' '"kind":"container","id":"/sys/fs/cgroup/cpu/docker"' \
+	 "\"kind\":\"pid\",\"id\":\"$spin\\n\"" "\"kind\":\"pid\",\"id\":\"$spin\\u0000\"" "\"kind\":\"pid\",\"id\":\"\\u001b[2J$spin\"" \
+	 "\"kind\":\"pid\\r\",\"id\":$spin"; do
 	st=$(api POST /v1/throttles "{\"target\":{$t},\"throttler\":\"cpu_quota\",\"stress\":0.5,\"lease_seconds\":5}")
 	[ "$st" = 400 ] || bad "target {$t} answered $st, not 400"
+	st=$(api POST /v1/allocation "{\"target\":{$t},\"throttler\":\"cpu_quota\"}")
+	[ "$st" = 400 ] || bad "allocation of target {$t} answered $st, not 400"
 done
-[ "$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"stress\":1.5,\"lease_seconds\":5}")" = 400 ] ||
-	bad "stress 1.5 accepted"
-[ "$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"stress\":0.5,\"lease_seconds\":1000}")" = 400 ] ||
-	bad "a lease above max_lease_seconds accepted"
+unchanged "a hostile target"
+# Hostile values: a stress that is no number, 1 or more, below 0; an allocation of 0 or below, a priority
+# factor of 1 or below, two changes at once, an unknown throttler, a lease too long; 400 each.
+pre="\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"lease_seconds\":5"
+for v in '"stress":"0.5"' '"stress":null' '"stress":[0.5]' '"stress":1' '"stress":1.5' '"stress":-0.1' '"stress":-1e308' \
+	 '"allocate":0' '"allocate":-2' '"allocate":"2"' '"prioritize":1' '"prioritize":0.5' '"stress":0.5,"allocate":2' \
+	 '"stress":0.5,"throttler":"nope"' '"stress":0.5,"lease_seconds":1000' '"stress":0.5,"lease_seconds":0'; do
+	st=$(api POST /v1/throttles "{$pre,$v}")
+	[ "$st" = 400 ] || bad "{$v} answered $st, not 400"
+done
 [ "$(api POST /v1/throttles '{"target":')" = 400 ] || bad "broken JSON accepted"
-[ "$(quota)" = 70000 ] || bad "a refused target changed the quota to $(quota)"
-api GET /v1/throttles >/dev/null; grep -q '"throttles":\[\]' body || bad "something is applied: $(cat body)"
+[ "$(api POST /v1/allocation "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"nope\"}")" = 400 ] ||
+	bad "the allocation of an unknown throttler was not 400"
+# A body past 64 KiB is refused as too large, whatever it holds.
+{ printf '{"target":{"kind":"pid","id":%s},"throttler":"cpu_quota","stress":0.5,"lease_seconds":5,"pad":"' "$spin"
+  head -c 70000 /dev/zero | tr '\0' x; printf '"}'; } > big.json
+[ "$(api POST /v1/throttles @big.json)" = 413 ] || bad "a 70 KB body answered $(cat body)"
+unchanged "a hostile value"
+
+# A handle that is not ours (never given out, or another throttle's): renew, keep, check and DELETE answer
+# 404, and the throttle that is held stays as it is.
+throttle "$spin" 30
+other=fedcba9876543210fedcba9876543210
+for m in "POST /renew" "POST /keep" "GET /check" "DELETE "; do
+	st=$(api ${m% *} "/v1/throttles/$other${m#* }")
+	[ "$st" = 404 ] || bad "$m of a handle not ours answered $st"
+done
+[ "$(api DELETE /v1/throttles/../$handle)" = 404 ] || bad "a handle with a path answered $(cat body)"
+[ "$(quota)" = 35000 ] && [ "$(pending)" = 1 ] || bad "a handle not ours changed the held throttle (quota $(quota))"
+api DELETE "/v1/throttles/$handle" >/dev/null
+unchanged "a foreign handle"
 
 # A container by its id (a cgroup named as docker names it, with a process in it): applied, restored.
 [ -d /sys/fs/cgroup/cpu/docker ] || { mkdir /sys/fs/cgroup/cpu/docker && made_docker=1; }
@@ -171,6 +211,23 @@ st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"container\",\"id\":\"$kid\"
 api DELETE "/v1/throttles/$(field handle)" >/dev/null
 [ "$(cat "$kcg/cpu.cfs_quota_us")" = -1 ] || bad "containerd scope quota $(cat "$kcg/cpu.cfs_quota_us"), not -1"
 rmdir "$kcg" "$ktop/kubepods/pod1" "$ktop/kubepods" "$ktop"
+
+# Changes stack: an allocation (0.9 CPU), a throttle over it (half of that), and a second allocation is
+# refused over the throttle; the older may not be released first (409).  Its lease lapsing takes the
+# throttle with it, and the quota comes back to exactly 70000.
+st=$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"allocate\":0.9,\"lease_seconds\":2}")
+[ "$st" = 201 ] && [ "$(quota)" = 90000 ] || bad "allocate 0.9: $st, quota $(quota): $(cat body)"
+below=$(field handle)
+throttle "$spin" 30
+[ "$(quota)" = 45000 ] || bad "a throttle over the allocation left quota $(quota), not 45000"
+[ "$(api POST /v1/throttles "{\"target\":{\"kind\":\"pid\",\"id\":$spin},\"throttler\":\"cpu_quota\",\"allocate\":0.5,\"lease_seconds\":5}")" = 409 ] ||
+	bad "a change over a throttle was not refused: $(cat body)"
+[ "$(api DELETE "/v1/throttles/$below")" = 409 ] || bad "the change below a throttle was released first: $(cat body)"
+[ "$(api GET "/v1/throttles/$handle/check")" = 501 ] || bad "cpu_quota has no check, yet: $(cat body)"
+for _ in $(seq 1 60); do [ "$(quota)" = 70000 ] && break; sleep 0.05; done
+[ "$(quota)" = 70000 ] || bad "the lapsed allocation and the throttle over it left quota $(quota), not 70000"
+[ "$(api DELETE "/v1/throttles/$handle")" = 404 ] || bad "the throttle over a lapsed change is still held"
+unchanged "the stacked changes, lapsed,"
 
 # A lease of 1 s, not renewed: restored by the agent itself within lease + 1 s.
 t0=$(date +%s%N)
