@@ -41,7 +41,7 @@ static int condition_true(const json_t *pod, const char *type)
 	return 0;
 }
 
-static int pod_ready(const json_t *pod)
+int kube_pod_ready(const json_t *pod)
 {
 	const char *phase = path_text(pod, "status", "phase");
 
@@ -156,7 +156,7 @@ int kube_select(const json_t *items, const char *group_label, struct kube_contai
 		struct kube_container proto = { 0 };
 		int r;
 
-		if (!pod_ready(pod)) {
+		if (!kube_pod_ready(pod)) {
 			skipped->not_ready++;
 			continue;
 		}
@@ -217,7 +217,7 @@ int kube_same_container(const json_t *pod, const struct kube_container *c)
 	size_t i;
 	json_t *s;
 
-	if (!uid || strcmp(uid, c->uid) || !pod_ready(pod))
+	if (!uid || strcmp(uid, c->uid) || !kube_pod_ready(pod))
 		return 0;
 	json_array_foreach(statuses, i, s) {
 		char runtime[32], id[65];
@@ -258,7 +258,7 @@ int kube_agents(const json_t *items, struct kube_agent **out)
 		struct kube_agent a = { 0 }, *grown;
 		const char *ip = path_text(pod, "status", "podIP");
 
-		if (!pod_ready(pod) || copy_name(a.node, sizeof(a.node), path_text(pod, "spec", "nodeName")) < 0 ||
+		if (!kube_pod_ready(pod) || copy_name(a.node, sizeof(a.node), path_text(pod, "spec", "nodeName")) < 0 ||
 		    !ip || strlen(ip) >= sizeof(a.ip) || strspn(ip, "0123456789abcdef.:") != strlen(ip))
 			continue;
 		strcpy(a.ip, ip);

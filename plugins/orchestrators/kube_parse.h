@@ -52,6 +52,8 @@ struct kube_agent {
 	char ip[64];                   /* status.podIP */
 	int port;                      /* its container port named "https", or 0 */
 };
+/* 1 if the pod is running, ready and not being deleted. */
+int kube_pod_ready(const json_t *pod);
 /* The ready agent pods in items; *out malloc()ed.  Returns the count or -errno. */
 int kube_agents(const json_t *items, struct kube_agent **out);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <throttlebot/plugin.h>
 #include "kube_api.h"
 #include "kube_config.h"
@@ -23,6 +24,7 @@ struct kube {
 	char *agent_namespace, *agent_selector;
 	unsigned page_size;
 	int agent_port;
+	double revive_timeout;
 };
 
 static const struct tb_setting_spec settings[] = {
@@ -46,6 +48,8 @@ static const struct tb_setting_spec settings[] = {
 	  "(default false: refused)" },
 	{ "page_size", TB_SETTING_INT, 0, "items per list request (default 500)" },
 	{ "timeout", TB_SETTING_NUMBER, 0, "seconds to wait for each API request (default 10)" },
+	{ "revive_timeout", TB_SETTING_NUMBER, 0, "seconds to wait for a pod whose container died in "
+	  "a trial to be ready again (default 120)" },
 	{ NULL, 0, 0, NULL }
 };
 
@@ -155,6 +159,12 @@ static int kube_init(const struct tb_host *h, const struct tb_config *cfg, void 
 		return r;
 	if (!(timeout > 0 && timeout <= 600))
 		return h->config_error(h, cfg, "timeout", "timeout must be in (0, 600] seconds");
+	k->revive_timeout = 120;
+	if ((r = h->get_number(h, cfg, "revive_timeout", &k->revive_timeout)) < 0 && r != -ENOENT)
+		return r;
+	if (!(k->revive_timeout > 0 && k->revive_timeout <= 3600))
+		return h->config_error(h, cfg, "revive_timeout", "revive_timeout must be in (0, 3600] "
+				       "seconds");
 	return kube_client_new(&k->creds, timeout, &k->cli);
 }
 
@@ -277,6 +287,47 @@ static int kube_alive(void *state, const struct tb_target *t)
 	return r;
 }
 
+/*
+ * The kubelet restarts a container that died (an OOM kill in a trial): wait,
+ * within revive_timeout, for its pod to be ready again, so that the next
+ * trial measures the service and not its restart.  A pod deleted meanwhile
+ * was replaced under another name: the discovery after this finds it.
+ */
+static int kube_revive(void *state, const struct tb_target *t)
+{
+	struct kube *k = state;
+	struct kube_container c;
+	char path[1024], err[1024] = "";
+	double start = k->h->now(k->h);
+	int r;
+
+	if (kube_parse_key(t->key, &c) < 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c.ns, c.pod);
+	for (;;) {
+		json_t *pod = NULL;
+		struct timespec second = { 1, 0 };
+
+		r = kube_get(k->cli, path, &pod, err, sizeof(err));
+		r = r == -ENOENT ? 0 : r < 0 ? r : kube_pod_ready(pod) ? 0 : -EAGAIN;
+		json_decref(pod);
+		if (r != -EAGAIN && r != -EIO)
+			break;
+		if (k->h->cancelled(k->h))
+			return -EINTR;
+		if (k->h->now(k->h) - start >= k->revive_timeout) {
+			TB_LOG(k->h, TB_LOG_ERROR, "pod %s/%s not ready again after %.0f s%s%s", c.ns,
+			       c.pod, k->revive_timeout, *err ? ": " : "", err);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&second, NULL);
+	}
+	if (r == 0)
+		TB_LOG(k->h, TB_LOG_INFO, "pod %s/%s ready again after %.1f s", c.ns, c.pod,
+		       k->h->now(k->h) - start);
+	return r;
+}
+
 TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.header = { TB_ABI_CURRENT, TB_KIND_ORCHESTRATOR, "kubernetes",
 		    "services from the ready pods of a Kubernetes namespace and label selector",
@@ -285,4 +336,5 @@ TB_PLUGIN_DEFINE(tb_orchestrator) = {
 	.fini = kube_fini,
 	.discover = kube_discover,
 	.alive = kube_alive,
+	.revive = kube_revive,
 };
