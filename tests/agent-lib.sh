@@ -30,10 +30,12 @@ agent_node() {
 	ip -n "$1" link set lo up || { echo "FAILED: cannot make node $1"; exit 1; }
 }
 
-# agent_conf FILE LISTEN TOKEN NAME [EXTRA]: an agent's configuration listening on LISTEN, with the
-# certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal and
-# NAME-lock, the cpu_quota throttler, and EXTRA (more settings) if given; all in this directory.
+# agent_conf FILE LISTEN TOKEN NAME [EXTRA] [THROTTLERS]: an agent's configuration listening on LISTEN,
+# with the certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal
+# and NAME-lock, the throttler groups THROTTLERS (default: the cpu_quota throttler), and EXTRA (more
+# settings) if given; all in this directory.
 agent_conf() {
+	conf_throttlers=${6:-'{ plugin = "cpu_quota"; }'}
 	cat > "$1" <<CONF
 listen = "$2";
 certificate = "$PWD/server.crt";
@@ -41,7 +43,7 @@ key = "$PWD/server.key";
 token_file = "$PWD/$3";
 journal = "$PWD/$4-journal";
 lock = "$PWD/$4-lock";
-throttlers = ( { plugin = "cpu_quota"; } );
+throttlers = ( $conf_throttlers );
 ${5:-}
 CONF
 }
