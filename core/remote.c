@@ -290,8 +290,10 @@ int tb_remote_release(const char *saved)
 	char err[1024] = "";
 	long st = by_handle(saved, "DELETE", "", err, sizeof(err));
 
-	if (st == 200 || st == 404)     /* 404: never applied, or its lease ran out */
+	if (st == 200)
 		return 0;
+	if (st == 404)     /* never applied, or the agent restored it itself */
+		return -ENOENT;
 	tb_error("restoring at the agent: %s", err);
 	return st == -EINVAL ? -EINVAL : -EIO;
 }

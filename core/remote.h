@@ -23,9 +23,9 @@ int tb_remote_apply(const char *saved, const struct tb_target *t, const char *th
 		    double stress, char *err, size_t errlen);
 /* Extend the lease.  -ENOENT: the agent holds no such throttle any more. */
 int tb_remote_renew(const char *saved);
-/* Restore it.  0 also when the agent no longer holds it (never applied, or
- * its lease ran out and the agent restored it).  The record is checked
- * first: it may come from a journal on disk. */
+/* Restore it.  -ENOENT when the agent no longer holds it (never applied, or
+ * the agent restored it itself: its lease ran out, or it restarted).  The
+ * record is checked first: it may come from a journal on disk. */
 int tb_remote_release(const char *saved);
 
 /* Keep renewing the record's lease from a thread of its own until

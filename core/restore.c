@@ -73,7 +73,10 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 		r = tb_remote_release(e->saved);
 		if (r == 0)
 			tb_info("restored %s (%s, at its node's agent)", e->target, e->plugin);
-		return r;
+		if (r == -ENOENT)
+			tb_info("%s (%s): its node's agent had restored it already", e->target,
+				e->plugin);
+		return r == -ENOENT ? 0 : r;
 	}
 
 	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {
