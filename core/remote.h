@@ -25,8 +25,10 @@ int tb_remote_apply(const char *saved, const struct tb_target *t, const char *th
 int tb_remote_renew(const char *saved);
 /* Restore it.  -ENOENT when the agent no longer holds it (never applied, or
  * the agent restored it itself: its lease ran out, or it restarted).  The
- * record is checked first: it may come from a journal on disk. */
-int tb_remote_release(const char *saved);
+ * record is checked first: it may come from a journal on disk.  patient: an
+ * agent that does not answer is asked again for up to the lease (it may be
+ * restarting), unless the command is cancelled. */
+int tb_remote_release(const char *saved, int patient);
 
 /* Keep renewing the record's lease from a thread of its own until
  * tb_renew_remove(); tb_renew_stop() ends the thread. */

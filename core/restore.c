@@ -70,7 +70,7 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 	int r;
 
 	if (!strcmp(e->kind, TB_REMOTE_KIND)) {
-		r = tb_remote_release(e->saved);
+		r = tb_remote_release(e->saved, 0);
 		if (r == 0)
 			tb_info("restored %s (%s, at its node's agent)", e->target, e->plugin);
 		if (r == -ENOENT)

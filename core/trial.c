@@ -154,7 +154,7 @@ int tb_run_restore(struct tb_run *run)
 
 		if (a->remote == TB_BY_AGENT)
 			tb_renew_remove(a->saved);
-		r = a->remote == TB_BY_AGENT ? tb_remote_release(a->saved)
+		r = a->remote == TB_BY_AGENT ? tb_remote_release(a->saved, 1)
 		    : a->remote == TB_BY_ENGINE ? tb_engine_restore(&run->orchestrator, a->saved)
 		    : tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
 
