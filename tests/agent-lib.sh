@@ -48,6 +48,19 @@ ${5:-}
 CONF
 }
 
+# cluster_trials SECONDS: a cluster test's search, short: two baselines, then one trial at stress 0.5 of
+# each pair, each trial a sleep of SECONDS.
+cluster_trials() {
+	cat <<CONF
+metrics = ( { plugin = "command"; command = ["/bin/sleep", "$1"]; } );
+stress_levels = [0.5];
+trials = 1;
+baseline_trials = 2;
+warmup_trials = 0;
+max_extra_trials = 0;
+CONF
+}
+
 # cluster_stop: end what a cluster test started, as its cleanup does: the controller run (killed, then
 # `throttlebot restore` for what it left), the agents (SIGTERM: each restores what it holds), the pids.
 cluster_stop() {
