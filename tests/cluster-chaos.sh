@@ -219,6 +219,7 @@ while [ $round -lt "$rounds" ] && [ $fail = 0 ]; do
 		while [ $(( $(ms) - t0 )) -le $limit ]; do sleep 0.1; done
 		kill -CONT $run
 		run_ends
+		[ $st = 0 ] || bad "round $round (stop): the run did not go on after its throttles lapsed"
 		for i in 1 2 3; do exact $i || bad "round $round (stop): node $i holds '$(values $i)' after the run"; done ;;
 	esac
 	restore_clean
