@@ -244,9 +244,12 @@ int tb_change_undo(struct tb_run *run, struct tb_change *c)
 
 		if (ct->remote)
 			tb_renew_remove(ct->saved);
-		r = ct->remote ? tb_remote_release(ct->saved)
+		r = ct->remote ? tb_remote_release(ct->saved, 1)
 			       : tb_throttler_ops(in)->restore(in->state, ct->saved);
 
+		if (r == -ENOENT && ct->remote)
+			tb_warn("%s: %s: its agent had put it back already (its lease ran out, or the "
+				"agent restarted)", in->name, ct->target);
 		if (r == -ENOENT)      /* the target is gone, and its change with it */
 			r = 0;
 		if (r < 0) {

@@ -10,9 +10,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "http_body.h"
+#include "instance.h"
 #include "log.h"
+#include "progress.h"
 #include "remote.h"
 
 #define HANDLE_LEN 32
@@ -270,8 +273,9 @@ int tb_remote_apply(const char *saved, const struct tb_target *t, const char *th
 	return tb_remote_errno(st);
 }
 
-long tb_remote_by_handle(const char *saved, const char *method, const char *suffix,
-			 json_t **answer, char *err, size_t errlen)
+/* The answer's status, or -errno (-EIO: no answer); *lease (if asked) the record's lease. */
+static long handle_request(const char *saved, const char *method, const char *suffix,
+			   json_t **answer, char *err, size_t errlen, double *lease)
 {
 	struct endpoint ep;
 	char path[128];
@@ -282,17 +286,25 @@ long tb_remote_by_handle(const char *saved, const char *method, const char *suff
 		snprintf(err, errlen, "refused: not a record of a throttle at an agent");
 		return -EINVAL;
 	}
+	if (lease)
+		*lease = ep.lease;
 	snprintf(path, sizeof(path), "/v1/throttles/%s%s", ep.handle, suffix);
 	st = request(&ep, method, path, NULL, answer, err, errlen);
 	json_decref(ep.json);
 	return st;
 }
 
+long tb_remote_by_handle(const char *saved, const char *method, const char *suffix,
+			 json_t **answer, char *err, size_t errlen)
+{
+	return handle_request(saved, method, suffix, answer, err, errlen, NULL);
+}
+
 static long by_handle(const char *saved, const char *method, const char *suffix, char *err,
-		      size_t errlen)
+		      size_t errlen, double *lease)
 {
 	json_t *answer;
-	long st = tb_remote_by_handle(saved, method, suffix, &answer, err, errlen);
+	long st = handle_request(saved, method, suffix, &answer, err, errlen, lease);
 
 	json_decref(answer);
 	return st;
@@ -301,7 +313,7 @@ static long by_handle(const char *saved, const char *method, const char *suffix,
 int tb_remote_renew(const char *saved)
 {
 	char err[1024] = "";
-	long st = by_handle(saved, "POST", "/renew", err, sizeof(err));
+	long st = by_handle(saved, "POST", "/renew", err, sizeof(err), NULL);
 
 	if (st == 200)
 		return 0;
@@ -310,13 +322,34 @@ int tb_remote_renew(const char *saved)
 	return st == 404 ? -ENOENT : -EIO;
 }
 
-int tb_remote_release(const char *saved)
+int tb_remote_release(const char *saved, int patient)
 {
+	const struct timespec pause = { 0, 200 * 1000 * 1000L };
 	char err[1024] = "";
-	long st = by_handle(saved, "DELETE", "", err, sizeof(err));
+	double lease = 0, until = 0;
+	long st;
 
-	if (st == 200 || st == 404)     /* 404: never applied, or its lease ran out */
+	/* An agent that does not answer may be restarting: it undoes what it
+	 * held as it starts, and answers 404 then; past the lease, either it
+	 * lifted the throttle or it is down and its journal keeps it. */
+	for (int tries = 0;; tries++) {
+		st = by_handle(saved, "DELETE", "", err, sizeof(err), &lease);
+		if (st != -EIO || !patient || tb_cancelled)
+			break;
+		if (tries == 0) {
+			until = tb_now() + lease;
+			tb_warn("restoring at the agent: %s: trying again for up to %.0f s (the lease)",
+				err, lease);
+		}
+		if (tb_now() >= until)
+			break;
+		nanosleep(&pause, NULL);
+	}
+
+	if (st == 200)
 		return 0;
+	if (st == 404)     /* never applied, or the agent restored it itself */
+		return -ENOENT;
 	tb_error("restoring at the agent: %s", err);
 	return st == -EINVAL ? -EINVAL : -EIO;
 }

@@ -53,10 +53,12 @@ int tb_remote_keep(const char *saved);
 
 /* Extend the lease.  -ENOENT: the agent holds no such throttle any more. */
 int tb_remote_renew(const char *saved);
-/* Restore it.  0 also when the agent no longer holds it (never applied, or
- * its lease ran out and the agent restored it).  The record is checked
- * first: it may come from a journal on disk. */
-int tb_remote_release(const char *saved);
+/* Restore it.  -ENOENT when the agent no longer holds it (never applied, or
+ * the agent restored it itself: its lease ran out, or it restarted).  The
+ * record is checked first: it may come from a journal on disk.  patient: an
+ * agent that does not answer is asked again for up to the lease (it may be
+ * restarting), unless the command is cancelled. */
+int tb_remote_release(const char *saved, int patient);
 
 /* Keep renewing the record's lease from a thread of its own until
  * tb_renew_remove(); tb_renew_stop() ends the thread. */

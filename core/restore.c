@@ -70,10 +70,13 @@ int tb_restore_entry(const struct tb_journal_entry *e)
 	int r;
 
 	if (!strcmp(e->kind, TB_REMOTE_KIND)) {
-		r = tb_remote_release(e->saved);
+		r = tb_remote_release(e->saved, 0);
 		if (r == 0)
 			tb_info("restored %s (%s, at its node's agent)", e->target, e->plugin);
-		return r;
+		if (r == -ENOENT)
+			tb_info("%s (%s): its node's agent had restored it already", e->target,
+				e->plugin);
+		return r == -ENOENT ? 0 : r;
 	}
 
 	if (kind != TB_KIND_THROTTLER && kind != TB_KIND_ORCHESTRATOR) {

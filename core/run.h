@@ -24,6 +24,7 @@ struct tb_applied {
 	long journal_id;
 	char *saved;
 	int remote;              /* enum tb_applied_by */
+	int held;                /* the agent said it applied it */
 };
 
 struct tb_run {
@@ -49,6 +50,7 @@ struct tb_run {
 	size_t napplied;
 	char **unrestored;       /* "target (throttler)" whose restore failed */
 	size_t nunrestored;
+	unsigned long lapsed;    /* this trial's throttles an agent had lifted before restore */
 	unsigned long alive_unknown;   /* orchestrator's alive() answers "could not tell" */
 	unsigned long check_unknown;   /* throttlers' check() answers "could not tell" */
 	/* The schedule (loop.c). */

@@ -26,6 +26,7 @@ int tb_run_push_applied(struct tb_run *run, struct tb_instance *t, const struct 
 	grown->target = target;
 	grown->journal_id = id;
 	grown->remote = remote;
+	grown->held = 0;
 	grown->saved = strdup(saved);
 	if (!grown->saved)
 		return -ENOMEM;
@@ -57,6 +58,8 @@ static int apply_remote(struct tb_run *run, struct tb_instance *t, const struct 
 	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_AGENT);
 	if (r == 0)
 		r = tb_remote_apply(saved, target, t->name, stress, err, errlen);
+	if (r == 0)
+		run->applied[run->napplied - 1].held = 1;
 	if (r == 0)
 		r = tb_renew_add(saved);
 	return r;
@@ -151,10 +154,17 @@ int tb_run_restore(struct tb_run *run)
 
 		if (a->remote == TB_BY_AGENT)
 			tb_renew_remove(a->saved);
-		r = a->remote == TB_BY_AGENT ? tb_remote_release(a->saved)
+		r = a->remote == TB_BY_AGENT ? tb_remote_release(a->saved, 1)
 		    : a->remote == TB_BY_ENGINE ? tb_engine_restore(&run->orchestrator, a->saved)
 		    : tb_throttler_ops(a->throttler)->restore(a->throttler->state, a->saved);
 
+		/* The agent restored it before we asked: the trial ran part of the
+		 * time unthrottled, and its measurement is not the throttle's. */
+		if (r == -ENOENT && a->remote == TB_BY_AGENT && a->held) {
+			tb_warn("%s: %s: its agent had restored it already (its lease ran out, or "
+				"the agent restarted)", a->throttler->name, a->target->id);
+			run->lapsed++;
+		}
 		if (r == -ENOENT)       /* the target is gone, and its throttle with it */
 			r = 0;
 		if (r < 0) {
@@ -396,6 +406,7 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 	for (size_t i = 0; i < run->results.nvalues; i++)
 		out->values[i] = NAN;
 	out->start = tb_now() - run->t0;
+	run->lapsed = 0;
 	r = tb_run_apply(run, e, err, sizeof(err));
 	if (r == 0) {
 		r = measure(run, &trial, out->values, err, sizeof(err));
@@ -408,6 +419,11 @@ int tb_run_trial(struct tb_run *run, const struct tb_experiment *e, unsigned ind
 		if (r == 0 && rr < 0) {
 			snprintf(err, sizeof(err), "restore failed: %s", strerror(-rr));
 			r = rr;
+		}
+		if (r == 0 && run->lapsed) {
+			snprintf(err, sizeof(err), "%lu throttle(s) lifted by the agent before the trial "
+				 "ended: its measurement is not the throttle's", run->lapsed);
+			r = -ETIMEDOUT;
 		}
 	}
 	out->duration = tb_now() - run->t0 - out->start;

@@ -31,8 +31,8 @@ cd "$tmp" || exit 1
 
 agent_node "$ns" "tba.$n" 10.219.9
 agent_certs 10.219.9.2
-AGENT_THROTTLERS='{ plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; }' \
-	agent_conf n1.conf 10.219.9.2:7443 token1 n1
+agent_conf n1.conf 10.219.9.2:7443 token1 n1 "" \
+	'{ plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; }'
 nsenter --net="/run/netns/$ns" "$tb" agent --config "$tmp/n1.conf" > n1.log 2>&1 &
 agents=$!
 for _ in $(seq 1 50); do grep -q listening n1.log && break; sleep 0.1; done

@@ -59,12 +59,7 @@ orchestrator = { plugin = "local";
   services = ( { name = "a"; cgroup = "/throttlebot-cluster-a-$n"; node = "n1"; },
                { name = "b"; cgroup = "/throttlebot-cluster-b-$n"; node = "n2"; } ); };
 throttlers = ( { plugin = "cpu_quota"; } );
-metrics = ( { plugin = "command"; command = ["/bin/sleep", "5"]; } );
-stress_levels = [0.5];
-trials = 1;
-baseline_trials = 2;
-warmup_trials = 0;
-max_extra_trials = 0;
+$(cluster_trials 5)
 agents = (
   { node = "n1"; url = "https://10.219.1.2:7443"; token_file = "$tmp/token1"; ca = "$tmp/ca.crt";
     lease_seconds = 3; },

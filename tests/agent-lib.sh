@@ -30,12 +30,12 @@ agent_node() {
 	ip -n "$1" link set lo up || { echo "FAILED: cannot make node $1"; exit 1; }
 }
 
-# agent_conf FILE LISTEN TOKEN NAME [EXTRA]: an agent's configuration listening on LISTEN, with the
-# certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal and
-# NAME-lock, the cpu_quota throttler (or the groups in AGENT_THROTTLERS), and EXTRA (more settings) if
-# given; all in this directory.
+# agent_conf FILE LISTEN TOKEN NAME [EXTRA] [THROTTLERS]: an agent's configuration listening on LISTEN,
+# with the certificate agent_certs made, the token in the file TOKEN, its journal and lock NAME-journal
+# and NAME-lock, the throttler groups THROTTLERS (default: the cpu_quota throttler), and EXTRA (more
+# settings) if given; all in this directory.
 agent_conf() {
-	th=${AGENT_THROTTLERS:-'{ plugin = "cpu_quota"; }'}
+	conf_throttlers=${6:-'{ plugin = "cpu_quota"; }'}
 	cat > "$1" <<CONF
 listen = "$2";
 certificate = "$PWD/server.crt";
@@ -43,8 +43,21 @@ key = "$PWD/server.key";
 token_file = "$PWD/$3";
 journal = "$PWD/$4-journal";
 lock = "$PWD/$4-lock";
-throttlers = ( $th );
+throttlers = ( $conf_throttlers );
 ${5:-}
+CONF
+}
+
+# cluster_trials SECONDS: a cluster test's search, short: two baselines, then one trial at stress 0.5 of
+# each pair, each trial a sleep of SECONDS.
+cluster_trials() {
+	cat <<CONF
+metrics = ( { plugin = "command"; command = ["/bin/sleep", "$1"]; } );
+stress_levels = [0.5];
+trials = 1;
+baseline_trials = 2;
+warmup_trials = 0;
+max_extra_trials = 0;
 CONF
 }
 
