@@ -45,8 +45,7 @@ for i in 1 2; do agent_node "throttlebot-k$i-$n" "tbk$i.$n" "10.226.$i"; done
 agent_certs 10.226.1.2 10.226.2.2 127.0.0.1
 for i in 1 2; do
 	agent_conf k$i.conf "10.226.$i.2:7443" token k$i
-	nsenter --net="/run/netns/throttlebot-k$i-$n" "$tb" agent --config "$tmp/k$i.conf" > k$i.log 2>&1 &
-	agents="$agents $!"
+	agent_start "throttlebot-k$i-$n" k$i.conf k$i.log
 done
 
 # The containers: frontend (node k1) and storage (node k2), half a core each, each with a process.
@@ -90,12 +89,9 @@ PY
 python3 "$abs_top_srcdir/tests/kube-apiserver.py" fixtures port server.crt server.key "$(cat token)" \
 	faults.json > apiserver.log 2>&1 &
 pids="$pids $!"
-for _ in $(seq 1 50); do
-	[ -s port ] && grep -q listening k1.log && grep -q listening k2.log && break
-	sleep 0.1
-done
-[ -s port ] && grep -q listening k1.log && grep -q listening k2.log ||
-	{ bad "the API stand-in or the agents did not start"; cat apiserver.log k1.log k2.log; exit 1; }
+agent_wait k1.log k2.log || exit 1
+for _ in $(seq 1 50); do [ -s port ] && break; sleep 0.1; done
+[ -s port ] || { bad "the API stand-in did not start"; cat apiserver.log; exit 1; }
 cat > kubeconfig <<YAML
 apiVersion: v1
 kind: Config
