@@ -84,3 +84,9 @@ agent_wait() {
 	cat "$@"
 	return 1
 }
+
+# agent_opens NAMESPACE: how many TCP connections were accepted in the network namespace NAMESPACE so far.
+agent_opens() {
+	ip netns exec "$1" awk '$1 == "Tcp:" {
+		if (!c) { for (i = 2; i <= NF; i++) if ($i == "PassiveOpens") c = i } else print $c }' /proc/net/snmp
+}

@@ -135,8 +135,14 @@ CONF
 "$tb" probe app.conf > probe.log 2>&1 || { bad "probe failed"; cat probe.log; }
 grep -A4 "storage-0/db" probe.log | grep -q "agent   https://10.226.2.2:7443" ||
 	{ bad "probe does not name storage's agent"; cat probe.log; }
+o1=$(agent_opens "throttlebot-k1-$n") o2=$(agent_opens "throttlebot-k2-$n")
 "$tb" run app.conf > run.log 2>&1; st=$?
 [ $st = 0 ] || { bad "the run exited $st"; tail -20 run.log; }
+# A run keeps its connection to each agent alive: fewer connections reach a node than throttles.
+o1=$(($(agent_opens "throttlebot-k1-$n") - o1)) o2=$(($(agent_opens "throttlebot-k2-$n") - o2))
+a1=$(grep -c "applied stress" k1.log) a2=$(grep -c "applied stress" k2.log)
+echo "connections to the agents: k1 $o1 for $a1 throttles, k2 $o2 for $a2"
+[ "$o1" -lt "$a1" ] && [ "$o2" -lt "$a2" ] || bad "a connection a request: the run does not keep them alive"
 grep -q "applied stress 0.500" k1.log && grep -q "applied stress 0.500" k2.log ||
 	bad "not every node's agent applied a throttle"
 grep -q "released by the client" k1.log && grep -q "released by the client" k2.log || bad "the run did not release"
