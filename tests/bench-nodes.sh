@@ -17,6 +17,7 @@ spinwork=$abs_top_builddir/apps/spinwork
 [ -d /sys/fs/cgroup/cpu ] || { echo "bench-nodes: needs the cgroup v1 cpu hierarchy"; exit 77; }
 for p in openssl nsenter ip python3 tc; do command -v $p >/dev/null || { echo "bench-nodes: needs $p"; exit 77; }; done
 pairs=${NODES_PAIRS:-7}
+[ "$pairs" -ge 1 ] 2>/dev/null || { echo "bench-nodes: NODES_PAIRS is a number of pairs, 1 or more"; exit 1; }
 limit=1.10
 out=$abs_top_builddir/bench-nodes.txt
 work=$(mktemp -d /tmp/throttlebot-bench-nodes.XXXXXX) || exit 1
