@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "progress.h"
 #include "remote.h"
+#include "remote_conn.h"
 
 #define HANDLE_LEN 32
 #define TIMEOUT_MS 10000L
@@ -141,6 +143,15 @@ static int parse_record(const char *saved, struct endpoint *ep)
 	return 0;
 }
 
+/* The connection outlives the request: no process the run starts (a service,
+ * a workload) may inherit it. */
+static curl_socket_t cloexec_socket(void *unused, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)unused;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* One request; *answer is the JSON answer (NULL if none).  The status, or -errno. */
 static long request(const struct endpoint *ep, const char *method, const char *path,
 		    json_t *body, json_t **answer, char *err, size_t errlen)
@@ -149,14 +160,16 @@ static long request(const struct endpoint *ep, const char *method, const char *p
 	struct tb_http_body b = { 0 };
 	struct curl_slist *hdr = NULL;
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	CURL *c = curl_easy_init();
+	struct tb_conn *slot;
+	CURL *c = tb_conn_take(ep->url, &slot);
 	long status = -EIO;
 	CURLcode cr;
 
 	*answer = NULL;
 	if (!c || (body && !text)) {
 		free(text);
-		curl_easy_cleanup(c);
+		if (c)
+			tb_conn_give(c, slot);
 		return -ENOMEM;
 	}
 	snprintf(url, sizeof(url), "%s%s", ep->url, path);
@@ -197,6 +210,7 @@ static long request(const struct endpoint *ep, const char *method, const char *p
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "throttlebot");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, cloexec_socket);
 	cr = curl_easy_perform(c);
 	if (cr != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s", ep->url, detail[0] ? detail : curl_easy_strerror(cr));
@@ -210,8 +224,8 @@ static long request(const struct endpoint *ep, const char *method, const char *p
 out:
 	if (auth[0])
 		explicit_bzero(auth, sizeof(auth));
+	tb_conn_give(c, slot);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
 	free(b.data);
 	free(text);
 	return status;

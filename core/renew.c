@@ -18,18 +18,29 @@ struct lease {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;        /* on the monotonic clock: stop needs no wait for the tick */
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
 static pthread_t thread;
 static int running, stopping;
 static struct lease *leases;
 static size_t nleases;
 
+static void make_wake(void)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&wake, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static void *renewer(void *arg)
 {
-	const struct timespec tick = { 0, TICK_NS };
-
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		double now = tb_now();
+		struct timespec next;
 
 		/* Under the lock: the main thread's release waits for a renewal
 		 * in flight rather than racing it. */
@@ -41,9 +52,13 @@ static void *renewer(void *arg)
 					"this trial's measurement is suspect");
 			leases[i].last = now;
 		}
-		pthread_mutex_unlock(&lock);
-		nanosleep(&tick, NULL);
-		pthread_mutex_lock(&lock);
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_nsec += TICK_NS;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wake, &lock, &next);
 	}
 	pthread_mutex_unlock(&lock);
 	return NULL;
@@ -68,6 +83,7 @@ int tb_renew_add(const char *saved)
 		leases[nleases++].last = tb_now();
 	}
 	if (r == 0 && !running) {
+		pthread_once(&wake_once, make_wake);
 		r = -pthread_create(&thread, NULL, renewer, NULL);
 		running = r == 0;
 	}
@@ -92,6 +108,8 @@ void tb_renew_stop(void)
 {
 	pthread_mutex_lock(&lock);
 	stopping = 1;
+	if (running)
+		pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);
 	if (running)
 		pthread_join(thread, NULL);

@@ -10,6 +10,7 @@
 #include "journal.h"
 #include "log.h"
 #include "remote.h"
+#include "remote_conn.h"
 #include "restore.h"
 
 static unsigned kind_of(const char *name)
@@ -180,6 +181,7 @@ int tb_restore_journal(const char *path)
 	if (r < 0)
 		return r;
 	r = tb_restore_pending(j, path);
+	tb_conn_close_all();
 	tb_journal_close(j);
 	return r;
 }

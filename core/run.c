@@ -13,6 +13,7 @@
 #include "log.h"
 #include "progress.h"
 #include "remote.h"
+#include "remote_conn.h"
 #include "run.h"
 
 static int load_one(struct tb_run *run, struct tb_instance *in, const struct tb_plugin_ref *ref,
@@ -205,6 +206,7 @@ void tb_run_finish(struct tb_run *run)
 
 	tb_run_restore(run);
 	tb_renew_stop();
+	tb_conn_close_all();
 	if (run->orchestrator.initialised) {
 		o = tb_run_orchestrator(run);
 		if (run->launched && o->stop)

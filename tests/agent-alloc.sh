@@ -33,10 +33,8 @@ agent_node "$ns" "tba.$n" 10.219.9
 agent_certs 10.219.9.2
 agent_conf n1.conf 10.219.9.2:7443 token1 n1 "" \
 	'{ plugin = "cpu_quota"; }, { plugin = "memory"; hard = true; capacity = 134217728; }'
-nsenter --net="/run/netns/$ns" "$tb" agent --config "$tmp/n1.conf" > n1.log 2>&1 &
-agents=$!
-for _ in $(seq 1 50); do grep -q listening n1.log && break; sleep 0.1; done
-grep -q listening n1.log || { bad "the agent did not start"; cat n1.log; exit 1; }
+agent_start "$ns" n1.conf n1.log
+agent_wait n1.log || exit 1
 
 # The service: busy, in an operator's cgroup held to 0.7 of a CPU.
 mkdir "$cga" && echo 70000 > "$cga/cpu.cfs_quota_us" || exit 1

@@ -34,14 +34,9 @@ agent_certs 10.219.1.2 10.219.2.2
 for i in 1 2; do
 	extra=; [ $i = 2 ] && extra="client_ca = \"$tmp/ca.crt\";"
 	agent_conf n$i.conf "10.219.$i.2:7443" token$i n$i "$extra"
-	nsenter --net="/run/netns/throttlebot-n$i-$n" "$tb" agent --config "$tmp/n$i.conf" > n$i.log 2>&1 &
-	agents="$agents $!"
+	agent_start "throttlebot-n$i-$n" n$i.conf n$i.log
 done
-for _ in $(seq 1 50); do
-	grep -q listening n1.log && grep -q listening n2.log && break
-	sleep 0.1
-done
-grep -q listening n1.log && grep -q listening n2.log || { bad "the agents did not start"; cat n1.log n2.log; exit 1; }
+agent_wait n1.log n2.log || exit 1
 
 # A service on each node, each in an operator's cgroup with its own limit, each busy.
 mkdir "$cga" "$cgb" && echo 70000 > "$cga/cpu.cfs_quota_us" && echo 60000 > "$cgb/cpu.cfs_quota_us" || exit 1

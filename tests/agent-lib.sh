@@ -76,3 +76,30 @@ cluster_stop() {
 agent_pending() {
 	echo $(( $(grep -cF 'op\":\"apply' "$1") - $(grep -cF 'op\":\"done' "$1") ))
 }
+
+# agent_start NAMESPACE CONF LOG: an agent with the configuration CONF (in this directory) in the network
+# namespace NAMESPACE, its output in LOG; its pid is added to $agents, for the test's cleanup to stop.
+agent_start() {
+	nsenter --net="/run/netns/$1" "$tb" agent --config "$PWD/$2" > "$3" 2>&1 &
+	agents="$agents $!"
+}
+
+# agent_wait LOG...: until every agent whose output is a LOG listens (at most 5 s); else 1, the logs shown.
+agent_wait() {
+	local l up
+	for _ in $(seq 1 50); do
+		up=0
+		for l; do grep -q listening "$l" && up=$((up + 1)); done
+		[ "$up" = $# ] && return 0
+		sleep 0.1
+	done
+	bad "the agents did not start"
+	cat "$@"
+	return 1
+}
+
+# agent_opens NAMESPACE: how many TCP connections were accepted in the network namespace NAMESPACE so far.
+agent_opens() {
+	ip netns exec "$1" awk '$1 == "Tcp:" {
+		if (!c) { for (i = 2; i <= NF; i++) if ($i == "PassiveOpens") c = i } else print $c }' /proc/net/snmp
+}

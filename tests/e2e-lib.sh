@@ -88,7 +88,8 @@ e2e_stop_run() {
 		for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$run_pid" 2>/dev/null
 	fi
-	wait 2>/dev/null
+	# The run only: the test's other children (agents, say) may still have to serve the restore.
+	[ -n "$run_pid" ] && wait "$run_pid" 2>/dev/null
 	[ -s "$THROTTLEBOT_JOURNAL" ] && "$tb" restore
 }
 
@@ -105,7 +106,7 @@ e2e_run() {
 	st=$?
 	pid=$run_pid run_pid=
 	t1=$(date +%s.%N)
-	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	[ -n "${3:-}" ] && grep -h "$3" "$work/$name.log"
 	sed -n '/^ThrottleBot:/,$p' "$work/$name.log"
 	[ "$st" = 0 ] || { tail -30 "$work/$name.log"; echo "FAIL: $name: throttlebot run exited $st"; exit 1; }

@@ -45,8 +45,7 @@ for i in 1 2; do agent_node "throttlebot-k$i-$n" "tbk$i.$n" "10.226.$i"; done
 agent_certs 10.226.1.2 10.226.2.2 127.0.0.1
 for i in 1 2; do
 	agent_conf k$i.conf "10.226.$i.2:7443" token k$i
-	nsenter --net="/run/netns/throttlebot-k$i-$n" "$tb" agent --config "$tmp/k$i.conf" > k$i.log 2>&1 &
-	agents="$agents $!"
+	agent_start "throttlebot-k$i-$n" k$i.conf k$i.log
 done
 
 # The containers: frontend (node k1) and storage (node k2), half a core each, each with a process.
@@ -90,12 +89,9 @@ PY
 python3 "$abs_top_srcdir/tests/kube-apiserver.py" fixtures port server.crt server.key "$(cat token)" \
 	faults.json > apiserver.log 2>&1 &
 pids="$pids $!"
-for _ in $(seq 1 50); do
-	[ -s port ] && grep -q listening k1.log && grep -q listening k2.log && break
-	sleep 0.1
-done
-[ -s port ] && grep -q listening k1.log && grep -q listening k2.log ||
-	{ bad "the API stand-in or the agents did not start"; cat apiserver.log k1.log k2.log; exit 1; }
+agent_wait k1.log k2.log || exit 1
+for _ in $(seq 1 50); do [ -s port ] && break; sleep 0.1; done
+[ -s port ] || { bad "the API stand-in did not start"; cat apiserver.log; exit 1; }
 cat > kubeconfig <<YAML
 apiVersion: v1
 kind: Config
@@ -139,8 +135,14 @@ CONF
 "$tb" probe app.conf > probe.log 2>&1 || { bad "probe failed"; cat probe.log; }
 grep -A4 "storage-0/db" probe.log | grep -q "agent   https://10.226.2.2:7443" ||
 	{ bad "probe does not name storage's agent"; cat probe.log; }
+o1=$(agent_opens "throttlebot-k1-$n") o2=$(agent_opens "throttlebot-k2-$n")
 "$tb" run app.conf > run.log 2>&1; st=$?
 [ $st = 0 ] || { bad "the run exited $st"; tail -20 run.log; }
+# A run keeps its connection to each agent alive: fewer connections reach a node than throttles.
+o1=$(($(agent_opens "throttlebot-k1-$n") - o1)) o2=$(($(agent_opens "throttlebot-k2-$n") - o2))
+a1=$(grep -c "applied stress" k1.log) a2=$(grep -c "applied stress" k2.log)
+echo "connections to the agents: k1 $o1 for $a1 throttles, k2 $o2 for $a2"
+[ "$o1" -lt "$a1" ] && [ "$o2" -lt "$a2" ] || bad "a connection a request: the run does not keep them alive"
 grep -q "applied stress 0.500" k1.log && grep -q "applied stress 0.500" k2.log ||
 	bad "not every node's agent applied a throttle"
 grep -q "released by the client" k1.log && grep -q "released by the client" k2.log || bad "the run did not release"
