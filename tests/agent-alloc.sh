@@ -9,13 +9,6 @@
 # of its own, which the agent finds by pid.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
-[ -d /sys/fs/cgroup/cpu ] || { echo "skipped: needs the cgroup v1 cpu hierarchy"; exit 77; }
-for p in openssl nsenter ip; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
-tb=$abs_top_builddir/throttlebot
-tmp=$(mktemp -d /tmp/throttlebot-alloc-XXXXXX)
-chmod 700 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 ns=throttlebot-alloc-$n
 cga=/sys/fs/cgroup/cpu/throttlebot-alloc-a-$n
@@ -27,7 +20,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 . "$abs_top_srcdir/tests/agent-lib.sh"
-cd "$tmp" || exit 1
+cluster_begin alloc
 
 agent_node "$ns" "tba.$n" 10.219.9
 agent_certs 10.219.9.2

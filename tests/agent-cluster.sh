@@ -7,13 +7,6 @@
 # The services are processes of this host in cgroups of their own, which the agents find by pid.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
-[ -d /sys/fs/cgroup/cpu ] || { echo "skipped: needs the cgroup v1 cpu hierarchy"; exit 77; }
-for p in openssl nsenter ip; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
-tb=$abs_top_builddir/throttlebot
-tmp=$(mktemp -d /tmp/throttlebot-cluster-XXXXXX)
-chmod 700 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 cga=/sys/fs/cgroup/cpu/throttlebot-cluster-a-$n
 cgb=/sys/fs/cgroup/cpu/throttlebot-cluster-b-$n
@@ -25,7 +18,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 . "$abs_top_srcdir/tests/agent-lib.sh"
-cd "$tmp" || exit 1
+cluster_begin cluster
 
 # Two nodes: namespace n<i> at 10.219.<i>.2, this host at 10.219.<i>.1.
 for i in 1 2; do agent_node "throttlebot-n$i-$n" "tbc$i.$n" "10.219.$i"; done

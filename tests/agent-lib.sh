@@ -2,6 +2,7 @@
 # for the addresses given (server.crt, server.key), a client certificate from the CA (client.crt,
 # client.key), one from no known CA (rogue.crt, rogue.key) and bearer tokens (token, token1, token2).
 # Usage: agent_certs IP...  Sourced after the test defines cleanup(), which it then runs on exit.
+tmp=${tmp:-}          # a test that skips before it has one still cleans up
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail=0
@@ -102,4 +103,19 @@ agent_wait() {
 agent_opens() {
 	ip netns exec "$1" awk '$1 == "Tcp:" {
 		if (!c) { for (i = 2; i <= NF; i++) if ($i == "PassiveOpens") c = i } else print $c }' /proc/net/snmp
+}
+
+# cluster_begin NAME [PROGRAM...]: skip (77) without root, the cgroup v1 cpu hierarchy (and those named in
+# CLUSTER_HIERARCHIES), openssl, nsenter, ip or a PROGRAM; then set tb (the program under test), tmp (a
+# private directory /tmp/throttlebot-NAME-*, where the test goes) and a journal and lock of the test's own.
+cluster_begin() {
+	name=$1; shift
+	[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+	for h in cpu ${CLUSTER_HIERARCHIES:-}; do
+		[ -d /sys/fs/cgroup/$h ] || { echo "skipped: needs the cgroup v1 $h hierarchy"; exit 77; }
+	done
+	for p in openssl nsenter ip "$@"; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
+	tb=$abs_top_builddir/throttlebot
+	tmp=$(mktemp -d "/tmp/throttlebot-$name-XXXXXX") && chmod 700 "$tmp" && cd "$tmp" || exit 1
+	export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 }

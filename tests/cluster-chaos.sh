@@ -11,15 +11,6 @@
 # renewals stop reaching the agents.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
-for h in cpu cpuset; do
-	[ -d /sys/fs/cgroup/$h ] || { echo "skipped: needs the cgroup v1 $h hierarchy"; exit 77; }
-done
-for p in openssl nsenter ip; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
-tb=$abs_top_builddir/throttlebot
-tmp=$(mktemp -d /tmp/throttlebot-chaos-XXXXXX)
-chmod 700 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 rounds=${ROUNDS:-4}
 seed=${SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
@@ -37,7 +28,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 . "$abs_top_srcdir/tests/agent-lib.sh"
-cd "$tmp" || exit 1
+CLUSTER_HIERARCHIES=cpuset cluster_begin chaos
 [ "$rounds" -ge 1 ] 2>/dev/null && [ "$rounds" -le 1000 ] || { echo "FAILED: ROUNDS=$rounds"; exit 1; }
 case $seed in *[!0-9]*|'') echo "FAILED: SEED=$seed is not a number"; exit 1 ;; esac
 echo "seed $seed (SEED=$seed ROUNDS=$rounds to repeat)"

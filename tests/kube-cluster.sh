@@ -9,13 +9,6 @@
 # cgroups named as containerd's systemd driver names them, kubelet's four levels down, with real processes.
 set -u
 : "${abs_top_builddir:?run me from make check}" "${abs_top_srcdir:?}"
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
-[ -d /sys/fs/cgroup/cpu ] || { echo "skipped: needs the cgroup v1 cpu hierarchy"; exit 77; }
-for p in openssl nsenter ip python3; do command -v $p >/dev/null || { echo "skipped: needs $p"; exit 77; }; done
-tb=$abs_top_builddir/throttlebot
-tmp=$(mktemp -d /tmp/throttlebot-kcluster-XXXXXX)
-chmod 700 "$tmp"
-export THROTTLEBOT_JOURNAL=$tmp/journal THROTTLEBOT_LOCK=$tmp/lock
 n=$$
 top=/sys/fs/cgroup/cpu/throttlebot-kube-$n
 ida=$(printf 'a%063x' $n); idb=$(printf 'b%063x' $n)
@@ -38,7 +31,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 . "$abs_top_srcdir/tests/agent-lib.sh"
-cd "$tmp" || exit 1
+cluster_begin kcluster python3
 
 # Two nodes: namespace k<i> at 10.226.<i>.2, this host at 10.226.<i>.1.
 for i in 1 2; do agent_node "throttlebot-k$i-$n" "tbk$i.$n" "10.226.$i"; done
