@@ -36,7 +36,6 @@ int tb_engine_apply(struct tb_run *run, struct tb_instance *t, const struct tb_t
 	int (*apply)(void *, const struct tb_target *, const char *, double) =
 		TB_SINCE(ops, 3, throttle_apply);
 	char saved[TB_SAVED_MAX] = "";
-	long id;
 	int r;
 
 	if (!save || !apply || !TB_SINCE(ops, 3, throttle_restore)) {
@@ -54,14 +53,8 @@ int tb_engine_apply(struct tb_run *run, struct tb_instance *t, const struct tb_t
 			 r == -EOPNOTSUPP ? " an agent in the configuration's agents list" : "");
 		return r;
 	}
-	/* Journal first: if we die before the restore, 'throttlebot restore' undoes it. */
-	id = run->journal ? tb_journal_add(run->journal, TB_ENGINE_KIND, o->lib.header->name,
-					   o->lib.path, target->id, saved) : 0;
-	if (id < 0) {
-		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
-		return (int)id;
-	}
-	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_ENGINE);
+	r = tb_run_record_applied(run, t, target, TB_ENGINE_KIND, o->lib.header->name, o->lib.path,
+				  saved, TB_BY_ENGINE, err, errlen);
 	if (r < 0)
 		return r;
 	tb_instance_clear_error(o);

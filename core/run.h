@@ -85,14 +85,17 @@ int tb_run_discover(struct tb_run *run, int launch);
 int tb_run_keep_target(const struct tb_target *t, void *arg);
 /* Build the search space and init the strategy (plan.c). */
 int tb_run_plan(struct tb_run *run);
-/* Journal and apply every throttle of e on every target; all or nothing (trial.c). */
 /* The agent that throttles t (its node's, named in the configuration or found
  * by the orchestrator), or NULL: this host does.  Valid until the next call. */
 const struct tb_agent_ref *tb_run_agent(struct tb_run *run, const struct tb_target *t);
+/* Journal and apply every throttle of e on every target; all or nothing (trial.c). */
 int tb_run_apply(struct tb_run *run, const struct tb_experiment *e, char *err, size_t errlen);
-/* Record a throttle as applied (to be restored by tb_run_restore), by whom. */
-int tb_run_push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
-			long id, const char *saved, enum tb_applied_by by);
+/* Before a throttle is made: journal saved (kind, plugin and path: what
+ * undoes it after a crash) and record it as applied, by whom, so that
+ * tb_run_restore() undoes it whatever the apply does.  0 or -errno (err). */
+int tb_run_record_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
+			  const char *kind, const char *plugin, const char *path, const char *saved,
+			  enum tb_applied_by by, char *err, size_t errlen);
 /* Restore whatever is applied, newest first.  0 or the first error; what
  * could not be restored is added to run->unrestored. */
 int tb_run_restore(struct tb_run *run);

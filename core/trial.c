@@ -13,11 +13,18 @@
 #include "remote.h"
 #include "run.h"
 
-int tb_run_push_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
-			long id, const char *saved, enum tb_applied_by remote)
+int tb_run_record_applied(struct tb_run *run, struct tb_instance *t, const struct tb_target *target,
+			  const char *kind, const char *plugin, const char *path, const char *saved,
+			  enum tb_applied_by remote, char *err, size_t errlen)
 {
-	struct tb_applied *grown = realloc(run->applied, (run->napplied + 1) * sizeof(*grown));
+	long id = run->journal ? tb_journal_add(run->journal, kind, plugin, path, target->id, saved) : 0;
+	struct tb_applied *grown;
 
+	if (id < 0) {
+		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
+		return (int)id;
+	}
+	grown = realloc(run->applied, (run->napplied + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	run->applied = grown;
@@ -42,20 +49,14 @@ static int apply_remote(struct tb_run *run, struct tb_instance *t, const struct 
 			const struct tb_agent_ref *ag, double stress, char *err, size_t errlen)
 {
 	char saved[TB_SAVED_MAX];
-	long id;
 	int r = tb_remote_record(ag, saved, sizeof(saved));
 
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", target->id, strerror(-r));
 		return r;
 	}
-	id = run->journal ? tb_journal_add(run->journal, TB_REMOTE_KIND, t->lib.header->name,
-					   "", target->id, saved) : 0;
-	if (id < 0) {
-		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
-		return (int)id;
-	}
-	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_AGENT);
+	r = tb_run_record_applied(run, t, target, TB_REMOTE_KIND, t->lib.header->name, "", saved,
+				  TB_BY_AGENT, err, errlen);
 	if (r == 0)
 		r = tb_remote_apply(saved, target, t->name, stress, err, errlen);
 	if (r == 0)
@@ -77,7 +78,6 @@ static int apply_target(struct tb_run *run, struct tb_instance *t, const struct 
 	const struct tb_throttler *ops = tb_throttler_ops(t);
 	const struct tb_agent_ref *ag = tb_run_agent(run, target);
 	char saved[TB_SAVED_MAX] = "";
-	long id;
 	int r;
 
 	if (ag)
@@ -91,14 +91,8 @@ static int apply_target(struct tb_run *run, struct tb_instance *t, const struct 
 			 target->id, strerror(-r));
 		return r;
 	}
-	/* Journal first: if we die between here and restore, 'throttlebot restore' undoes it. */
-	id = run->journal ? tb_journal_add(run->journal, "throttler", t->lib.header->name,
-					   t->lib.path, target->id, saved) : 0;
-	if (id < 0) {
-		snprintf(err, errlen, "cannot write the journal: %s", strerror((int)-id));
-		return (int)id;
-	}
-	r = tb_run_push_applied(run, t, target, id, saved, TB_BY_THROTTLER);
+	r = tb_run_record_applied(run, t, target, "throttler", t->lib.header->name, t->lib.path,
+				  saved, TB_BY_THROTTLER, err, errlen);
 	if (r < 0)
 		return r;
 	r = ops->apply(t->state, target, saved, stress);
