@@ -18,8 +18,11 @@ PKG_CONFIG_PATH=$pcdir PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_SYSROOT_DIR=$root PKG
 bin=$(find "$root" -path '*/bin/throttlebot' -type f)
 out=$(THROTTLEBOT_PLUGIN_PATH=$tmp/plugin "$bin" plugins)
 echo "$out"
-echo "$out" | grep -E '^  cpu_weight +throttler +ABI 1\.2' >/dev/null || { echo "cpu_weight was not loaded"; exit 1; }
-echo "$out" | grep -E '^  top_level +strategy +ABI 1\.2' >/dev/null || { echo "top_level was not loaded"; exit 1; }
+# Built against the installed header, so of its version.
+h=$(find "$root" -path '*/throttlebot/plugin.h')
+abi=$(sed -n 's/^#define TB_ABI_MAJOR \([0-9]*\)$/\1/p' "$h").$(sed -n 's/^#define TB_ABI_MINOR \([0-9]*\)$/\1/p' "$h")
+echo "$out" | grep -E "^  cpu_weight +throttler +ABI $abi " >/dev/null || { echo "cpu_weight was not loaded (ABI $abi)"; exit 1; }
+echo "$out" | grep -E "^  top_level +strategy +ABI $abi " >/dev/null || { echo "top_level was not loaded (ABI $abi)"; exit 1; }
 # The out-of-tree strategy drives a real run (of the simulator: no root, no processes).
 cat > "$tmp/sim.conf" <<CONF
 application = "out-of-tree strategy";
