@@ -65,8 +65,10 @@ left=
 for f in $listed /etc/throttlebot /run/throttlebot /usr/libexec/throttlebot; do
 	[ "$f" != /. ] || continue
 	[ -e "$f" ] || [ -L "$f" ] || continue
-	# A directory another package owns (/usr/bin, /etc ...) stays, rightly.
+	# A directory another package owns (/usr/bin, /etc ...) stays, rightly, and so does the system's
+	# link to one (/lib -> usr/lib on a merged /usr): the packages ship no links to directories.
 	[ -d "$f" ] && [ ! -L "$f" ] && dpkg-query -S "$f" >/dev/null 2>&1 && continue
+	[ -d "$f" ] && [ -L "$f" ] && continue
 	left="$left $f"
 done
 [ -z "$left" ] || { echo "left after the purge:$left" >"$log"; fail "the purge left files behind"; }
