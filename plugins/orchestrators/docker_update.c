@@ -152,6 +152,13 @@ static int read_record(struct docker *d, const char *saved, struct dk_record *re
 	return -EINVAL;
 }
 
+/* Every CPU of the engine, as a cpu list: what a container without a cpuset may use. */
+static const char *all_cpus(const struct dk_record *rec, char *buf, size_t size)
+{
+	snprintf(buf, size, "0-%d", rec->ncpu - 1);
+	return buf;
+}
+
 /*
  * The new settings for stress, from the saved ones so that they never
  * compound; as the cpu_quota and cpuset throttlers reckon (stress leaves
@@ -174,8 +181,8 @@ static int throttled(const struct dk_record *rec, double stress, json_t *body)
 		r = json_object_set_new(body, "CpuQuota",
 					json_integer(tb_stress_left(allowance, stress, DK_MIN_QUOTA)));
 	else {
-		snprintf(all, sizeof(all), "0-%d", rec->ncpu - 1);
-		r = tb_cpulist_shrink(rec->cpus[0] ? rec->cpus : all, stress, 0, list, sizeof(list));
+		r = tb_cpulist_shrink(rec->cpus[0] ? rec->cpus : all_cpus(rec, all, sizeof(all)), stress,
+				      0, list, sizeof(list));
 		if (r < 0)
 			return r;
 		r = json_object_set_new(body, "CpusetCpus", json_string(list));
@@ -190,10 +197,9 @@ static int previous(const struct dk_record *rec, json_t *body)
 {
 	char all[32];
 
-	if (rec->knob == DK_CPUSET) {
-		snprintf(all, sizeof(all), "0-%d", rec->ncpu - 1);
-		return json_object_set_new(body, "CpusetCpus", json_string(rec->cpus[0] ? rec->cpus : all));
-	}
+	if (rec->knob == DK_CPUSET)
+		return json_object_set_new(body, "CpusetCpus", json_string(rec->cpus[0] ? rec->cpus
+					   : all_cpus(rec, all, sizeof(all))));
 	if (rec->nano > 0)
 		return json_object_set_new(body, "NanoCpus", json_integer(rec->nano));
 	if (rec->period > 0 && json_object_set_new(body, "CpuPeriod", json_integer(rec->period)) < 0)
@@ -306,17 +312,30 @@ static int record_client(struct docker *d, const struct dk_record *rec, struct d
 	return r;
 }
 
+/* During a run, the configured engine the record names, already connected; else NULL. */
+static struct dk_client *configured_client(struct docker *d, const char *url)
+{
+	char own[sizeof(((struct dk_record *)0)->url)];
+
+	for (size_t i = 0; i < d->ndaemons; i++)
+		if (d->daemons[i].cli && dk_client_url(d->daemons[i].cli, own, sizeof(own)) == 0 &&
+		    !strcmp(own, url))
+			return d->daemons[i].cli;
+	return NULL;
+}
+
 int dk_throttle_restore(void *state, const char *saved)
 {
 	struct docker *d = state;
-	struct dk_client *cli;
+	struct dk_client *cli, *mine;
 	struct dk_record rec;
 	json_t *body;
 	int r;
 
 	if (read_record(d, saved, &rec) < 0)
 		return -EINVAL;
-	if ((r = record_client(d, &rec, &cli)) < 0)
+	mine = configured_client(d, rec.url);
+	if (!(cli = mine) && (r = record_client(d, &rec, &cli)) < 0)
 		return r;
 	body = json_object();
 	r = !body || previous(&rec, body) < 0 ? -ENOMEM : update(d, cli, rec.id, body);
@@ -324,6 +343,7 @@ int dk_throttle_restore(void *state, const char *saved)
 		TB_LOG(d->h, TB_LOG_WARNING, "container %.12s is gone from %s: nothing to restore",
 		       rec.id, rec.url);
 	json_decref(body);
-	dk_client_free(cli);
+	if (cli != mine)
+		dk_client_free(cli);
 	return r;
 }
